@@ -1,0 +1,69 @@
+"""The parts of a pipeline file the core acts on, as plain frozen values.
+
+`shipper.pipeline` turns YAML into these; the core never sees pydantic or YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shipper.core.model import Version
+
+DEFAULT_VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._+\-/@]{0,127}"
+
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    """The bake window and how many bad measurements a check may have.
+
+    Counting as Argo Rollouts' code does (`failed > failureLimit`, strictly greater),
+    over consecutive measurements: with `failure_limit: 2` a check fails on its third
+    failed measurement in a row, so detection takes at most `interval * failure_limit`
+    after the first bad reading (plus one request). A release is never passed on missing
+    data: more than `inconclusive_limit` inconclusive measurements in a row fail it too.
+    """
+
+    bake_seconds: float = 300.0
+    interval_seconds: float = 15.0
+    failure_limit: int = 2
+    inconclusive_limit: int = 3
+
+
+@dataclass(frozen=True)
+class MigrationPolicy:
+    paths: tuple[str, ...]
+    command: tuple[str, ...]
+    runner: str = "kubernetes"
+    timeout_seconds: float = 900.0
+    bake_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class ReleasePolicy:
+    """Everything the release state machine needs to know about one pipeline."""
+
+    pipeline: str
+    verify: VerifyPolicy
+    migrations: MigrationPolicy | None = None
+    lock_ttl_seconds: float = 900.0
+    rollout_timeout_seconds: float = 600.0
+    rollback_timeout_seconds: float = 600.0
+    version_pattern: str = DEFAULT_VERSION_PATTERN
+
+    def check_version(self, raw: str) -> Version | str:
+        """The version if acceptable, else a one-line reason it is not."""
+        if not raw:
+            return "the version is empty"
+        if len(raw) > 128:
+            return f"the version is {len(raw)} characters long; at most 128 are allowed"
+        if re.fullmatch(DEFAULT_VERSION_PATTERN, raw) is None:
+            return (
+                f"version {raw[:40]!r} has characters ship does not accept "
+                "(letters, digits and . _ + - / @ only; no spaces or shell characters)"
+            )
+        if self.version_pattern != DEFAULT_VERSION_PATTERN and re.fullmatch(
+            self.version_pattern, raw
+        ) is None:
+            return f"version {raw!r} does not match versions.pattern {self.version_pattern!r}"
+        return Version(raw)

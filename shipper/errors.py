@@ -1,0 +1,123 @@
+"""ship's error tree.
+
+Every expected failure is a `ShipError` whose `str()` is one line: what happened, where,
+and what to do next. Each class carries the exit code of DESIGN.md's contract, so the CLI
+maps an error to its code in one place. Anything that is not a `ShipError` is a bug.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ShipError(Exception):
+    """An outcome the operator can act on. str(exc) is one line: what, where, next step."""
+
+    exit_code: ClassVar[int] = 1
+
+
+# --- exit 1: failed; both sides rolled back and healthy (or nothing had changed yet) ---
+
+
+class ReleaseFailed(ShipError):
+    """The release failed and ship restored the snapshot (or nothing had changed)."""
+
+
+class PlatformError(ShipError):
+    """A platform refused or failed an operation (the base of adapter errors)."""
+
+
+class PlatformUnavailable(PlatformError):
+    """The platform could not be reached or answered 429/5xx: retryable."""
+
+
+class PlatformRejected(PlatformError):
+    """The platform answered with a definite refusal (4xx other than 429)."""
+
+
+class PlatformAuthError(PlatformRejected):
+    """Credentials were missing, wrong or insufficient."""
+
+
+class PlatformNotFound(PlatformRejected):
+    """The app, release, workload or object does not exist."""
+
+
+class MalformedAnswer(PlatformError):
+    """The platform answered something ship cannot read."""
+
+
+# --- exit 2: bad input ---
+
+
+class BadInput(ShipError):
+    """Usage, pipeline file or version string is wrong. Nothing was touched."""
+
+    exit_code = 2
+
+
+class PipelineError(BadInput):
+    """The pipeline file is wrong: message is `file:line: key: what`."""
+
+
+class BadVersion(BadInput):
+    """The version string is not acceptable."""
+
+
+class MigrationsUndecided(BadInput):
+    """ship cannot tell whether the version brings migrations and will not guess."""
+
+
+# --- exit 3: blocked, nothing changed ---
+
+
+class Blocked(ShipError):
+    """ship refused to start (or to continue) without changing anything."""
+
+    exit_code = 3
+
+
+class LockHeld(Blocked):
+    """Somebody else holds the pipeline's lock."""
+
+
+class LockLost(Blocked):
+    """This process lost the lock to somebody else and stopped changing things (fencing)."""
+
+
+class GateClosed(Blocked):
+    """The platform status gate is not green (or cannot be read)."""
+
+
+class ReleaseInProgress(Blocked):
+    """An unfinished release of another version must be finished or rolled back first."""
+
+
+# --- exit 4: a person must act ---
+
+
+class NeedsOperator(ShipError):
+    """State is unknown or a rollback failed: the message says what runs where."""
+
+    exit_code = 4
+
+
+class RollbackFailed(NeedsOperator):
+    """A rollback did not bring every target back."""
+
+
+class StateUnknown(NeedsOperator):
+    """ship cannot tell what runs where."""
+
+
+class LedgerError(NeedsOperator):
+    """The ledger cannot be read or written; it is never reset silently."""
+
+
+# --- exit 130 ---
+
+
+class Interrupted(ShipError):
+    """SIGINT or SIGTERM: ship stopped changing things and recorded where it stopped."""
+
+    exit_code = 130

@@ -1,0 +1,267 @@
+"""The Protocols the core needs from the world.
+
+Ports speak only domain types (`shipper.core.model`): no `httpx.Response` or
+`V1Deployment` crosses them. Adapters implement them at the edge; tests implement them
+with small scripted fakes (`tests/fakes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from shipper.core.events import Stamped
+from shipper.core.model import (
+    JSONDict,
+    LedgerEntry,
+    LockInfo,
+    LockLease,
+    Measurement,
+    Holder,
+    Release,
+    ReleaseNo,
+    Side,
+    Snapshot,
+    Target,
+    TargetResult,
+    TargetState,
+    Version,
+)
+
+
+class Clock(Protocol):
+    """Time as a port, so a five-minute bake runs instantly in a test."""
+
+    def now(self) -> datetime:
+        """Wall-clock time, timezone-aware (UTC)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back: deadlines are measured on it."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Wait `seconds`. Waits that a cancellation should cut short go through
+        `Operation.pause` instead."""
+        ...
+
+
+class Operation(Protocol):
+    """What the core hands an adapter for one deploy, rollback or migration.
+
+    It is how an adapter keeps the core's promises: `intend` before every change (the
+    write-ahead ledger and the fence), `progress` for the live view, `cancelled` to stop
+    waiting early when the other side failed or an operator interrupted, and `deadline`
+    as the whole budget of this operation (a rollback gets its own, never the leftovers
+    of the deploy's).
+    """
+
+    release: ReleaseNo
+    pipeline: str
+    version: Version
+    clock: Clock
+
+    @property
+    def deadline(self) -> float:
+        """`clock.monotonic()` value after which the adapter gives up with TIMED_OUT."""
+        ...
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the adapter should stop waiting and return what it knows."""
+        ...
+
+    def intend(self, target: Target, action: str, detail: JSONDict | None = None) -> None:
+        """Record in the ledger that `action` is about to be done on `target`.
+
+        Call before every mutating platform call. Raises LockLost when this process no
+        longer holds the lock and Interrupted once the operator has asked to stop: the
+        adapter must then not make the call.
+        """
+        ...
+
+    def progress(self, target: Target, status: str, message: str = "") -> None:
+        """Report how a target is doing (`building`, `rolling out 2/3`, ...)."""
+        ...
+
+    def log(self, line: str) -> None:
+        """A line of migration (or build) output, for the live view and the ledger."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Sleep up to `seconds`, returning early once `cancelled` is true."""
+        ...
+
+
+class Platform(Protocol):
+    """One side of the release: some Heroku apps, or some Kubernetes workloads.
+
+    `deploy` and `roll_back` handle every target of the side concurrently and return one
+    result per target; they never raise for a target that failed (that is a FAILED
+    result), only for failures of the side as a whole (bad credentials, say).
+    Both check live state first, so calling them again after a crash or a retry never
+    repeats a build, a release or a patch that is already there.
+    """
+
+    @property
+    def side(self) -> Side: ...
+
+    def targets(self) -> Sequence[Target]:
+        """The targets of this side, as configured."""
+        ...
+
+    def snapshot(self) -> Sequence[TargetState]:
+        """What every target runs now (read-only)."""
+        ...
+
+    def deploy(self, version: Version, op: Operation) -> Sequence[TargetResult]:
+        """Bring every target to `version` and wait until each is rolled out."""
+        ...
+
+    def roll_back(self, to: Sequence[TargetState], op: Operation) -> Sequence[TargetResult]:
+        """Put back exactly the recorded states `to` and wait until each is rolled out."""
+        ...
+
+    def health(self, version: Version) -> Measurement:
+        """The side's own health during a bake: rolled out, available, not crashing."""
+        ...
+
+    def manual_steps(self, to: TargetState) -> str:
+        """The command a person would run to put `to` back by hand."""
+        ...
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """How a migration run ended. `log` is the whole output (capped by the runner)."""
+
+    succeeded: bool
+    message: str = ""
+    log: str = ""
+    adopted: bool = False  # an earlier run's Job was found and followed, not created
+
+
+class MigrationRunner(Protocol):
+    """Runs the migration command once, from the target version's artifact."""
+
+    def run(self, version: Version, command: Sequence[str], op: Operation) -> MigrationResult:
+        """Run (or find the run already started for `op.release`) and wait for its exit."""
+        ...
+
+
+@dataclass(frozen=True)
+class GateReading:
+    """The platform status as the gate sees it."""
+
+    is_open: bool
+    summary: str  # "Apps green, Tools green" or "Tools is yellow: Delayed builds"
+    details: JSONDict = field(default_factory=dict)
+
+
+class StatusGate(Protocol):
+    """The Heroku platform status. Unreadable must read as closed (fail closed)."""
+
+    def read(self) -> GateReading: ...
+
+
+@runtime_checkable
+class Check(Protocol):
+    """One regression check of one side, measured once per verify interval."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def side(self) -> Side: ...
+
+    @property
+    def threshold(self) -> str:
+        """What passing means, in words (`p99 < 0.5`, `HTTP 2xx with "v42"`)."""
+        ...
+
+    def measure(self, version: Version) -> Measurement:
+        """Take one measurement. Never raises for a failed measurement: returns it."""
+        ...
+
+
+class Ledger(Protocol):
+    """The record of every release of one pipeline. Never reset silently."""
+
+    def next_number(self) -> ReleaseNo:
+        """The number the next release will get (sequential per pipeline)."""
+        ...
+
+    def create(self, release: Release) -> Release:
+        """Store a new release under `release.number`; LedgerError if it exists."""
+        ...
+
+    def save(self, release: Release) -> None:
+        """Replace the stored release with this one."""
+        ...
+
+    def append(self, number: ReleaseNo, entry: LedgerEntry) -> None:
+        """Add a line to a release's event log."""
+        ...
+
+    def get(self, number: ReleaseNo) -> Release | None: ...
+
+    def entries(self, number: ReleaseNo) -> list[LedgerEntry]: ...
+
+    def releases(self, limit: int | None = None) -> list[Release]:
+        """Releases newest first."""
+        ...
+
+
+class Lock(Protocol):
+    """One deploy or rollback at a time per pipeline, with fencing.
+
+    `acquire` takes over a stale lock (TTL passed without renewal, or a holder process
+    on this host that no longer exists) and says so in the lease; `force` takes over a
+    live one. Every takeover increases the token, and `verify` refuses an old token:
+    that is the fence that stops a process that lost the lock.
+    """
+
+    def acquire(
+        self, holder: Holder, reason: str, ttl_seconds: float | None, *, force: bool = False,
+        manual: bool = False,
+    ) -> LockLease:
+        """Take the lock, or raise LockHeld naming the holder, reason and age."""
+        ...
+
+    def renew(self, lease: LockLease) -> LockLease:
+        """Push the expiry forward; LockLost if someone else holds it now."""
+        ...
+
+    def verify(self, lease: LockLease) -> None:
+        """Raise LockLost unless `lease` is still the current hold."""
+        ...
+
+    def release(self, lease: LockLease) -> None:
+        """Let go, if still ours (a lost lock is not released from under its new holder)."""
+        ...
+
+    def show(self) -> LockInfo | None: ...
+
+    def release_any(self) -> LockInfo | None:
+        """Remove whatever lock there is (`ship lock release` of a freeze); returns it."""
+        ...
+
+
+class EventSink(Protocol):
+    """Receives the event stream: the console, JSON lines, GitHub, Slack."""
+
+    def emit(self, event: Stamped) -> None: ...
+
+    def close(self) -> None:
+        """The release is over: flush and finish (summaries, notifications)."""
+        ...
+
+
+class SourceHistory(Protocol):
+    """Which files changed between two versions (for migration detection)."""
+
+    def changed_paths(self, old: Version, new: Version) -> list[str] | None:
+        """The paths changed from `old` to `new`, or None when this cannot be told."""
+        ...
