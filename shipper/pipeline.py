@@ -127,7 +127,9 @@ class HerokuSection(Strict):
 
 
 WORKLOAD_KINDS = ("deployment", "statefulset", "cronjob")
-_WORKLOAD = re.compile(r"(deployment|statefulset|cronjob)/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)(:[^:]+)?")
+_WORKLOAD = re.compile(
+    r"(deployment|statefulset|cronjob)/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)(:[^:]+)?"
+)
 
 
 def parse_workload(raw: str) -> tuple[str, str, tuple[str, ...]]:
@@ -360,8 +362,10 @@ class Pipeline(Strict):
             raise ValueError("migrations.runner heroku needs a heroku section")
         for check in self.verify.checks:
             if getattr(self, check.side) is None:
-                raise ValueError(f'check "{check.name}" is on side {check.side}, '
-                                 f"which this pipeline does not have")
+                raise ValueError(
+                    f'check "{check.name}" is on side {check.side}, '
+                    f"which this pipeline does not have"
+                )
         return self
 
     def policy(self) -> ReleasePolicy:
@@ -413,8 +417,12 @@ class _LineLoader(yaml.SafeLoader):
     """SafeLoader: plain data only. Tags that would construct objects are errors."""
 
 
-def _lines(node: yaml.Node, path: tuple[str | int, ...], out: dict[tuple[str | int, ...], int],
-           depth: int = 0) -> None:
+def _lines(
+    node: yaml.Node,
+    path: tuple[str | int, ...],
+    out: dict[tuple[str | int, ...], int],
+    depth: int = 0,
+) -> None:
     if depth > MAX_DEPTH:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
     out.setdefault(path, node.start_mark.line + 1)
@@ -498,7 +506,7 @@ def load_pipeline(path: Path) -> Pipeline:
 
 def parse_pipeline(text: str, shown: str) -> Pipeline:
     try:
-        node = yaml.compose(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        node = yaml.compose(text, Loader=_LineLoader)
         if node is None:
             raise PipelineError(f"{shown}: the file is empty")
         lines: dict[tuple[str | int, ...], int] = {}
@@ -506,7 +514,7 @@ def parse_pipeline(text: str, shown: str) -> Pipeline:
         dup = _duplicate_keys(node)
         if dup:
             raise PipelineError(f"{shown}:{dup[1]}: {dup[0]}: key appears twice")
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -524,8 +532,7 @@ def parse_pipeline(text: str, shown: str) -> Pipeline:
         raise PipelineError(_first_error(exc, shown, lines)) from None
 
 
-def _first_error(exc: ValidationError, shown: str,
-                 lines: dict[tuple[str | int, ...], int]) -> str:
+def _first_error(exc: ValidationError, shown: str, lines: dict[tuple[str | int, ...], int]) -> str:
     err = exc.errors(include_url=False)[0]
     # pydantic may put validator or union tags in loc (`function-after[...]`); keep keys.
     key_path = [p for p in err["loc"] if isinstance(p, int) or "[" not in p]
@@ -561,8 +568,9 @@ def _message(err: Any) -> str:
     text = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if text.startswith(prefix):
-            return text[len(prefix):]
-    if kind.startswith(("int_", "float_", "string_", "bool_", "list_", "tuple_", "dict_",
-                        "model_", "literal_")):
+            return text[len(prefix) :]
+    if kind.startswith(
+        ("int_", "float_", "string_", "bool_", "list_", "tuple_", "dict_", "model_", "literal_")
+    ):
         return f"{text[0].lower()}{text[1:]}, got {_show(value)}"
     return text

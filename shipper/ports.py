@@ -14,16 +14,15 @@ from typing import Protocol, runtime_checkable
 
 from shipper.core.events import Stamped
 from shipper.core.model import (
+    Holder,
     JSONDict,
     LedgerEntry,
     LockInfo,
     LockLease,
     Measurement,
-    Holder,
     Release,
     ReleaseNo,
     Side,
-    Snapshot,
     Target,
     TargetResult,
     TargetState,
@@ -224,7 +223,12 @@ class Lock(Protocol):
     """
 
     def acquire(
-        self, holder: Holder, reason: str, ttl_seconds: float | None, *, force: bool = False,
+        self,
+        holder: Holder,
+        reason: str,
+        ttl_seconds: float | None,
+        *,
+        force: bool = False,
         manual: bool = False,
     ) -> LockLease:
         """Take the lock, or raise LockHeld naming the holder, reason and age."""

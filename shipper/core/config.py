@@ -62,8 +62,9 @@ class ReleasePolicy:
                 f"version {raw[:40]!r} has characters ship does not accept "
                 "(letters, digits and . _ + - / @ only; no spaces or shell characters)"
             )
-        if self.version_pattern != DEFAULT_VERSION_PATTERN and re.fullmatch(
-            self.version_pattern, raw
-        ) is None:
+        if (
+            self.version_pattern != DEFAULT_VERSION_PATTERN
+            and re.fullmatch(self.version_pattern, raw) is None
+        ):
             return f"version {raw!r} does not match versions.pattern {self.version_pattern!r}"
         return Version(raw)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NewType, TypeAlias
 
-JSON: TypeAlias = str | int | float | bool | None | list["JSON"] | dict[str, "JSON"]
+JSON: TypeAlias = str | int | float | bool | list["JSON"] | dict[str, "JSON"] | None
 JSONDict: TypeAlias = dict[str, JSON]
 
 Version = NewType("Version", str)
@@ -123,9 +123,11 @@ class Snapshot:
     @classmethod
     def from_json(cls, data: Mapping[str, JSON]) -> Snapshot:
         raw_targets = data.get("targets") or []
-        targets = tuple(
-            TargetState.from_json(t) for t in raw_targets if isinstance(t, dict)
-        ) if isinstance(raw_targets, list) else ()
+        targets = (
+            tuple(TargetState.from_json(t) for t in raw_targets if isinstance(t, dict))
+            if isinstance(raw_targets, list)
+            else ()
+        )
         taken = data.get("taken_at")
         return cls(targets, datetime.fromisoformat(taken) if isinstance(taken, str) else None)
 
