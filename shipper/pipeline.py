@@ -106,6 +106,9 @@ class Artifact(Strict):
 
 class HerokuSection(Strict):
     api_url: str = "https://api.heroku.com"
+    # A netrc file to read the token from instead of ~/.netrc (relative to this file).
+    # HEROKU_API_KEY wins over ~/.netrc, and this key wins over both when set.
+    netrc: str | None = None
     apps: tuple[str, ...] = Field(min_length=1)
     artifact: Artifact
 
@@ -157,6 +160,7 @@ def workload_key(raw: str) -> str:
 
 class KubernetesSection(Strict):
     context: str | None = None
+    kubeconfig: str | None = None  # a kubeconfig path (relative to this file); else KUBECONFIG
     namespace: str = Field(min_length=1, max_length=63)
     image: str
     workloads: tuple[str, ...] = Field(min_length=1)
@@ -501,7 +505,7 @@ def load_pipeline(path: Path) -> Pipeline:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise PipelineError(f"{shown}: not UTF-8 text") from None
-    return parse_pipeline(text, shown)
+    return _anchor_paths(parse_pipeline(text, shown), path.parent.resolve())
 
 
 def parse_pipeline(text: str, shown: str) -> Pipeline:
@@ -530,6 +534,28 @@ def parse_pipeline(text: str, shown: str) -> Pipeline:
         return Pipeline.model_validate(data)
     except ValidationError as exc:
         raise PipelineError(_first_error(exc, shown, lines)) from None
+
+
+def _anchor_paths(pipeline: Pipeline, folder: Path) -> Pipeline:
+    """Make the file paths a pipeline names relative to the pipeline file, not the cwd."""
+    if pipeline.heroku and pipeline.heroku.netrc:
+        heroku = pipeline.heroku.model_copy(
+            update={"netrc": str(folder / Path(pipeline.heroku.netrc).expanduser())}
+        )
+        pipeline = pipeline.model_copy(update={"heroku": heroku})
+    if pipeline.kubernetes and pipeline.kubernetes.kubeconfig:
+        kube = pipeline.kubernetes.model_copy(
+            update={"kubeconfig": str(folder / Path(pipeline.kubernetes.kubeconfig).expanduser())}
+        )
+        pipeline = pipeline.model_copy(update={"kubernetes": kube})
+    for section in ("ledger", "lock"):
+        current = getattr(pipeline, section)
+        if current.path:
+            moved = current.model_copy(
+                update={"path": str(folder / Path(current.path).expanduser())}
+            )
+            pipeline = pipeline.model_copy(update={section: moved})
+    return pipeline
 
 
 def _first_error(exc: ValidationError, shown: str, lines: dict[tuple[str | int, ...], int]) -> str:

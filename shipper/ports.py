@@ -93,6 +93,10 @@ class Operation(Protocol):
         """Sleep up to `seconds`, returning early once `cancelled` is true."""
         ...
 
+    def metric(self, name: str, value: float, target: Target | None = None) -> None:
+        """A figure worth keeping with the release (`heroku_api_calls`, ...)."""
+        ...
+
 
 class Platform(Protocol):
     """One side of the release: some Heroku apps, or some Kubernetes workloads.

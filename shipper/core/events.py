@@ -209,6 +209,16 @@ class RollbackFinished(Event):
 
 
 @dataclass(frozen=True)
+class MetricRecorded(Event):
+    """A figure an adapter reports about this release (API calls spent, ...)."""
+
+    name: ClassVar[str] = "metric"
+    metric: str
+    value: float
+    target: str | None = None
+
+
+@dataclass(frozen=True)
 class Notice(Event):
     """Something the operator should know that is not a failure (an override, a warning)."""
 

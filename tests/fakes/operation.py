@@ -19,6 +19,7 @@ class RecordingOperation:
     intents: list[tuple[str, str, JSONDict | None]] = field(default_factory=list)
     updates: list[tuple[str, str, str]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    metrics: list[tuple[str, float, str | None]] = field(default_factory=list)
     cancel_after_intents: int | None = None
     _cancelled: bool = False
     _start: float | None = None
@@ -52,3 +53,6 @@ class RecordingOperation:
     def pause(self, seconds: float) -> None:
         if not self._cancelled:
             self.clock.sleep(seconds)
+
+    def metric(self, name: str, value: float, target: Target | None = None) -> None:
+        self.metrics.append((name, value, target.key if target else None))
