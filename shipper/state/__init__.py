@@ -1,0 +1,1 @@
+"""Ledger and lock backends: SQLite (local, the default) and Kubernetes (in-cluster)."""
