@@ -1,0 +1,154 @@
+"""One line of human text per event: the log a person reads in CI or scrolling above
+the live view.
+
+`describe` is pure: it decides what is worth a line and how it reads; the sinks decide
+where it goes. A line carries a level so a terminal can colour it and GitHub can turn
+errors and warnings into annotations, while the text itself stays plain (it must read
+the same in a CI log with no colour at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from shipper.core.events import (
+    CheckFailed,
+    CheckMeasured,
+    GateBlocked,
+    GatePassed,
+    GateSkipped,
+    LockTaken,
+    LockWaiting,
+    MigrationLog,
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+    PlanMade,
+    ReleaseStarted,
+    RollbackFinished,
+    RollbackStarted,
+    SnapshotTaken,
+    Stamped,
+    TargetFinished,
+    TargetProgress,
+)
+from shipper.report import fmt
+from shipper.report.view import ReleaseView
+
+Level = Literal["info", "progress", "log", "good", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of human text and how much it matters."""
+
+    text: str
+    level: Level = "info"
+
+
+def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
+    """The line for this event, or None when it is not worth one.
+
+    `view` is the release *after* this event was applied (for counts and versions).
+    Progress and passing measurements are `progress` lines: a plain log prints them, a
+    live view leaves them to its table.
+    """
+    event = stamped.event
+    match event:
+        case ReleaseStarted():
+            by = f" by {event.actor}" if event.actor else ""
+            why = f" ({event.reason})" if event.reason else ""
+            number = f"release #{stamped.release}, " if stamped.release is not None else ""
+            resumed = "resuming " if event.resumed else ""
+            return Line(
+                f"ship {stamped.pipeline}: {resumed}{number}{event.kind} {event.version}{by}{why}"
+            )
+        case LockTaken():
+            if event.took_over_from:
+                why = f" ({event.takeover_reason})" if event.takeover_reason else ""
+                return Line(f"lock taken over from {event.took_over_from}{why}", "warning")
+            return Line(f"lock taken by {event.holder}")
+        case LockWaiting():
+            return Line(
+                f"waiting for the lock held by {event.holder} ({event.reason}), "
+                f"{fmt.duration(event.wait_seconds)} so far",
+                "warning",
+            )
+        case GatePassed():
+            return Line(f"platform status before {event.phase}: {event.summary or 'green'}", "good")
+        case GateBlocked():
+            return Line(f"platform status blocks {event.phase}: {event.reason}", "error")
+        case GateSkipped():
+            return Line(
+                f"platform status gate skipped before {event.phase}: {event.reason}", "warning"
+            )
+        case PhaseStarted():
+            return Line(f"{event.phase}: started")
+        case PhaseFinished():
+            why = f": {event.message}" if event.message else ""
+            level: Level = "good" if event.verdict == "succeeded" else "error"
+            verdict = event.verdict.replace("_", " ")
+            return Line(f"{event.phase}: {verdict} in {fmt.duration(event.seconds)}{why}", level)
+        case SnapshotTaken():
+            versions = sorted({fmt.version(v) for v in event.targets.values()})
+            return Line(f"snapshot: {len(event.targets)} targets run {', '.join(versions)}")
+        case PlanMade():
+            runs = "run first" if event.migrations else "do not run"
+            why = f" ({event.migrations_why})" if event.migrations_why else ""
+            return Line(
+                f"plan: {event.version} on {len(event.targets)} targets; migrations {runs}{why}"
+            )
+        case TargetProgress():
+            note = f"  {event.message}" if event.message else ""
+            change = fmt.change(event.from_version, event.to_version)
+            return Line(f"{event.target}  {change}  {event.status}{note}", "progress")
+        case TargetFinished():
+            return _target_finished(event)
+        case MigrationLog():
+            return Line(f"  | {event.line}", "log")
+        case CheckMeasured():
+            ok, bad, unsure = view.tally(event.side)
+            level = "progress" if event.status == "successful" else "warning"
+            return Line(
+                f"check {event.check} ({event.side}) {event.status}: {event.message or event.value}"
+                f"  [{event.side}: {ok} passed, {bad} failed, {unsure} inconclusive]",
+                level,
+            )
+        case CheckFailed():
+            last = f"; last: {', '.join(event.last)}" if event.last else ""
+            return Line(
+                f"check {event.check} failed on {event.side}: {event.reason} "
+                f"(passing means {event.threshold}{last})",
+                "error",
+            )
+        case RollbackStarted():
+            to = f" to release #{event.to_release}" if event.to_release else ""
+            return Line(f"rolling back both sides{to}: {event.reason}", "warning")
+        case RollbackFinished():
+            if event.verdict == "succeeded":
+                return Line(f"rollback succeeded: {len(event.restored)} targets restored", "good")
+            missing = ", ".join(event.not_restored) or "unknown"
+            return Line(
+                f"rollback {event.verdict.replace('_', ' ')}: not restored: {missing}", "error"
+            )
+        case Notice():
+            if event.level == "warning":
+                return Line(f"warning: {event.message}", "warning")
+            return Line(event.message)
+        case _:
+            # release_finished is the summary's job; lock_released and metrics are
+            # bookkeeping the JSON stream carries.
+            return None
+
+
+def _target_finished(event: TargetFinished) -> Line:
+    note = f": {event.message}" if event.message else ""
+    if event.rollback:
+        if event.verdict == "succeeded":
+            return Line(f"{event.target}  restored {fmt.version(event.version)}", "good")
+        what = event.verdict.replace("_", " ")
+        return Line(f"{event.target}  rollback {what}{note}", "error")
+    if event.verdict == "succeeded":
+        return Line(f"{event.target}  runs {fmt.version(event.version)}", "good")
+    return Line(f"{event.target}  {event.verdict.replace('_', ' ')}{note}", "error")
