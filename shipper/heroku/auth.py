@@ -1,0 +1,78 @@
+"""Where ship finds its Heroku token, and a value type that never shows it.
+
+The order follows DESIGN.md and the Heroku CLI: a netrc file named in the pipeline
+(`heroku.netrc`) wins when set, because a pipeline that names one means it; else
+`HEROKU_API_KEY`; else the user's `~/.netrc`, looked up by the host of the API URL (the
+CLI stores its token as the `password` of `machine api.heroku.com`).
+"""
+
+from __future__ import annotations
+
+import netrc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from shipper.errors import PlatformAuthError
+
+
+@dataclass(frozen=True)
+class Token:
+    """A bearer token. Its repr and str never contain it, so no log or traceback can."""
+
+    value: str = field(repr=False)
+    source: str = ""  # where it came from, safe to show: "HEROKU_API_KEY", "~/.netrc"
+
+    def __str__(self) -> str:
+        return f"<Heroku token from {self.source}>"
+
+    def redact(self, text: str) -> str:
+        """`text` with every occurrence of the token replaced (defence in depth)."""
+        if self.value and self.value in text:
+            return text.replace(self.value, "[redacted]")
+        return text
+
+
+def resolve_token(api_url: str, env: Mapping[str, str], netrc_file: str | None = None) -> Token:
+    """The token to use for `api_url`, or PlatformAuthError saying where ship looked."""
+    host = urlsplit(api_url).hostname or "api.heroku.com"
+    if netrc_file:
+        found = _from_netrc(Path(netrc_file), host)
+        if found is None:
+            raise PlatformAuthError(
+                f"the netrc file {netrc_file} (heroku.netrc) has no password for machine "
+                f"{host}; add one with `heroku login` or fix heroku.netrc"
+            )
+        return Token(found, f"netrc file {netrc_file}")
+    key = env.get("HEROKU_API_KEY", "").strip()
+    if key:
+        return Token(key, "HEROKU_API_KEY")
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    default = home / ".netrc"
+    found = _from_netrc(default, host) if default.exists() else None
+    if found is None:
+        raise PlatformAuthError(
+            f"no Heroku credentials: set HEROKU_API_KEY, or run `heroku login` so that "
+            f"~/.netrc has machine {host}"
+        )
+    return Token(found, "~/.netrc")
+
+
+def _from_netrc(path: Path, host: str) -> str | None:
+    try:
+        parsed = netrc.netrc(str(path))
+    except FileNotFoundError:
+        raise PlatformAuthError(f"the netrc file {path} does not exist; fix heroku.netrc") from None
+    except netrc.NetrcParseError as exc:
+        # Only the file and line: the parser's own message may quote a token.
+        raise PlatformAuthError(
+            f"cannot parse the netrc file {path} (line {exc.lineno}); fix its syntax"
+        ) from None
+    except OSError as exc:
+        raise PlatformAuthError(f"cannot read the netrc file {path}: {exc.strerror}") from None
+    entry = parsed.authenticators(host)
+    if entry is None:
+        return None
+    password = entry[2]
+    return password.strip() or None

@@ -1,0 +1,420 @@
+"""The steps of one app's deploy or rollback, each checking live state before acting.
+
+Every step first asks Heroku what is already there (the app runs the version, a build
+or release of it is under way) and adopts it; only then does it create something, after
+`op.intend`. A POST that failed ambiguously (a 5xx or a timeout after sending) is never
+repeated: the step looks for what it may have created and follows that instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from shipper.core.model import (
+    JSONDict,
+    Side,
+    Target,
+    TargetResult,
+    TargetState,
+    Verdict,
+    Version,
+)
+from shipper.heroku.api import ACCEPT_DOCKER, HerokuApi, Json
+from shipper.heroku.errors import HerokuUnavailable
+from shipper.heroku.history import AppHistory, LabelCache, app_path
+from shipper.heroku.labels import rollback_target, ship_description
+from shipper.heroku.poll import PollSettings, follow
+from shipper.heroku.resources import Build, Release
+from shipper.ports import Operation
+
+log = logging.getLogger("shipper.heroku")
+
+T = TypeVar("T")
+
+# After an ambiguous POST, how often to look for what it may have made (Heroku's lists
+# can lag the POST by a moment) and how long to wait between looks.
+ADOPT_LOOKS = 3
+ADOPT_PAUSE = 2.0
+TAIL_LINES = 20
+
+
+def public_url(url: str) -> str:
+    """`url` without its query: pre-signed URLs carry their credential there."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def release_detail(release: Release, label: str | None) -> JSONDict:
+    """What a rollback needs to put this release back (TargetState.detail)."""
+    return {
+        "release_id": release.id,
+        "release_version": release.version,
+        "slug_id": release.slug_id,
+        "label": label,
+        "status": release.status,
+    }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Where an app's deploy stands once its build is done: either finished (`result`)
+    or a release to follow (`release`). `slug_id` is the slug the version runs on."""
+
+    result: TargetResult | None = None
+    release: Release | None = None
+    slug_id: str | None = None
+
+
+class AppSteps:
+    """The deploy and rollback steps of one app within one operation."""
+
+    def __init__(
+        self,
+        api: HerokuApi,
+        app: str,
+        op: Operation,
+        labels: LabelCache,
+        poll: PollSettings,
+    ) -> None:
+        self.api = api
+        self.app = app
+        self.op = op
+        self.target = Target(Side.HEROKU, app)
+        self._labels = labels
+        self._poll = poll
+        self.history = AppHistory(api, app, labels)
+
+    # --- reading live state -------------------------------------------------------
+
+    def refresh(self) -> AppHistory:
+        self.history = AppHistory(self.api, self.app, self._labels)
+        return self.history
+
+    def running(self, version: str) -> Release | None:
+        """The current release, if it runs `version` and release phase succeeded."""
+        current = self.history.current()
+        if current and current.status == "succeeded" and self.history.label(current) == version:
+            return current
+        return None
+
+    def in_flight(self, version: str) -> Release | None:
+        """A release of `version` newer than the current one, still in release phase."""
+        current = self.history.current()
+        for release in self.history.releases():
+            if current and release.version <= current.version:
+                break
+            if not release.is_final and self.history.label(release) == version:
+                return release
+        return None
+
+    def state_of(self, release: Release, label: str | None) -> TargetState:
+        return TargetState(
+            self.target,
+            Version(label) if label is not None else None,
+            release_detail(release, label),
+            healthy=release.status == "succeeded",
+        )
+
+    def done(self, release: Release, label: str | None, message: str) -> TargetResult:
+        return TargetResult(self.target, Verdict.SUCCEEDED, self.state_of(release, label), message)
+
+    def failed(self, message: str) -> TargetResult:
+        return TargetResult(self.target, Verdict.FAILED, message=message)
+
+    # --- source and slug ----------------------------------------------------------
+
+    def prepare_build(self, version: str, source_url: str) -> Prepared:
+        """Make sure a build of `version` exists and has finished, then say what to
+        follow. Adopts a running or finished build of the version instead of building
+        again."""
+        running = self.running(version)
+        if running:
+            return Prepared(
+                result=self.done(running, version, f"already runs {version}"),
+                slug_id=running.slug_id,
+            )
+        pending = self.in_flight(version)
+        if pending:
+            self.op.progress(self.target, "releasing", f"following release v{pending.version}")
+            return Prepared(release=pending, slug_id=pending.slug_id)
+        build = self.history.build_for(version)
+        fresh = build is None
+        if build is None:
+            build = self.create_build(version, source_url)
+        else:
+            self.op.progress(self.target, "building", f"following build {build.id}")
+        watched = follow(
+            self.api,
+            f"{app_path(self.app)}/builds/{build.id}",
+            f"read build {build.id} of {self.app}",
+            Build.parse,
+            lambda b: b.is_final,
+            self.op,
+            self._poll,
+            lambda b: self.op.progress(self.target, "building", f"build {b.status}"),
+        )
+        build = watched.value
+        if watched.stopped is not None:
+            return Prepared(
+                result=TargetResult(
+                    self.target,
+                    watched.stopped,
+                    message=self._stopped_msg(watched.stopped, f"build {build.id}"),
+                )
+            )
+        if build.status != "succeeded":
+            tail = self.api.stream_tail(build.output_stream_url) if build.output_stream_url else ""
+            self._log_tail(tail)
+            return Prepared(
+                result=self.failed(_with_tail(f"build {build.id} of {version} failed", tail))
+            )
+        if build.release_id:
+            release = Release.parse(
+                self.api.get(
+                    f"{app_path(self.app)}/releases/{build.release_id}",
+                    f"read the release of build {build.id} on {self.app}",
+                )
+            )
+            # A build made now is followed to its own release, whatever became of it;
+            # an old build whose release is long gone is released again from its slug.
+            if fresh or not release.is_final or release.current:
+                return Prepared(release=release, slug_id=build.slug_id)
+        if build.slug_id:
+            return Prepared(
+                release=self.release_slug(build.slug_id, version), slug_id=build.slug_id
+            )
+        return Prepared(
+            result=self.failed(f"build {build.id} of {version} succeeded but made no release")
+        )
+
+    def create_build(self, version: str, source_url: str) -> Build:
+        body: dict[str, Json] = {"source_blob": {"url": source_url, "version": version}}
+        self.op.intend(
+            self.target, "create build", {"version": version, "source": public_url(source_url)}
+        )
+        self.op.progress(self.target, "building", f"creating a build of {version}")
+        return self._create(
+            lambda: Build.parse(
+                self.api.post(f"{app_path(self.app)}/builds", f"create a build on {self.app}", body)
+            ),
+            lambda: self.refresh().build_for(version),
+            f"build of {version}",
+        )
+
+    def release_slug(self, slug_id: str, version: str) -> Release:
+        """A new release of `slug_id` carrying ship's description of `version`."""
+        description = ship_description(version, int(self.op.release))
+        newest = self.history.newest()
+        floor = newest.version if newest else 0
+        self.op.intend(self.target, "create release", {"slug": slug_id, "version": version})
+        self.op.progress(self.target, "releasing", f"releasing slug {slug_id}")
+
+        def find() -> Release | None:
+            return next(
+                (
+                    r
+                    for r in self.refresh().releases()
+                    if r.version > floor and r.description == description
+                ),
+                None,
+            )
+
+        return self._create(
+            lambda: Release.parse(
+                self.api.post(
+                    f"{app_path(self.app)}/releases",
+                    f"create a release on {self.app}",
+                    {"slug": slug_id, "description": description},
+                )
+            ),
+            find,
+            f"release of {version}",
+        )
+
+    # --- container image ----------------------------------------------------------
+
+    def release_image(self, version: str, digest: str, process_types: tuple[str, ...]) -> Prepared:
+        """PATCH the formation with the image (Heroku then makes a release) and find
+        that release by comparing the newest release before and after."""
+        running = self.running(version)
+        if running:
+            return Prepared(result=self.done(running, version, f"already runs {version}"))
+        newest = self.history.newest()
+        short = digest.removeprefix("sha256:")[:12]
+        if newest and short in newest.description and (not newest.is_final or newest.current):
+            self._labels.put(newest.id, version)
+            return Prepared(release=newest)
+        self.op.intend(
+            self.target,
+            "release image",
+            {"version": version, "image": digest, "process_types": list(process_types)},
+        )
+        self.op.progress(self.target, "releasing", f"releasing image {short}")
+        updates: list[Json] = [{"type": p, "docker_image": digest} for p in process_types]
+        try:
+            self.api.patch(
+                f"{app_path(self.app)}/formation",
+                f"release an image on {self.app}",
+                {"updates": updates},
+                accept=ACCEPT_DOCKER,
+            )
+        except HerokuUnavailable as exc:
+            if not exc.sent:
+                raise
+            log.warning("%s; looking for the release it may have made", exc)
+        after = self.refresh().newest()
+        if after is None or (newest is not None and after.id == newest.id):
+            return Prepared(result=self.failed("Heroku made no new release from the image"))
+        self._labels.put(after.id, version)
+        return Prepared(release=after)
+
+    # --- following a release ------------------------------------------------------
+
+    def follow_release(self, release: Release, label: str | None) -> TargetResult:
+        """Wait for `release` to leave release phase; SUCCEEDED only once it is current."""
+        watched = follow(
+            self.api,
+            f"{app_path(self.app)}/releases/{release.id}",
+            f"read release v{release.version} of {self.app}",
+            Release.parse,
+            lambda r: r.is_final,
+            self.op,
+            self._poll,
+            lambda r: self.op.progress(self.target, "release phase", f"v{r.version} {r.status}"),
+        )
+        release = watched.value
+        if watched.stopped is not None:
+            return TargetResult(
+                self.target,
+                watched.stopped,
+                self.state_of(release, label),
+                self._stopped_msg(watched.stopped, f"release v{release.version}"),
+            )
+        if release.status != "succeeded":
+            tail = (
+                self.api.stream_tail(release.output_stream_url) if release.output_stream_url else ""
+            )
+            self._log_tail(tail)
+            return TargetResult(
+                self.target,
+                Verdict.FAILED,
+                self.state_of(release, label),
+                _with_tail(f"release v{release.version} {release.status} in release phase", tail),
+            )
+        if not release.current:
+            # `current` may lag `status` by a moment (unconfirmed): look once more.
+            self.op.pause(self._poll.first)
+            release = Release.parse(
+                self.api.get(
+                    f"{app_path(self.app)}/releases/{release.id}",
+                    f"read release v{release.version} of {self.app}",
+                )
+            )
+            if not release.current:
+                return TargetResult(
+                    self.target,
+                    Verdict.FAILED,
+                    self.state_of(release, label),
+                    f"release v{release.version} succeeded but another release is current",
+                )
+        if label is not None:
+            self._labels.put(release.id, label)
+        self.op.progress(self.target, "released", f"v{release.version} is live")
+        return self.done(release, label, f"v{release.version} is live")
+
+    # --- rollback -----------------------------------------------------------------
+
+    def roll_back(self, to: TargetState) -> TargetResult:
+        """Put back the release recorded in `to`, unless it (or a rollback to it) is
+        already live or under way."""
+        release_id = to.detail.get("release_id")
+        version = to.detail.get("release_version")
+        if not isinstance(release_id, str) or not isinstance(version, int):
+            return self.failed("the snapshot holds no Heroku release for this app")
+        label = to.version
+        current = self.history.current()
+        if (
+            current
+            and current.status == "succeeded"
+            and (current.id == release_id or rollback_target(current.description) == version)
+        ):
+            return self.done(current, label, f"already back on v{version}")
+        newest = self.history.newest()
+        if (
+            newest
+            and not newest.is_final
+            and rollback_target(newest.description) == version
+            and (current is None or newest.version > current.version)
+        ):
+            return self.follow_release(newest, label)
+        floor = newest.version if newest else 0
+        self.op.intend(self.target, "roll back", {"to_release": release_id, "to_version": version})
+        self.op.progress(self.target, "rolling back", f"to v{version}")
+
+        def find() -> Release | None:
+            return next(
+                (
+                    r
+                    for r in self.refresh().releases()
+                    if r.version > floor and rollback_target(r.description) == version
+                ),
+                None,
+            )
+
+        release = self._create(
+            lambda: Release.parse(
+                self.api.post(
+                    f"{app_path(self.app)}/releases",
+                    f"roll {self.app} back to v{version}",
+                    {"release": release_id},
+                )
+            ),
+            find,
+            f"rollback to v{version}",
+        )
+        return self.follow_release(release, label)
+
+    # --- helpers ------------------------------------------------------------------
+
+    def _create(self, post: Callable[[], T], find: Callable[[], T | None], what: str) -> T:
+        """POST once (the CREATE policy retries only what never arrived); after an
+        ambiguous failure, adopt what the POST made, or re-raise if it made nothing."""
+        try:
+            return post()
+        except HerokuUnavailable as exc:
+            if not exc.sent:
+                raise
+            failure = exc
+        log.warning("%s on %s failed ambiguously; looking for it", what, self.app)
+        for look in range(ADOPT_LOOKS):
+            found = find()
+            if found is not None:
+                self.op.progress(self.target, "adopted", f"found the {what} the failed call made")
+                return found
+            if look + 1 < ADOPT_LOOKS:
+                self.op.pause(ADOPT_PAUSE * (look + 1))
+        raise HerokuUnavailable(
+            f"{failure}; no {what} appeared on {self.app}, so nothing was created; "
+            "run the command again",
+            status=failure.status,
+            sent=True,
+        )
+
+    def _stopped_msg(self, stopped: Verdict, what: str) -> str:
+        if stopped is Verdict.TIMED_OUT:
+            return f"{what} on {self.app} did not finish before the deadline"
+        return f"stopped waiting for {what} on {self.app}"
+
+    def _log_tail(self, tail: str) -> None:
+        for line in tail.splitlines():
+            self.op.log(f"{self.app}: {line}")
+
+
+def _with_tail(message: str, tail: str) -> str:
+    if not tail:
+        return message
+    return f"{message}; last output:\n{tail}"
