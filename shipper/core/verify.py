@@ -1,27 +1,57 @@
 """The bake: measure every check each interval and decide, as Argo Rollouts' analysis does.
 
-A check fails when its consecutive failed measurements exceed `failure_limit`, or its
-consecutive inconclusive ones exceed `inconclusive_limit` (no data is never a pass). The
-first check to fail ends the bake at once, so detection takes at most
-`interval * failure_limit` after the first bad reading, plus one request.
+Counting (see `VerifyPolicy`): a check fails when its consecutive failed measurements
+exceed `failure_limit` (Argo's `failed > failureLimit`, strictly greater), or its
+consecutive inconclusive ones exceed `inconclusive_limit`. Only a successful measurement
+resets a failure streak: an inconclusive reading between two failed ones is no evidence
+of recovery. A failed one resets the inconclusive streak, because it is data.
+
+Where ship departs from Argo, and why:
+- Argo passes a metric once its count is reached, even if its last readings failed (under
+  the limit). Here the window closing is not enough: a check whose latest measurement is
+  not successful keeps being measured, each interval, until it succeeds or crosses a
+  limit. A regression that starts in the last interval of the bake is therefore caught,
+  and no check passes without a successful reading (no data is never a pass).
+- Measurements of one round run concurrently and are judged as each one arrives, so the
+  first check to fail ends the bake at once; measurements still running are abandoned
+  (Argo terminates in-flight measurements the same way).
+- Rounds start on a fixed cadence (start, start + interval, ...), not `interval` after the
+  previous round finished, so slow measurements do not stretch the detection time.
+
+Detection latency: from the start of the first failed measurement to the end of the
+bake is at most `interval * failure_limit` plus the duration of one measurement (bounded
+by the check's request timeout), as long as measurements finish within the interval. A
+round that overruns its interval delays the next one, never skips it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 
 from shipper.core.config import VerifyPolicy
-from shipper.core.events import CheckFailed, CheckMeasured, Event
+from shipper.core.events import CheckFailed, CheckMeasured, Event, Notice
 from shipper.core.model import Measurement, MeasurementStatus, Side, Version
 from shipper.errors import ShipError
 from shipper.ports import Check, Clock, Platform
 
+log = logging.getLogger(__name__)
+
+KEEP_LAST = 5  # measurements per check kept for the failure report
+POLL_SECONDS = 0.1  # how often a wait for measurements looks at `cancelled` (real time)
+MAX_WORKERS = 16
+
 
 @dataclass(frozen=True)
 class BakeResult:
-    """How a bake ended. `passed` is False for a failed check and for an interruption."""
+    """How a bake ended. `passed` is False for a failed check and for an interruption.
+
+    For a failed check: its name, side, why (the limit crossed and the last reading), its
+    threshold and its last measurements, oldest first. `seconds` is the bake's length on
+    the clock and `rounds` the number of rounds started.
+    """
 
     passed: bool
     check: str = ""
@@ -31,6 +61,7 @@ class BakeResult:
     last: tuple[Measurement, ...] = ()
     interrupted: bool = False
     rounds: int = 0
+    seconds: float = 0.0
 
 
 class PlatformHealthCheck:
@@ -57,6 +88,8 @@ class PlatformHealthCheck:
 
 @dataclass
 class _Tally:
+    """One check's counters (Argo's per-metric counters, errors folded in)."""
+
     check: Check
     successes: int = 0
     failures: int = 0
@@ -64,9 +97,10 @@ class _Tally:
     consecutive_failures: int = 0
     consecutive_inconclusives: int = 0
     last: list[Measurement] = field(default_factory=list)
+    done: bool = False  # the window closed and its latest measurement was successful
 
     def add(self, m: Measurement) -> None:
-        self.last = [*self.last[-4:], m]
+        self.last = [*self.last[-(KEEP_LAST - 1) :], m]
         match m.status:
             case MeasurementStatus.SUCCESSFUL:
                 self.successes += 1
@@ -79,26 +113,63 @@ class _Tally:
                 self.inconclusives += 1
                 self.consecutive_inconclusives += 1
 
+    @property
+    def is_passing(self) -> bool:
+        return bool(self.last) and self.last[-1].status is MeasurementStatus.SUCCESSFUL
+
     def verdict(self, policy: VerifyPolicy) -> str:
         """Why this check has failed, or "" while it has not."""
         if self.consecutive_failures > policy.failure_limit:
-            return (
+            why = (
                 f"{self.consecutive_failures} failed measurements in a row "
                 f"(failure_limit {policy.failure_limit})"
             )
-        if self.consecutive_inconclusives > policy.inconclusive_limit:
-            return (
+        elif self.consecutive_inconclusives > policy.inconclusive_limit:
+            why = (
                 f"{self.consecutive_inconclusives} inconclusive measurements in a row "
                 f"(inconclusive_limit {policy.inconclusive_limit}); no data is not a pass"
             )
-        return ""
+        else:
+            return ""
+        latest = self.last[-1]
+        said = latest.message or latest.value
+        return f"{why}; last: {said}" if said else why
+
+    def measured(self, m: Measurement) -> CheckMeasured:
+        return CheckMeasured(
+            check=self.check.name,
+            side=self.check.side.value,
+            status=m.status.value,
+            value=m.value,
+            message=m.message,
+            successes=self.successes,
+            failures=self.failures,
+            inconclusives=self.inconclusives,
+            consecutive_failures=self.consecutive_failures,
+        )
 
 
 def _measure(check: Check, version: Version) -> Measurement:
+    """One measurement. A check that raises gave no data: inconclusive, never a pass."""
     try:
         return check.measure(version)
-    except ShipError as exc:  # a platform that cannot be read gives no data, not a pass
+    except ShipError as exc:  # a platform that cannot be read: its message is safe to show
         return Measurement(MeasurementStatus.INCONCLUSIVE, message=str(exc))
+    except Exception as exc:  # a bug in a check must not stop the rollback it may call for
+        # the traceback goes to the debug log only: exception text may quote a URL
+        log.debug("check %s raised", check.name, exc_info=True)
+        return Measurement(
+            MeasurementStatus.INCONCLUSIVE,
+            message=f"the check raised {type(exc).__name__} (a bug in the check)",
+        )
+
+
+def _show(m: Measurement) -> str:
+    return " ".join(p for p in (f"{m.status.value}:", m.value, m.message) if p)
+
+
+class _Interrupted(Exception):
+    """The operator asked to stop while a round was being measured."""
 
 
 def bake(
@@ -113,79 +184,110 @@ def bake(
     pause: Callable[[float], None],
     rounds: int | None = None,
 ) -> BakeResult:
-    """Measure all `checks` concurrently every interval for `seconds` (or `rounds`)."""
-    tallies = [_Tally(c) for c in checks]
+    """Measure all `checks` concurrently every interval for `seconds` and decide.
+
+    The window is `seconds` long and holds at least `rounds` rounds (a rollback's
+    verification asks for one round with no window); after it, checks whose latest
+    measurement is not successful are measured on until they pass or fail (see the module
+    docstring). Every measurement is emitted as a `check_result` event; a failing check
+    is emitted as `check_failed` and ends the bake at once. `pause` sleeps between rounds
+    and returns early once `cancelled()` is true, which ends the bake as interrupted.
+    """
     start = clock.monotonic()
+    tallies = [_Tally(c) for c in checks]
+    if not tallies:  # nothing to measure: the caller decided there is nothing to verify
+        return BakeResult(passed=True)
+    interval = policy.interval_seconds
+    if interval <= 0:
+        raise ValueError("verify interval must be above zero")
     done = 0
-    with ThreadPoolExecutor(
-        max_workers=max(1, min(16, len(tallies))), thread_name_prefix="check"
-    ) as pool:
+    pool = ThreadPoolExecutor(
+        max_workers=min(MAX_WORKERS, len(tallies)), thread_name_prefix="check"
+    )
+
+    noticed = False
+
+    def finish(outcome: BakeResult) -> BakeResult:
+        return replace(outcome, rounds=done, seconds=round(clock.monotonic() - start, 3))
+
+    try:
         while True:
             if cancelled():
-                return BakeResult(passed=False, interrupted=True, rounds=done)
-            results = list(pool.map(lambda t: _measure(t.check, version), tallies))
+                return finish(BakeResult(passed=False, interrupted=True))
+            active = [t for t in tallies if not t.done]
             done += 1
-            for tally, m in zip(tallies, results, strict=True):
-                tally.add(m)
+            try:
+                failed = _round(pool, active, policy, version, emit, cancelled)
+            except _Interrupted:
+                return finish(BakeResult(passed=False, interrupted=True))
+            if failed is not None:
                 emit(
-                    CheckMeasured(
-                        check=tally.check.name,
-                        side=tally.check.side.value,
-                        status=m.status.value,
-                        value=m.value,
-                        message=m.message,
-                        successes=tally.successes,
-                        failures=tally.failures,
-                        inconclusives=tally.inconclusives,
-                        consecutive_failures=tally.consecutive_failures,
+                    CheckFailed(
+                        check=failed.check.name,
+                        side=failed.check.side.value,
+                        reason=failed.verdict(policy),
+                        threshold=failed.check.threshold,
+                        last=[_show(m) for m in failed.last],
                     )
                 )
-            for tally in tallies:
-                why = tally.verdict(policy)
-                if why:
-                    last = tuple(tally.last)
+                return finish(
+                    BakeResult(
+                        passed=False,
+                        check=failed.check.name,
+                        side=failed.check.side,
+                        reason=failed.verdict(policy),
+                        threshold=failed.check.threshold,
+                        last=tuple(failed.last),
+                    )
+                )
+            if done * interval > seconds and done >= (rounds or 0):
+                for tally in active:
+                    tally.done = tally.is_passing
+                lagging = [t.check.name for t in tallies if not t.done]
+                if not lagging:
+                    return finish(BakeResult(passed=True))
+                if not noticed:
+                    noticed = True
                     emit(
-                        CheckFailed(
-                            check=tally.check.name,
-                            side=tally.check.side.value,
-                            reason=why,
-                            threshold=tally.check.threshold,
-                            last=[f"{x.status.value}: {x.value} {x.message}".strip() for x in last],
+                        Notice(
+                            level="info",
+                            message=f"bake window over; still measuring {', '.join(lagging)} "
+                            "until each passes or crosses its limit",
                         )
                     )
-                    return BakeResult(
-                        passed=False,
-                        check=tally.check.name,
-                        side=tally.check.side,
-                        reason=why,
-                        threshold=tally.check.threshold,
-                        last=last,
-                        rounds=done,
-                    )
-            if rounds is not None and done >= rounds:
-                break
-            if clock.monotonic() - start + policy.interval_seconds > seconds and rounds is None:
-                break
-            pause(policy.interval_seconds)
-    for tally in tallies:
-        if tally.successes == 0:  # never passed on missing data, however short the bake
-            why = "no successful measurement during the bake"
-            emit(
-                CheckFailed(
-                    check=tally.check.name,
-                    side=tally.check.side.value,
-                    reason=why,
-                    threshold=tally.check.threshold,
-                    last=[f"{x.status.value}: {x.value} {x.message}".strip() for x in tally.last],
-                )
-            )
-            return BakeResult(
-                passed=False,
-                check=tally.check.name,
-                side=tally.check.side,
-                reason=why,
-                threshold=tally.check.threshold,
-                last=tuple(tally.last),
-                rounds=done,
-            )
-    return BakeResult(passed=True, rounds=done)
+            wait_for = start + done * interval - clock.monotonic()
+            if wait_for > 0:
+                pause(wait_for)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _round(
+    pool: ThreadPoolExecutor,
+    tallies: list[_Tally],
+    policy: VerifyPolicy,
+    version: Version,
+    emit: Callable[[Event], None],
+    cancelled: Callable[[], bool],
+) -> _Tally | None:
+    """Measure `tallies` concurrently; the first to fail, or None once all were judged.
+
+    Measurements are judged as they arrive (in check order within one batch, so the
+    events are deterministic when several arrive together).
+    """
+    order = {id(t): i for i, t in enumerate(tallies)}
+    futures: dict[Future[Measurement], _Tally] = {
+        pool.submit(_measure, t.check, version): t for t in tallies
+    }
+    pending = set(futures)
+    while pending:
+        if cancelled():
+            raise _Interrupted
+        finished, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+        for future in sorted(finished, key=lambda f: order[id(futures[f])]):
+            tally = futures[future]
+            tally.add(future.result())
+            emit(tally.measured(tally.last[-1]))
+            if tally.verdict(policy):
+                return tally
+    return None
