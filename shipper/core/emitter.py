@@ -1,0 +1,45 @@
+"""Stamps core events with time, pipeline and release number, and hands them to sinks."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+
+from shipper.core.events import Event, Stamped
+from shipper.ports import Clock, EventSink
+
+log = logging.getLogger(__name__)
+
+
+class Emitter:
+    """The one event stream of a command. A sink that fails is logged and skipped: the
+    release must never fail because a terminal or a webhook did."""
+
+    def __init__(self, sinks: Sequence[EventSink], clock: Clock, pipeline: str) -> None:
+        self._sinks = list(sinks)
+        self._clock = clock
+        self._pipeline = pipeline
+        self._release: int | None = None
+        self._guard = threading.Lock()
+        self.history: list[Stamped] = []
+
+    def set_release(self, number: int | None) -> None:
+        self._release = number
+
+    def emit(self, event: Event) -> None:
+        stamped = Stamped(self._clock.now(), self._pipeline, self._release, event)
+        with self._guard:
+            self.history.append(stamped)
+            for sink in self._sinks:
+                try:
+                    sink.emit(stamped)
+                except Exception:  # a broken sink must not break a release
+                    log.warning("event sink %s failed", type(sink).__name__, exc_info=True)
+
+    def close(self) -> None:
+        for sink in self._sinks:
+            try:
+                sink.close()
+            except Exception:
+                log.warning("event sink %s failed to close", type(sink).__name__, exc_info=True)

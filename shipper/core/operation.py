@@ -1,0 +1,92 @@
+"""The `Operation` handed to adapters: write-ahead, fencing, progress and a time budget."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+
+from shipper.core.events import Event, MetricRecorded, MigrationLog, TargetProgress
+from shipper.core.model import JSONDict, ReleaseNo, Target, Version
+from shipper.errors import Interrupted
+from shipper.ports import Clock
+
+PAUSE_STEP = 0.25  # how quickly a pause notices a cancellation
+
+
+class ReleaseOperation:
+    """One deploy, rollback or migration of one release, as adapters see it.
+
+    `stop` is the command-wide stop (a signal, or the lock lost); `abort` is this
+    operation's own (the other side failed). Either makes `cancelled` true and `intend`
+    refuse, so an adapter can start no new change once the release is going back.
+    """
+
+    def __init__(
+        self,
+        *,
+        release: ReleaseNo,
+        pipeline: str,
+        version: Version,
+        clock: Clock,
+        budget_seconds: float,
+        stop: threading.Event,
+        abort: threading.Event,
+        write_ahead: Callable[[Target, str, JSONDict], None],
+        fence: Callable[[], None],
+        emit: Callable[[Event], None],
+        from_versions: Mapping[str, Version | None] | None = None,
+    ) -> None:
+        self.release = release
+        self.pipeline = pipeline
+        self.version = version
+        self.clock = clock
+        self._deadline = clock.monotonic() + budget_seconds
+        self._stop = stop
+        self._abort = abort
+        self._write_ahead = write_ahead
+        self._fence = fence
+        self._emit = emit
+        self._from = dict(from_versions or {})
+        self._guard = threading.Lock()
+
+    @property
+    def deadline(self) -> float:
+        return self._deadline
+
+    @property
+    def cancelled(self) -> bool:
+        return self._stop.is_set() or self._abort.is_set()
+
+    def intend(self, target: Target, action: str, detail: JSONDict | None = None) -> None:
+        if self._stop.is_set():
+            self._fence()  # raises LockLost when that is why we stop
+            raise Interrupted(f"stopped before {action} on {target}")
+        if self._abort.is_set():
+            raise Interrupted(f"stopped before {action} on {target}: the release is failing")
+        with self._guard:
+            self._write_ahead(target, action, detail or {})
+
+    def progress(self, target: Target, status: str, message: str = "") -> None:
+        self._emit(
+            TargetProgress(
+                target=target.key,
+                side=target.side.value,
+                from_version=self._from.get(target.key),
+                to_version=self.version,
+                status=status,
+                message=message,
+            )
+        )
+
+    def log(self, line: str) -> None:
+        self._emit(MigrationLog(line=line))
+
+    def pause(self, seconds: float) -> None:
+        remaining = seconds
+        while remaining > 0 and not self.cancelled:
+            step = min(PAUSE_STEP, remaining)
+            self.clock.sleep(step)
+            remaining -= step
+
+    def metric(self, name: str, value: float, target: Target | None = None) -> None:
+        self._emit(MetricRecorded(metric=name, value=value, target=target.key if target else None))

@@ -1,0 +1,178 @@
+"""One release's ledger record, kept in step with the state machine.
+
+Every change of phase or state goes through `step`, which asks the machine and then
+saves the record; every platform change goes through `write_ahead` first. Both are
+fenced: a process that lost the lock writes nothing more.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from shipper.core import machine as m
+from shipper.core.emitter import Emitter
+from shipper.core.events import Event, MigrationLog, ReleaseFinished, TargetProgress
+from shipper.core.model import (
+    JSONDict,
+    LedgerEntry,
+    Phase,
+    Release,
+    ReleaseKind,
+    ReleaseNo,
+    ReleaseState,
+    Snapshot,
+    Target,
+    Version,
+)
+from shipper.errors import LockLost
+from shipper.ports import Clock, Ledger
+
+# High-volume events stay out of the ledger; everything else is the release's event log.
+_NOT_LOGGED = (TargetProgress, MigrationLog)
+
+
+class Record:
+    def __init__(
+        self,
+        ledger: Ledger,
+        emitter: Emitter,
+        clock: Clock,
+        fence: Callable[[], None],
+        release: Release,
+    ) -> None:
+        self.ledger = ledger
+        self.emitter = emitter
+        self.clock = clock
+        self.fence = fence
+        self.release = release
+        self.machine = m.MachineState(
+            kind=release.kind, phase=release.phase, state=release.state, changed=release.changed
+        )
+        self._guard = threading.RLock()
+        self._phase_started = clock.monotonic()
+        self._started = clock.monotonic()
+
+    @classmethod
+    def open(
+        cls,
+        ledger: Ledger,
+        emitter: Emitter,
+        clock: Clock,
+        fence: Callable[[], None],
+        *,
+        pipeline: str,
+        kind: ReleaseKind,
+        version: Version,
+        actor: str,
+        reason: str,
+        snapshot: Snapshot | None = None,
+        parent: ReleaseNo | None = None,
+        gate_override: str = "",
+    ) -> Record:
+        fence()
+        release = Release(
+            number=ledger.next_number(),
+            pipeline=pipeline,
+            kind=kind,
+            version=version,
+            state=ReleaseState.RUNNING,
+            phase=Phase.LOCK,
+            actor=actor,
+            reason=reason,
+            started_at=clock.now(),
+            snapshot=snapshot,
+            parent=parent,
+            gate_override=gate_override,
+        )
+        ledger.create(release)
+        emitter.set_release(release.number)
+        return cls(ledger, emitter, clock, fence, release)
+
+    @property
+    def number(self) -> ReleaseNo:
+        return self.release.number
+
+    @property
+    def changed(self) -> bool:
+        return self.machine.changed
+
+    def emit(self, event: Event) -> None:
+        self.emitter.set_release(self.release.number)
+        self.emitter.emit(event)
+        if not isinstance(event, _NOT_LOGGED):
+            self.log(event.name, event.fields())
+
+    def log(self, name: str, fields: JSONDict) -> None:
+        with self._guard:
+            self.fence()
+            self.ledger.append(self.release.number, LedgerEntry(self.clock.now(), name, fields))
+
+    def step(self, transition: m.Transition, **changes: Any) -> None:
+        with self._guard:
+            self.machine = m.advance(self.machine, transition)
+            self._save(
+                phase=self.machine.phase,
+                state=self.machine.state,
+                changed=self.machine.changed,
+                **changes,
+            )
+
+    def update(self, **changes: Any) -> None:
+        with self._guard:
+            self._save(**changes)
+
+    def _save(self, **changes: Any) -> None:
+        self.fence()
+        release = replace(self.release, **changes)
+        if not release.state.is_open and release.finished_at is None:
+            release = replace(release, finished_at=self.clock.now())
+        self.ledger.save(release)
+        self.release = release
+
+    def write_ahead(self, target: Target, action: str, detail: JSONDict) -> None:
+        """The ledger learns of a change before the platform does."""
+        with self._guard:
+            if not self.machine.changed:
+                self.step(m.Changed())
+            targets = dict(self.release.targets)
+            targets[target.key] = action
+            self._save(targets=targets)
+            self.log("intent", {"target": target.key, "action": action, "detail": detail})
+
+    def enter(self, phase: Phase) -> None:
+        from shipper.core.events import PhaseStarted
+
+        self.step(m.Enter(phase))
+        self._phase_started = self.clock.monotonic()
+        self.emit(PhaseStarted(phase=phase.value))
+
+    def leave(self, phase: Phase, verdict: str, message: str = "") -> None:
+        from shipper.core.events import PhaseFinished
+
+        seconds = round(self.clock.monotonic() - self._phase_started, 3)
+        self.emit(
+            PhaseFinished(phase=phase.value, verdict=verdict, seconds=seconds, message=message)
+        )
+
+    def finish(self, exit_code: int, message: str, running: Snapshot | None) -> None:
+        """Store the outcome and announce it. A lost lock still lets the user hear it."""
+        versions: dict[str, str | None] = (
+            {t.target.key: t.version for t in running.targets} if running else {}
+        )
+        event = ReleaseFinished(
+            state=self.release.state.value,
+            exit_code=exit_code,
+            message=message,
+            seconds=round(self.clock.monotonic() - self._started, 3),
+            running=versions,
+        )
+        try:
+            with self._guard:
+                self._save(exit_code=exit_code, message=message)
+            self.emit(event)
+        except LockLost:
+            self.emitter.set_release(self.release.number)
+            self.emitter.emit(event)

@@ -1,0 +1,111 @@
+"""Acting on both sides at once: deploy or roll back every platform concurrently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from shipper.core.events import Event, TargetFinished
+from shipper.core.model import Side, Snapshot, TargetResult, TargetState, Version
+from shipper.errors import ShipError
+from shipper.ports import Platform
+
+
+@dataclass
+class SideOutcome:
+    """What one side's deploy or rollback returned (or why it could not return)."""
+
+    side: Side
+    results: list[TargetResult] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and all(r.ok for r in self.results)
+
+    def failures(self) -> list[str]:
+        out = [f"{r.target}: {r.message or r.verdict.value}" for r in self.results if not r.ok]
+        if self.error:
+            out.insert(0, f"{self.side.value}: {self.error}")
+        return out
+
+
+def on_each_side(
+    platforms: Mapping[Side, Platform],
+    act: Callable[[Platform], Sequence[TargetResult]],
+    *,
+    emit: Callable[[Event], None],
+    on_failure: Callable[[], None],
+    rollback: bool,
+) -> list[SideOutcome]:
+    """Run `act` on every side concurrently; call `on_failure` as soon as one side fails
+    (a deploy uses it to stop waiting on the other side: failures are caught early)."""
+
+    def one(side: Side, platform: Platform) -> SideOutcome:
+        outcome = SideOutcome(side)
+        try:
+            outcome.results = list(act(platform))
+        except ShipError as exc:
+            outcome.error = str(exc)
+        for r in outcome.results:
+            emit(
+                TargetFinished(
+                    target=r.target.key,
+                    side=side.value,
+                    verdict=r.verdict.value,
+                    version=r.state.version if r.state else None,
+                    message=r.message,
+                    rollback=rollback,
+                )
+            )
+        if not outcome.ok:
+            on_failure()
+        return outcome
+
+    items = list(platforms.items())
+    with ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix="side") as pool:
+        futures = [pool.submit(one, side, platform) for side, platform in items]
+        return [f.result() for f in futures]
+
+
+def read_snapshot(platforms: Mapping[Side, Platform], now: Callable[[], object]) -> Snapshot:
+    """What runs on every target of every side, read concurrently."""
+    items = list(platforms.values())
+    with ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix="snap") as pool:
+        states = list(pool.map(lambda p: tuple(p.snapshot()), items))
+    stamp = now()
+    from datetime import datetime
+
+    return Snapshot(
+        tuple(t for side in states for t in side),
+        stamp if isinstance(stamp, datetime) else None,
+    )
+
+
+def common_version(states: Snapshot | Sequence[TargetState]) -> Version | None:
+    """The one version every target runs, or None when they differ."""
+    targets = states.targets if isinstance(states, Snapshot) else tuple(states)
+    versions = {t.version for t in targets}
+    return next(iter(versions)) if len(versions) == 1 else None
+
+
+def describe(snapshot: Snapshot) -> str:
+    """`v41 on 5 targets` or `v41 on 3 targets, v40 on 2 targets`."""
+    counts: dict[str, int] = {}
+    for t in snapshot.targets:
+        counts[str(t.version)] = counts.get(str(t.version), 0) + 1
+    return ", ".join(f"{v} on {n} target{'s' if n != 1 else ''}" for v, n in counts.items())
+
+
+def divergent(wanted: Snapshot, running: Snapshot, known: Sequence[str]) -> list[str]:
+    """Targets that do not run what `wanted` says, unless already in `known`."""
+    out = []
+    for target in wanted.targets:
+        now = running.get(target.target)
+        if now is None or now.version == target.version:
+            continue
+        if any(target.target.key in k for k in known):
+            continue
+        out.append(f"{target.target}: runs {now.version}, wanted {target.version}")
+    return out
