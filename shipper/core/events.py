@@ -139,6 +139,7 @@ class PlanMade(Event):
     migrations: bool
     migrations_why: str
     targets: list[dict[str, str | None]]  # [{target, side, from, to, action}]
+    phases: list[str] = dataclasses.field(default_factory=list)  # in order; empty: not said
 
 
 @dataclass(frozen=True)

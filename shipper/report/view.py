@@ -113,6 +113,7 @@ class ReleaseView:
     phase: str = ""
     phases: list[PhaseSpan] = field(default_factory=list)
     rows: dict[str, Row] = field(default_factory=dict)
+    before: dict[str, str | None] = field(default_factory=dict)  # the snapshot: target -> version
     log: list[str] = field(default_factory=list)
     checks: dict[str, Tally] = field(default_factory=dict)
     failed_checks: list[CheckFailed] = field(default_factory=list)
@@ -158,6 +159,7 @@ class ReleaseView:
                     row.to_version = item.get("to") or row.to_version
             case SnapshotTaken():
                 for key, version in event.targets.items():
+                    self.before[key] = version
                     row = self._row(key, None)
                     row.from_version = row.from_version or version
                     row.to_version = row.to_version or self.version or None
@@ -169,6 +171,8 @@ class ReleaseView:
                 row.to_version = event.to_version
                 row.status, row.message = event.status, event.message
                 row.rollback = self.rollback_reason is not None
+                if not row.rollback:
+                    self.before.setdefault(event.target, event.from_version)
             case TargetFinished():
                 row = self._row(event.target, event.side)
                 row.verdict, row.finished, row.rollback = (

@@ -1,0 +1,233 @@
+"""`ship history`: the ledger newest first, and one release with its event log.
+
+The table reads like the Heroku CLI's release listing (number, what, who, when), plus
+what a two-sided release needs: the kind (migration, code, rollback), the outcome and
+how long it took. `ship history N` replays the stored event log through the same
+sentences the live console used, so a release reads the same afterwards as it did live.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TextIO
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from shipper.core import events as events_module
+from shipper.core.events import Event, Stamped
+from shipper.core.model import JSONDict, LedgerEntry, Release, ReleaseState, Snapshot
+from shipper.report import fmt
+from shipper.report.lines import describe
+from shipper.report.output import OutputMode, console_for, write_json
+from shipper.report.view import OUTCOME_WORDS, ReleaseView
+
+STATE_STYLE = {
+    ReleaseState.SUCCEEDED: "green",
+    ReleaseState.UNCHANGED: "green",
+    ReleaseState.ROLLED_BACK: "yellow",
+    ReleaseState.BLOCKED: "yellow",
+    ReleaseState.SUPERSEDED: "dim",
+    ReleaseState.RUNNING: "cyan",
+    ReleaseState.INTERRUPTED: "bold yellow",
+    ReleaseState.FAILED: "red",
+    ReleaseState.ROLLBACK_FAILED: "bold red",
+}
+
+
+def render_history(
+    releases: Sequence[Release],
+    out: TextIO,
+    output: OutputMode = "human",
+    *,
+    is_tty: bool | None = None,
+) -> None:
+    """Write the releases, newest first, as a table or as a JSON array."""
+    ordered = sorted(releases, key=lambda r: r.number, reverse=True)
+    if output == "json":
+        write_json(out, [_release_json(r) for r in ordered])
+        return
+    console = console_for(out, is_tty=is_tty)
+    if not ordered:
+        console.print("no releases yet", markup=False)
+        return
+    console.print(history_table(ordered), soft_wrap=False)
+
+
+def render_release(
+    release: Release,
+    entries: Sequence[LedgerEntry],
+    out: TextIO,
+    output: OutputMode = "human",
+    *,
+    is_tty: bool | None = None,
+) -> None:
+    """Write one release with its snapshot, what it deployed and its event log."""
+    if output == "json":
+        write_json(
+            out, {"release": _release_json(release), "events": [e.to_json() for e in entries]}
+        )
+        return
+    console_for(out, is_tty=is_tty).print(release_renderable(release, entries), soft_wrap=False)
+
+
+def history_table(releases: Sequence[Release]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("#", "kind", "version", "state", "actor", "started", "duration"):
+        table.add_column(name, no_wrap=True, justify="right" if name in ("#",) else "left")
+    table.add_column("reason", overflow="fold")
+    for release in releases:
+        table.add_row(
+            str(release.number),
+            release.kind.value,
+            release.version,
+            Text(_state(release), style=STATE_STYLE.get(release.state, "")),
+            release.actor,
+            _when(release.started_at),
+            fmt.duration(duration(release)),
+            release.reason or release.gate_override or "",
+        )
+    return table
+
+
+def release_renderable(release: Release, entries: Sequence[LedgerEntry]) -> RenderableType:
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column()
+    facts.add_row("release", f"#{release.number} {release.kind.value} {release.version}")
+    facts.add_row(
+        "state",
+        Text(
+            f"{_state(release)} (phase {release.phase.value}"
+            + (f", exit {release.exit_code})" if release.exit_code is not None else ")"),
+            style=STATE_STYLE.get(release.state, ""),
+        ),
+    )
+    facts.add_row("actor", release.actor)
+    facts.add_row("started", _when(release.started_at))
+    if release.finished_at:
+        facts.add_row(
+            "finished", f"{_when(release.finished_at)} ({fmt.duration(duration(release))})"
+        )
+    for label, value in (
+        ("reason", release.reason),
+        ("message", release.message),
+        ("override", release.gate_override),
+        ("serves" if release.kind.value == "migration" else "undoes", _parent(release)),
+    ):
+        if value:
+            facts.add_row(label, value)
+    parts: list[RenderableType] = [facts]
+    versions = _versions_table(release.snapshot, release.deployed)
+    if versions is not None:
+        parts.append(versions)
+    if entries:
+        parts.append(Text("events", style="bold"))
+        parts.append(_events(release, entries))
+    return Group(*parts)
+
+
+def duration(release: Release) -> float | None:
+    if release.finished_at is None:
+        return None
+    return max(0.0, (release.finished_at - release.started_at).total_seconds())
+
+
+def _state(release: Release) -> str:
+    return OUTCOME_WORDS.get(release.state.value, release.state.value).replace(
+        "already running", "unchanged"
+    )
+
+
+def _parent(release: Release) -> str:
+    return f"#{release.parent}" if release.parent is not None else ""
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _versions_table(before: Snapshot | None, after: Snapshot | None) -> Table | None:
+    if before is None and after is None:
+        return None
+    keys = sorted(
+        {t.target.key for t in (before.targets if before else ())}
+        | {t.target.key for t in (after.targets if after else ())}
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("side")
+    table.add_column("target")
+    table.add_column("before")
+    table.add_column("after")
+    for key in keys:
+        side, _, name = key.partition(":")
+        old = _version_in(before, key)
+        new = _version_in(after, key)
+        table.add_row(side, name, old, new)
+    return table
+
+
+def _version_in(snapshot: Snapshot | None, key: str) -> str:
+    if snapshot is None:
+        return "-"
+    found = next((t for t in snapshot.targets if t.target.key == key), None)
+    return fmt.version(found.version) if found else "-"
+
+
+def _events(release: Release, entries: Sequence[LedgerEntry]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True, style="dim")
+    table.add_column()
+    view = ReleaseView()
+    for entry in entries:
+        offset = max(0, int((entry.time - release.started_at).total_seconds()))
+        stamp = f"{offset // 60:02d}:{offset % 60:02d}"
+        event = _event_from(entry)
+        text = None
+        if event is not None:
+            stamped = Stamped(entry.time, release.pipeline, release.number, event)
+            view.apply(stamped)
+            line = describe(stamped, view)
+            text = line.text if line is not None else None
+        table.add_row(stamp, text if text is not None else _raw(entry))
+    return table
+
+
+_EVENTS: dict[str, type[Event]] = {
+    cls.name: cls
+    for cls in vars(events_module).values()
+    if isinstance(cls, type) and issubclass(cls, Event) and cls is not Event
+}
+
+
+def _event_from(entry: LedgerEntry) -> Event | None:
+    """The typed event a ledger line recorded, or None for lines that are not events
+    (intents) or that an older ship wrote with other fields."""
+    cls = _EVENTS.get(entry.event)
+    if cls is None:
+        return None
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**{k: v for k, v in entry.fields.items() if k in names})
+    except TypeError:
+        return None
+
+
+def _raw(entry: LedgerEntry) -> str:
+    fields = ", ".join(f"{k}={_short(v)}" for k, v in entry.fields.items())
+    return f"{entry.event} {fields}".strip()
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _release_json(release: Release) -> JSONDict:
+    data = release.to_json()
+    data["duration_seconds"] = duration(release)
+    return data
