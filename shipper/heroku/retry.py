@@ -16,12 +16,12 @@ is not made).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import tenacity
-from tenacity.wait import wait_exponential_jitter
 
 from shipper.errors import PlatformNotFound
 from shipper.heroku.errors import HerokuUnavailable
@@ -70,13 +70,14 @@ class Retrier:
     def call(self, policy: RetryPolicy, fn: Callable[[], T]) -> T:
         """`fn()`, retried per `policy`; the last error is re-raised as itself."""
         started = self._clock.monotonic()
-        backoff = wait_exponential_jitter(initial=policy.initial_wait, max=policy.max_wait)
 
         def wait(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, HerokuUnavailable) and exc.retry_after is not None:
                 return min(exc.retry_after, policy.max_retry_after)
-            return float(backoff(state))
+            # Exponential with full jitter on top, so parallel app threads spread out.
+            step = policy.initial_wait * 2 ** (state.attempt_number - 1)
+            return float(min(policy.max_wait, step + random.uniform(0, policy.initial_wait)))
 
         def stop(state: tenacity.RetryCallState) -> bool:
             if state.attempt_number >= policy.attempts:

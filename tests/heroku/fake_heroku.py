@@ -1,0 +1,307 @@
+"""A scripted Heroku Platform API behind respx, for the adapter's tests.
+
+It keeps builds, releases and dynos per app, moves builds and release phase forward on
+the test's FakeClock, answers lists with Range / 206 / Next-Range and GETs with ETags,
+and checks every request against the official schema (`schema.py`) and the headers
+ship must send. Failures are scripted per route: `fail(method, path_regex, responses)`
+queues answers (or exceptions) served before the normal handling.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.fakes.clock import FakeClock
+from tests.heroku.schema import PlatformSchema
+
+API = "https://api.heroku.com"
+STREAMS = "https://build-output.heroku.com"
+_RANGE = re.compile(
+    r"^(?P<field>\w+) (?P<start>\]?[^.]*)\.\.(?P<end>[^;]*)"
+    r"(?:; max=(?P<max>\d+))?(?:, order=(?P<order>asc|desc))?$"
+)
+
+Scripted = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class App:
+    name: str
+    id: str = field(default_factory=_uuid)
+    releases: list[dict[str, Any]] = field(default_factory=list)
+    builds: list[dict[str, Any]] = field(default_factory=list)
+    dynos: list[dict[str, Any]] = field(default_factory=list)
+    release_phase: bool = True
+
+
+class FakeHeroku:
+    """The state of a few Heroku apps and the rules that move it forward."""
+
+    def __init__(self, apps: list[str], clock: FakeClock, token: str) -> None:
+        self.clock = clock
+        self.token = token
+        self.schema = PlatformSchema()
+        self.apps = {name: App(name) for name in apps}
+        self.requests: list[httpx.Request] = []
+        self.build_seconds = 60.0
+        self.release_seconds = 30.0
+        self.build_outcome: dict[str, str] = {}  # app -> "failed"
+        self.release_outcome: dict[str, str] = {}  # app -> "failed"
+        self.build_log = "-----> Building\nERROR: could not compile\n"
+        self.release_log = "Running release command...\nmigration failed: relation exists\n"
+        self.builds_range_ok = True
+        self.rate_limit_remaining: int | None = None
+        self._scripts: list[tuple[str, re.Pattern[str], list[Scripted]]] = []
+        self.streams: dict[str, str] = {}
+        for app in self.apps.values():
+            self.seed_release(app.name, "v41")
+
+    # --- scripting ----------------------------------------------------------------
+
+    def fail(self, method: str, path: str, *answers: Scripted) -> None:
+        self._scripts.append((method, re.compile(path), list(answers)))
+
+    def seed_release(self, app: str, label: str, *, by_build: bool = True) -> dict[str, Any]:
+        """A finished, current release of `label` (made by a build of that version)."""
+        state = self.apps[app]
+        slug = _uuid()
+        release = self._new_release(state, slug, f"Deploy {label}", status="succeeded")
+        if by_build:
+            state.builds.append(self._build_body(state, label, "succeeded", release["id"], slug))
+        self._make_current(state, release)
+        state.dynos = [self._dyno(state, "web.1", "up", release)]
+        return release
+
+    def calls(self, method: str, path_regex: str) -> list[httpx.Request]:
+        pattern = re.compile(path_regex)
+        return [r for r in self.requests if r.method == method and pattern.search(r.url.path)]
+
+    # --- the HTTP side ------------------------------------------------------------
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        assert request.headers.get("Authorization") == f"Bearer {self.token}", "no bearer"
+        assert request.headers.get("User-Agent", "").startswith("ship/")
+        assert request.headers.get("Request-Id")
+        self.schema.link_for(request)
+        for method, pattern, answers in self._scripts:
+            if method == request.method and pattern.search(request.url.path) and answers:
+                answer = answers.pop(0)
+                if isinstance(answer, Exception):
+                    raise answer
+                if callable(answer) and not isinstance(answer, httpx.Response):
+                    return answer(request)
+                return answer
+        self._advance()
+        response = self._route(request)
+        if self.rate_limit_remaining is not None:
+            response.headers["RateLimit-Remaining"] = str(self.rate_limit_remaining)
+        return response
+
+    def stream(self, request: httpx.Request) -> httpx.Response:
+        assert "Authorization" not in request.headers, "a stream URL got the token"
+        text = self.streams.get(request.url.path)
+        if text is None:
+            return httpx.Response(404, json={"id": "not_found", "message": "not started"})
+        return httpx.Response(200, text=text, headers={"Content-Type": "text/plain"})
+
+    def _route(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        body = json.loads(request.content) if request.content else None
+        m = re.fullmatch(r"/apps/([^/]+)/(builds|releases|dynos|formation)(?:/([^/]+))?", path)
+        if not m or m.group(1) not in self.apps:
+            return httpx.Response(
+                404, json={"id": "not_found", "message": "Couldn't find that app."}
+            )
+        app, kind, ident = self.apps[m.group(1)], m.group(2), m.group(3)
+        match (request.method, kind, ident):
+            case ("GET", "releases", None):
+                return self._list(request, app.releases, "version")
+            case ("GET", "builds", None):
+                if not self.builds_range_ok and "Range" in request.headers:
+                    return httpx.Response(
+                        416, json={"id": "requested_range_not_satisfiable", "message": "bad range"}
+                    )
+                return self._list(request, app.builds, "created_at")
+            case ("GET", "releases", str()):
+                found = next(
+                    (r for r in app.releases if ident in (r["id"], str(r["version"]))), None
+                )
+                return self._one(request, found)
+            case ("GET", "builds", str()):
+                return self._one(request, next((b for b in app.builds if b["id"] == ident), None))
+            case ("GET", "dynos", None):
+                return httpx.Response(200, json=app.dynos)
+            case ("POST", "builds", None):
+                blob = body["source_blob"]
+                build = self._build_body(app, blob.get("version"), "pending", None, None)
+                build["source_blob"]["url"] = blob["url"]
+                build["_finish_at"] = self.clock.monotonic() + self.build_seconds
+                app.builds.append(build)
+                return httpx.Response(201, json=_public(build))
+            case ("POST", "releases", None):
+                if "release" in body:
+                    target = next(r for r in app.releases if r["id"] == body["release"])
+                    release = self._new_release(
+                        app, target["slug"]["id"], f"Rollback to v{target['version']}"
+                    )
+                else:
+                    release = self._new_release(
+                        app, body["slug"], body.get("description") or "Deploy"
+                    )
+                return httpx.Response(201, json=_public(release))
+            case ("PATCH", "formation", None):
+                digest = body["updates"][0]["docker_image"]
+                self._new_release(app, None, f"Deployed web ({digest[7:19]})")
+                return httpx.Response(200, json=[])
+        return httpx.Response(404, json={"id": "not_found", "message": "no such route"})
+
+    def _one(self, request: httpx.Request, item: dict[str, Any] | None) -> httpx.Response:
+        if item is None:
+            return httpx.Response(404, json={"id": "not_found", "message": "Couldn't find that."})
+        body = _public(item)
+        etag = '"' + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest() + '"'
+        if request.headers.get("If-None-Match") == etag:
+            return httpx.Response(304, headers={"ETag": etag})
+        return httpx.Response(200, json=body, headers={"ETag": etag})
+
+    def _list(
+        self, request: httpx.Request, items: list[dict[str, Any]], key: str
+    ) -> httpx.Response:
+        raw = request.headers.get("Range")
+        ordered = sorted(items, key=lambda i: i[key])
+        limit = 200
+        if raw:
+            m = _RANGE.match(raw)
+            assert m and m.group("field") == key, f"bad Range {raw!r}"
+            limit = int(m.group("max") or 200)
+            if m.group("order") == "desc":
+                ordered.reverse()
+            start = m.group("start")
+            if start.startswith("]"):
+                after = start[1:]
+                idx = next(i for i, item in enumerate(ordered) if str(item[key]) == after)
+                ordered = ordered[idx + 1 :]
+        page = [_public(i) for i in ordered[:limit]]
+        if len(ordered) > limit:
+            order = m.group("order") if raw and m else "asc"
+            nxt = f"{key} ]{ordered[limit - 1][key]}..; max={limit}, order={order}"
+            return httpx.Response(206, json=page, headers={"Next-Range": nxt})
+        return httpx.Response(200, json=page)
+
+    # --- the platform's rules -----------------------------------------------------
+
+    def _advance(self) -> None:
+        now = self.clock.monotonic()
+        for app in self.apps.values():
+            for build in app.builds:
+                if build["status"] == "pending" and now >= build["_finish_at"]:
+                    self._finish_build(app, build)
+            for release in app.releases:
+                if release["status"] == "pending" and now >= release["_finish_at"]:
+                    outcome = self.release_outcome.get(app.name, "succeeded")
+                    release["status"] = outcome
+                    if outcome == "succeeded":
+                        self._make_current(app, release)
+                        app.dynos = [self._dyno(app, "web.1", "up", release)]
+                    else:
+                        self.streams[_path(release["output_stream_url"])] = self.release_log
+
+    def _finish_build(self, app: App, build: dict[str, Any]) -> None:
+        if self.build_outcome.get(app.name) == "failed":
+            build["status"] = "failed"
+            self.streams[_path(build["output_stream_url"])] = self.build_log
+            return
+        slug = _uuid()
+        release = self._new_release(app, slug, f"Deploy {build['source_blob']['version']}")
+        build.update(status="succeeded", slug={"id": slug}, release={"id": release["id"]})
+
+    def _new_release(
+        self, app: App, slug: str | None, description: str, status: str | None = None
+    ) -> dict[str, Any]:
+        version = max((r["version"] for r in app.releases), default=0) + 1
+        release_id = _uuid()
+        pending = status is None and app.release_phase
+        release = {
+            "id": release_id,
+            "version": version,
+            "status": status or ("pending" if pending else "succeeded"),
+            "current": False,
+            "description": description,
+            "eligible_for_rollback": True,
+            "slug": {"id": slug} if slug else None,
+            "output_stream_url": f"{STREAMS}/streams/{release_id}.log?X-Amz-Signature=s3cr3t"
+            if pending
+            else None,
+            "app": {"id": app.id, "name": app.name},
+            "created_at": f"2026-11-26T12:{len(app.releases):02d}:00Z",
+            "_finish_at": self.clock.monotonic() + self.release_seconds,
+        }
+        app.releases.append(release)
+        if release["status"] == "succeeded" and status is None:
+            self._make_current(app, release)
+        return release
+
+    def _make_current(self, app: App, release: dict[str, Any]) -> None:
+        for other in app.releases:
+            other["current"] = other is release
+
+    def _build_body(
+        self, app: App, version: str | None, status: str, release: str | None, slug: str | None
+    ) -> dict[str, Any]:
+        build_id = _uuid()
+        return {
+            "id": build_id,
+            "app": {"id": app.id},
+            "status": status,
+            "source_blob": {
+                "url": "https://codeload.example.com/x.tgz",
+                "version": version,
+                "checksum": None,
+                "version_description": None,
+            },
+            "release": {"id": release} if release else None,
+            "slug": {"id": slug} if slug else None,
+            "output_stream_url": f"{STREAMS}/streams/{build_id}.log?X-Amz-Signature=s3cr3t",
+            "created_at": f"2026-11-26T12:{len(app.builds):02d}:30Z",
+            "stack": "heroku-24",
+        }
+
+    def _dyno(self, app: App, name: str, state: str, release: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": _uuid(),
+            "name": name,
+            "type": name.split(".")[0],
+            "state": state,
+            "command": "bin/web",
+            "release": {"id": release["id"], "version": release["version"]},
+            "app": {"id": app.id, "name": app.name},
+        }
+
+    # --- views for assertions -----------------------------------------------------
+
+    def current(self, app: str) -> dict[str, Any]:
+        return next(r for r in self.apps[app].releases if r["current"])
+
+    def builds_of(self, app: str, version: str) -> list[dict[str, Any]]:
+        return [b for b in self.apps[app].builds if b["source_blob"]["version"] == version]
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if not k.startswith("_")}
+
+
+def _path(url: str) -> str:
+    return httpx.URL(url).path
