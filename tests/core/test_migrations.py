@@ -1,0 +1,90 @@
+"""Migration releases: first, separate, never repeated, never reversed."""
+
+from __future__ import annotations
+
+from shipper.core.model import MeasurementStatus, ReleaseKind, ReleaseState, Version
+from tests.core.conftest import World
+
+
+def test_migration_release_comes_first_and_is_its_own_entry(world: World) -> None:
+    """A version with migrations gets a migration release before its code release."""
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 0, outcome.message
+    kinds = [(r.number, r.kind) for r in reversed(world.ledger.releases())]
+    assert kinds == [(1, ReleaseKind.MIGRATION), (2, ReleaseKind.CODE)]
+    assert world.ledger.get(1).state is ReleaseState.SUCCEEDED  # type: ignore[union-attr, arg-type]
+
+
+def test_migrations_are_detected_from_git(world: World) -> None:
+    """Without flags, a git diff touching migrations.paths means migrations run."""
+    world.history.changed[("v1", "v2")] = ["app/models/user.rb", "db/migrate/2026_add_index.rb"]
+    outcome = world.deploy("v2", migrations=None)
+    assert outcome.exit_code == 0, outcome.message
+    assert world.runner.starts == 1
+
+
+def test_no_migration_files_means_no_migration_release(world: World) -> None:
+    """A git diff that touches no migration path ships the code alone."""
+    world.history.changed[("v1", "v2")] = ["app/models/user.rb"]
+    outcome = world.deploy("v2", migrations=None)
+    assert outcome.exit_code == 0
+    assert world.runner.starts == 0
+    assert [r.kind for r in world.ledger.releases()] == [ReleaseKind.CODE]
+
+
+def test_failed_migration_stops_before_any_code(world: World) -> None:
+    """A failing migration exits 1 and no target changes."""
+    world.runner.fail_with = "PG::DuplicateTable"
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 1
+    assert "no code was shipped" in outcome.message
+    assert world.everywhere("v1") and not world.heroku.deploys
+    assert world.ledger.get(1).state is ReleaseState.FAILED  # type: ignore[union-attr, arg-type]
+
+
+def test_migration_that_breaks_the_old_code_is_caught_before_the_code(world: World) -> None:
+    """Checks against the old code after migrating stop the release with exit 1."""
+    world.checks[0].when = lambda v: MeasurementStatus.FAILED if world.runner.starts else None
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 1
+    assert "NOT reversed" in outcome.message
+    assert world.everywhere("v1") and not world.kube.deploys
+
+
+def test_migration_bake_measures_the_old_version(world: World) -> None:
+    """During the migration bake, checks are asked about the version still running."""
+    world.deploy("v2", migrations=True)
+    versions_during_bake = {v for _, v in world.checks[1].measured[:2]}
+    assert versions_during_bake == {Version("v1")}
+
+
+def test_ship_migrate_runs_the_migration_alone(world: World) -> None:
+    """`ship migrate V` applies migrations and ships no code."""
+    outcome = world.deploy("v2", migrations=True, migrations_only=True)
+    assert outcome.exit_code == 0, outcome.message
+    assert world.runner.starts == 1
+    assert world.everywhere("v1")
+
+
+def test_deploy_after_migrate_does_not_repeat_the_migration(world: World) -> None:
+    """A code release whose migrations were applied earlier goes straight to the code."""
+    world.deploy("v2", migrations=True, migrations_only=True)
+    world.releaser = None
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 0, outcome.message
+    assert world.runner.starts == 1
+    assert world.everywhere("v2")
+
+
+def test_interrupted_migration_resumes_without_a_second_run(world: World) -> None:
+    """A deploy interrupted during the migration finishes it without starting another."""
+    releaser = world.make()
+    world.runner.during = releaser.interrupt
+    first = world.deploy("v2", migrations=True)
+    assert first.exit_code == 130
+    world.runner.during = None
+    world.releaser = None
+    second = world.deploy("v2", migrations=True)
+    assert second.exit_code == 0, second.message
+    assert world.runner.starts == 1
+    assert world.everywhere("v2")

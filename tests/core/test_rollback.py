@@ -1,0 +1,116 @@
+"""`ship rollback` through the core, with fakes at every port."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipper.core.model import MeasurementStatus, ReleaseKind, ReleaseNo, ReleaseState
+from shipper.errors import BadInput
+from tests.core.conftest import World
+
+
+def test_rollback_after_a_good_deploy_restores_the_snapshot(world: World) -> None:
+    """With no argument, both sides go back to what ran before the latest release."""
+    world.deploy("v2")
+    outcome = world.rollback()
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v1")
+    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    assert release is not None and release.kind is ReleaseKind.ROLLBACK
+    assert release.parent == 1
+
+
+def test_rollback_to_a_release_restores_what_it_deployed(world: World) -> None:
+    """--to N returns both sides to the state release N deployed."""
+    world.deploy("v2")
+    world.releaser = None
+    world.deploy("v3")
+    outcome = world.rollback(to=ReleaseNo(1))
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v2")
+
+
+def test_rollback_to_an_unknown_release_is_bad_input(world: World) -> None:
+    """--to a number the ledger does not have exits 2 and changes nothing."""
+    world.deploy("v2")
+    with pytest.raises(BadInput, match="no release 9"):
+        world.rollback(to=ReleaseNo(9))
+    assert world.everywhere("v2")
+
+
+def test_rollback_with_an_empty_ledger_is_bad_input(world: World) -> None:
+    """There is nothing to roll back before the first release."""
+    with pytest.raises(BadInput, match="no release to roll back"):
+        world.rollback()
+
+
+def test_rollback_after_a_killed_deploy_restores_and_supersedes_it(world: World) -> None:
+    """A deploy killed mid-way is undone by `ship rollback`, which marks it superseded."""
+    world.kube.deploy_seconds = 30
+    releaser = world.make()
+    world.kube.during_deploy = releaser.interrupt
+    first = world.deploy("v2")
+    assert first.exit_code == 130
+    world.releaser = None
+    outcome = world.rollback()
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v1")
+    assert world.ledger.get(first.release).state is ReleaseState.SUPERSEDED  # type: ignore[union-attr, arg-type]
+
+
+def test_rollback_verifies_with_one_round_of_checks(world: World) -> None:
+    """A rollback acts at once and verifies with a single round, not a whole bake."""
+    world.deploy("v2")
+    before = len(world.checks[0].measured)
+    started = world.clock.monotonic()
+    outcome = world.rollback()
+    assert outcome.exit_code == 0
+    assert len(world.checks[0].measured) - before == 1
+    assert world.clock.monotonic() - started < world.policy.verify.interval_seconds
+
+
+def test_no_verify_skips_the_checks_but_not_the_rollout_health(world: World) -> None:
+    """--no-verify measures no configured check after the rollback."""
+    world.deploy("v2")
+    world.checks[0].default = MeasurementStatus.FAILED
+    before = len(world.checks[0].measured)
+    outcome = world.rollback(verify=False)
+    assert outcome.exit_code == 0, outcome.message
+    assert len(world.checks[0].measured) == before
+
+
+def test_rollback_whose_check_fails_exits_4(world: World) -> None:
+    """A rollback that does not bring health back needs a person: exit 4."""
+    world.deploy("v2")
+    world.checks[1].default = MeasurementStatus.FAILED
+    outcome = world.rollback()
+    assert outcome.exit_code == 4
+    assert "kube-errors" in outcome.message
+
+
+def test_rollback_that_cannot_restore_a_target_exits_4(world: World) -> None:
+    """A target that refuses to go back is named, with the command to finish by hand."""
+    world.deploy("v2")
+    world.kube.fail_rollback["cronjob/report"] = "422 Unprocessable"
+    outcome = world.rollback()
+    assert outcome.exit_code == 4
+    assert "cronjob/report" in outcome.message and "fake rollback cronjob/report" in outcome.message
+
+
+def test_rollback_is_not_blocked_by_the_status_gate(world: World) -> None:
+    """On-call can roll back during a platform incident: the gate is not consulted."""
+    world.deploy("v2")
+    world.gate.is_open = False
+    outcome = world.rollback()
+    assert outcome.exit_code == 0
+    assert world.everywhere("v1")
+
+
+def test_rollback_never_runs_migrations_backwards(world: World) -> None:
+    """Rolling back a release with migrations leaves the migration alone."""
+    world.deploy("v2", migrations=True)
+    starts = world.runner.starts
+    outcome = world.rollback()
+    assert outcome.exit_code == 0
+    assert world.runner.starts == starts
+    assert world.ledger.get(outcome.release).parent == 2  # type: ignore[union-attr, arg-type]
