@@ -26,16 +26,16 @@ T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def release(number: int, **kw: object) -> Release:
-    base: dict[str, object] = dict(
-        number=ReleaseNo(number),
-        pipeline="web",
-        kind=ReleaseKind.CODE,
-        version=Version("v2"),
-        state=ReleaseState.RUNNING,
-        phase=Phase.SNAPSHOT,
-        actor="alice@laptop",
-        started_at=T0,
-    )
+    base: dict[str, object] = {
+        "number": ReleaseNo(number),
+        "pipeline": "web",
+        "kind": ReleaseKind.CODE,
+        "version": Version("v2"),
+        "state": ReleaseState.RUNNING,
+        "phase": Phase.SNAPSHOT,
+        "actor": "alice@laptop",
+        "started_at": T0,
+    }
     base.update(kw)
     return Release(**base)  # type: ignore[arg-type]
 
