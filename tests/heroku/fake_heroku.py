@@ -130,11 +130,13 @@ class FakeHeroku:
             case ("GET", "releases", None):
                 return self._list(request, app.releases, "version")
             case ("GET", "builds", None):
-                if not self.builds_range_ok and "Range" in request.headers:
-                    return httpx.Response(
-                        416, json={"id": "requested_range_not_satisfiable", "message": "bad range"}
-                    )
-                return self._list(request, app.builds, "created_at")
+                if self.builds_range_ok:
+                    return self._list(request, app.builds, "created_at")
+                if request.headers.get("Range", "id").startswith("id"):
+                    return self._list(request, app.builds, "id")
+                return httpx.Response(
+                    416, json={"id": "requested_range_not_satisfiable", "message": "bad range"}
+                )
             case ("GET", "releases", str()):
                 found = next(
                     (r for r in app.releases if ident in (r["id"], str(r["version"]))), None
