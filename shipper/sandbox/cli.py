@@ -198,3 +198,7 @@ def purge() -> None:
             shutil.rmtree(where.state)
         where.project_pipeline.unlink(missing_ok=True)
         typer.echo(f"sandbox stopped; removed {_show(where.state)}")
+
+
+if __name__ == "__main__":  # `python -m shipper.sandbox.cli up`, without the ship command
+    sandbox_app()
