@@ -76,6 +76,7 @@ def heroku(clock: FakeClock) -> Iterator[FakeHeroku]:
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         router.route(url__startswith=API).mock(side_effect=fake.handle)
         router.route(url__startswith=STREAMS).mock(side_effect=fake.stream)
+        fake.router = router
         yield fake
 
 

@@ -65,6 +65,7 @@ class FakeHeroku:
         self.rate_limit_remaining: int | None = None
         self._scripts: list[tuple[str, re.Pattern[str], list[Scripted]]] = []
         self.streams: dict[str, str] = {}
+        self.router: Any = None  # the respx router serving this fake, for extra routes
         for app in self.apps.values():
             self.seed_release(app.name, "v41")
 

@@ -1,0 +1,167 @@
+"""Snapshots, rollbacks to them, health during the bake, and the by-hand command."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from shipper.core.model import MeasurementStatus, Verdict, Version
+from shipper.heroku.api import HerokuApi
+from tests.fakes.operation import RecordingOperation
+from tests.heroku.conftest import APPS, Leaks, platform
+from tests.heroku.fake_heroku import FakeHeroku
+
+V41 = Version("v41")
+V42 = Version("v42")
+
+
+def test_snapshot_records_what_rollback_needs(heroku: FakeHeroku, api: HerokuApi) -> None:
+    """A snapshot holds each app's current release id, number, slug and version label."""
+    states = platform(api).snapshot()
+    for state in states:
+        current = heroku.current(state.target.name)
+        assert state.version == V41
+        assert state.detail["release_id"] == current["id"]
+        assert state.detail["release_version"] == current["version"]
+        assert state.detail["slug_id"] == current["slug"]["id"]
+        assert state.detail["label"] == "v41"
+
+
+def test_snapshot_reads_the_label_through_a_rollback_release(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A Heroku rollback release carries the label of the release it went back to."""
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
+    side.deploy(V42, op)
+    side.roll_back(before, op)
+    fresh = platform(api, apps=["acme-web"]).snapshot()
+    assert heroku.current("acme-web")["description"].startswith("Rollback to v")
+    assert fresh[0].version == V41
+
+
+def test_snapshot_of_an_unlabelled_release_has_no_version(
+    heroku: FakeHeroku, api: HerokuApi
+) -> None:
+    """A release ship cannot trace to a version reads as None, never as a guess."""
+    heroku.seed_release("acme-web", "v43", by_build=False)
+    assert platform(api, apps=["acme-web"]).snapshot()[0].version is None
+
+
+def test_rollback_returns_every_app_to_the_recorded_release(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation, leaks: Leaks
+) -> None:
+    """Rollback posts {"release": <recorded id>} per app and ends with v41's slug live."""
+    side = platform(api)
+    before = side.snapshot()
+    side.deploy(V42, op)
+    results = side.roll_back(before, op)
+    leaks.add(*results)
+    assert [r.verdict for r in results] == [Verdict.SUCCEEDED] * 3
+    for state in before:
+        posts = heroku.calls("POST", f"^/apps/{state.target.name}/releases$")
+        assert [json.loads(p.content) for p in posts] == [{"release": state.detail["release_id"]}]
+        assert heroku.current(state.target.name)["slug"]["id"] == state.detail["slug_id"]
+    assert [r.state.version for r in results if r.state] == [V41] * 3
+    assert [a for _, a, _ in op.intents].count("roll back") == 3
+
+
+def test_rollback_twice_posts_once(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A rollback repeated after it finished sees the app is back and posts nothing."""
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
+    side.deploy(V42, op)
+    side.roll_back(before, op)
+    again = side.roll_back(before, op)
+    assert again[0].verdict is Verdict.SUCCEEDED
+    assert len(heroku.calls("POST", "/releases$")) == 1
+
+
+def test_rollback_of_an_app_already_on_the_snapshot_is_a_no_op(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """An app whose deploy never started is reported back without any call that changes it."""
+    side = platform(api)
+    before = side.snapshot()
+    results = side.roll_back(before, op)
+    assert [r.verdict for r in results] == [Verdict.SUCCEEDED] * 3
+    assert heroku.calls("POST", ".") == [] and op.intents == []
+
+
+def test_rollback_reports_which_apps_are_back(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A rollback whose release phase fails on one app says which apps are back and which not."""
+    side = platform(api)
+    before = side.snapshot()
+    side.deploy(V42, op)
+    heroku.release_outcome["acme-worker"] = "failed"
+    results = {r.target.name: r for r in side.roll_back(before, op)}
+    assert results["acme-worker"].verdict is Verdict.FAILED
+    assert results["acme-web"].verdict is results["acme-admin"].verdict is Verdict.SUCCEEDED
+
+
+def test_timed_out_rollback_post_is_adopted(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A rollback POST that times out after Heroku acted is found, not sent again."""
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
+    side.deploy(V42, op)
+
+    def made_then_timed_out(request: httpx.Request) -> httpx.Response:
+        heroku._route(request)
+        raise httpx.ReadTimeout("read timed out", request=request)
+
+    heroku.fail("POST", "^/apps/acme-web/releases$", made_then_timed_out)
+    results = side.roll_back(before, op)
+    assert results[0].verdict is Verdict.SUCCEEDED
+    assert len(heroku.calls("POST", "/releases$")) == 1
+
+
+def test_manual_steps_name_the_heroku_cli_rollback(heroku: FakeHeroku, api: HerokuApi) -> None:
+    """The by-hand command is `heroku rollback vN --app APP` for the recorded release."""
+    state = platform(api, apps=["acme-web"]).snapshot()[0]
+    version = state.detail["release_version"]
+    assert platform(api).manual_steps(state) == f"heroku rollback v{version} --app acme-web"
+
+
+def test_health_is_successful_when_every_app_runs_the_version(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """After a deploy, health reads every app current on v42 with no crashed dyno."""
+    side = platform(api)
+    side.deploy(V42, op)
+    measurement = side.health(V42)
+    assert measurement.status is MeasurementStatus.SUCCESSFUL
+    assert measurement.value == f"{len(APPS)}/{len(APPS)} apps healthy on v42"
+
+
+def test_health_fails_on_a_crashed_dyno(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A crashed dyno of the current release fails the health measurement, naming it."""
+    side = platform(api)
+    side.deploy(V42, op)
+    heroku.apps["acme-worker"].dynos[0]["state"] = "crashed"
+    measurement = side.health(V42)
+    assert measurement.status is MeasurementStatus.FAILED
+    assert "acme-worker has crashed dynos: web.1" in measurement.message
+
+
+def test_health_fails_when_an_app_runs_another_version(heroku: FakeHeroku, api: HerokuApi) -> None:
+    """An app still on v41 fails health for v42."""
+    measurement = platform(api).health(V42)
+    assert measurement.status is MeasurementStatus.FAILED
+    assert "runs v41" in measurement.message
+
+
+def test_health_is_inconclusive_when_heroku_cannot_be_read(
+    heroku: FakeHeroku, api: HerokuApi
+) -> None:
+    """An unreachable API makes health INCONCLUSIVE, not FAILED."""
+    heroku.fail("GET", "/releases$", *[httpx.ConnectError("down") for _ in range(40)])
+    assert platform(api).health(V42).status is MeasurementStatus.INCONCLUSIVE
