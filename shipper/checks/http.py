@@ -70,7 +70,7 @@ class HttpCheck:
 
     @property
     def timeout_seconds(self) -> float:
-        """The longest one measurement can take; the bake bounds detection with it."""
+        """The longest one measurement takes: detection needs interval x limit plus this."""
         return self._timeout
 
     @property

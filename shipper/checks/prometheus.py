@@ -106,7 +106,7 @@ class PrometheusCheck:
 
     @property
     def timeout_seconds(self) -> float:
-        """The longest one measurement can take; the bake bounds detection with it."""
+        """The limit on each network wait of a measurement (and on Prometheus' evaluation)."""
         return self._timeout
 
     @property
