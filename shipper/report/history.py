@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TextIO
 
 from rich import box
@@ -19,12 +19,12 @@ from rich.table import Table
 from rich.text import Text
 
 from shipper.core import events as events_module
-from shipper.core.events import Event, Stamped
+from shipper.core.events import Event, LockReleased, ReleaseFinished, Stamped
 from shipper.core.model import JSONDict, LedgerEntry, Release, ReleaseState, Snapshot
 from shipper.report import fmt
 from shipper.report.lines import describe
 from shipper.report.output import OutputMode, console_for, write_json
-from shipper.report.view import OUTCOME_WORDS, ReleaseView
+from shipper.report.view import ReleaseView
 
 STATE_STYLE = {
     ReleaseState.SUCCEEDED: "green",
@@ -76,10 +76,15 @@ def render_release(
 
 
 def history_table(releases: Sequence[Release]) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("#", "kind", "version", "state", "actor", "started", "duration"):
-        table.add_column(name, no_wrap=True, justify="right" if name in ("#",) else "left")
-    table.add_column("reason", overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0, 0, 1))
+    table.add_column("#", justify="right", no_wrap=True, min_width=2)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("version", no_wrap=True, min_width=7)
+    table.add_column("state", no_wrap=True)
+    table.add_column("actor", overflow="fold", min_width=20)
+    table.add_column("started (UTC)", no_wrap=True)
+    table.add_column("took", no_wrap=True, justify="right")
+    table.add_column("reason", overflow="fold", min_width=8)
     for release in releases:
         table.add_row(
             str(release.number),
@@ -87,7 +92,7 @@ def history_table(releases: Sequence[Release]) -> Table:
             release.version,
             Text(_state(release), style=STATE_STYLE.get(release.state, "")),
             release.actor,
-            _when(release.started_at),
+            _short_when(release.started_at),
             fmt.duration(duration(release)),
             release.reason or release.gate_override or "",
         )
@@ -138,9 +143,7 @@ def duration(release: Release) -> float | None:
 
 
 def _state(release: Release) -> str:
-    return OUTCOME_WORDS.get(release.state.value, release.state.value).replace(
-        "already running", "unchanged"
-    )
+    return release.state.value.replace("_", " ")
 
 
 def _parent(release: Release) -> str:
@@ -148,7 +151,15 @@ def _parent(release: Release) -> str:
 
 
 def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    return _utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _short_when(moment: datetime) -> str:
+    return _utc(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment
 
 
 def _versions_table(before: Snapshot | None, after: Snapshot | None) -> Table | None:
@@ -191,10 +202,23 @@ def _events(release: Release, entries: Sequence[LedgerEntry]) -> Table:
         if event is not None:
             stamped = Stamped(entry.time, release.pipeline, release.number, event)
             view.apply(stamped)
-            line = describe(stamped, view)
-            text = line.text if line is not None else None
+            text = _stored_line(stamped, view)
         table.add_row(stamp, text if text is not None else _raw(entry))
     return table
+
+
+def _stored_line(stamped: Stamped, view: ReleaseView) -> str | None:
+    """The console's sentence for an event, plus the ones only a record needs."""
+    event = stamped.event
+    if isinstance(event, ReleaseFinished):
+        return (
+            f"finished: {view.outcome} (exit {event.exit_code}) after "
+            f"{fmt.duration(event.seconds)}: {event.message}"
+        )
+    if isinstance(event, LockReleased):
+        return f"lock released by {event.holder}"
+    line = describe(stamped, view)
+    return line.text if line is not None else None
 
 
 _EVENTS: dict[str, type[Event]] = {

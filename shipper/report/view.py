@@ -180,7 +180,10 @@ class ReleaseView:
                     stamped.time,
                     event.rollback,
                 )
-                row.status, row.message = event.verdict.replace("_", " "), event.message
+                verdict = event.verdict.replace("_", " ")
+                if event.rollback:
+                    verdict = "restored" if event.verdict == "succeeded" else f"rollback {verdict}"
+                row.status, row.message = verdict, event.message
                 if row.started is None:
                     row.started = stamped.time
                 if row.is_failed and not event.rollback:

@@ -1,0 +1,95 @@
+"""Which sinks a run gets, and an import that stays light for `ship --help`."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from shipper.pipeline import parse_pipeline
+from shipper.report.console import LiveConsoleSink, PlainConsoleSink
+from shipper.report.factory import build_sinks
+from shipper.report.github import GitHubSink
+from shipper.report.jsonl import JsonLinesSink
+from shipper.report.slack import SlackSink
+from tests.report import streams
+
+PIPELINE = """
+name: web
+heroku:
+  apps: [acme-web]
+  artifact: {type: source, url: "https://example.test/{version}.tgz"}
+"""
+SLACK = PIPELINE + "notify:\n  slack: {webhook_url_env: SLACK_WEBHOOK_URL}\n"
+
+
+def _sinks(mode: str, env: dict[str, str], *, is_tty: bool = False, text: str = PIPELINE):
+    out, err = io.StringIO(), io.StringIO()
+    sinks = build_sinks(
+        mode,  # type: ignore[arg-type]
+        pipeline=parse_pipeline(text, "web.yaml"),
+        env=env,
+        stdout=out,
+        stderr=err,
+        is_tty=is_tty,
+    )
+    return sinks, out, err
+
+
+def test_json_mode_keeps_stdout_for_json_only() -> None:
+    """With --output json stdout gets only JSON lines and the human text goes to stderr."""
+    sinks, out, err = _sinks("json", {})
+    for event in streams.rolled_back():
+        for sink in sinks:
+            sink.emit(event)
+    for sink in sinks:
+        sink.close()
+    assert all(line.startswith('{"event":') for line in out.getvalue().splitlines())
+    assert "rolling back both sides" in err.getvalue()
+
+
+def test_human_mode_writes_text_to_stdout() -> None:
+    """In human mode the console writes to stdout and nothing goes to stderr."""
+    sinks, out, err = _sinks("human", {})
+    for event in streams.blocked():
+        for sink in sinks:
+            sink.emit(event)
+    assert "platform status blocks gate" in out.getvalue()
+    assert err.getvalue() == ""
+
+
+def test_a_terminal_gets_the_live_view_and_a_pipe_plain_lines() -> None:
+    """is_tty chooses the live console; otherwise plain lines."""
+    assert any(isinstance(s, LiveConsoleSink) for s in _sinks("human", {}, is_tty=True)[0])
+    assert any(isinstance(s, PlainConsoleSink) for s in _sinks("human", {}, is_tty=False)[0])
+
+
+def test_a_dumb_terminal_gets_plain_lines() -> None:
+    """TERM=dumb gets plain lines even on a terminal."""
+    sinks = _sinks("human", {"TERM": "dumb"}, is_tty=True)[0]
+    assert any(isinstance(s, PlainConsoleSink) for s in sinks)
+
+
+def test_github_actions_adds_its_sink_before_the_console() -> None:
+    """On GitHub Actions the GitHub sink comes first, so groups open before their lines."""
+    sinks = _sinks("json", {"GITHUB_ACTIONS": "true"})[0]
+    kinds = [type(s) for s in sinks]
+    assert kinds == [GitHubSink, JsonLinesSink, PlainConsoleSink]
+
+
+def test_slack_sink_only_when_configured() -> None:
+    """A Slack sink is added when the pipeline has notify.slack, and not otherwise."""
+    assert any(isinstance(s, SlackSink) for s in _sinks("human", {}, text=SLACK)[0])
+    assert not any(isinstance(s, SlackSink) for s in _sinks("human", {})[0])
+
+
+def test_importing_the_factory_loads_no_heavy_module() -> None:
+    """Importing the report package and factory loads neither httpx, kubernetes nor rich."""
+    code = (
+        "import sys, shipper.report, shipper.report.factory; "
+        "print(sorted(m for m in ('httpx', 'kubernetes', 'rich', 'rich.live') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,92 @@
+"""`ship history` and `ship history N`."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from shipper.core.model import LedgerEntry, ReleaseKind, ReleaseState
+from shipper.report.history import render_history, render_release
+from tests.report import builders as b
+from tests.report import streams
+
+
+def _releases() -> list:
+    return [
+        b.release(9, "v41", hours=-5),
+        b.release(11, "v41", kind=ReleaseKind.ROLLBACK, hours=-1, reason="checkout errors"),
+        b.release(10, "v42", ReleaseState.ROLLED_BACK, hours=-2),
+    ]
+
+
+def test_history_is_newest_first() -> None:
+    """Releases are listed by number, newest first, whatever order they came in."""
+    out = io.StringIO()
+    render_history(_releases(), out, is_tty=False)
+    numbers = [
+        line.split()[0] for line in out.getvalue().splitlines() if line[:4].strip().isdigit()
+    ]
+    assert numbers == ["11", "10", "9"]
+
+
+def test_history_row_has_kind_version_state_duration_and_reason() -> None:
+    """A row carries kind, version, state, start, duration and reason."""
+    out = io.StringIO()
+    render_history(_releases(), out, is_tty=False)
+    row = next(line for line in out.getvalue().splitlines() if line.startswith(" 11"))
+    for part in ("rollback", "v41", "succeeded", "2026-11-26 11:00", "10m12s", "checkout errors"):
+        assert part in row
+
+
+def test_history_json_is_an_array_with_durations() -> None:
+    """The JSON form is an array of releases, newest first, each with duration_seconds."""
+    out = io.StringIO()
+    render_history(_releases(), out, "json")
+    data = json.loads(out.getvalue())
+    assert [r["number"] for r in data] == [11, 10, 9]
+    assert data[0]["duration_seconds"] == 612.0
+
+
+def test_empty_history_says_so() -> None:
+    """With no releases the output says there are none."""
+    out = io.StringIO()
+    render_history([], out, is_tty=False)
+    assert out.getvalue() == "no releases yet\n"
+
+
+def _entries() -> list[LedgerEntry]:
+    return [LedgerEntry(e.time, e.event.name, e.event.fields()) for e in streams.rolled_back()]
+
+
+def test_release_replays_its_events_as_sentences() -> None:
+    """One release shows its stored events as the console's sentences."""
+    out = io.StringIO()
+    release = b.release(12, "v42", ReleaseState.ROLLED_BACK)
+    render_release(release, _entries(), out, is_tty=False)
+    text = out.getvalue()
+    assert "02:20  rolling back both sides: check kube-errors failed on kubernetes" in text
+    assert "finished: rolled back (exit 1) after 3m21s" in text
+
+
+def test_release_shows_versions_before_and_after() -> None:
+    """One release shows each target's version in the snapshot and after the release."""
+    out = io.StringIO()
+    render_release(b.release(12, "v42"), [], out, is_tty=False)
+    assert "kubernetes   deployment/web      v41      v42" in out.getvalue()
+
+
+def test_unknown_ledger_lines_are_shown_raw() -> None:
+    """A ledger line that is not an event (an intent) is shown with its fields."""
+    entry = LedgerEntry(streams.T0, "intent", {"target": "heroku:acme-web", "action": "build"})
+    out = io.StringIO()
+    render_release(b.release(12, "v42"), [entry], out, is_tty=False)
+    assert "intent target=heroku:acme-web, action=build" in out.getvalue()
+
+
+def test_release_json_has_the_release_and_its_events() -> None:
+    """The JSON form of one release has the release and every stored event."""
+    out = io.StringIO()
+    render_release(b.release(12, "v42"), _entries(), out, "json")
+    data = json.loads(out.getvalue())
+    assert data["release"]["number"] == 12
+    assert len(data["events"]) == len(streams.rolled_back())
