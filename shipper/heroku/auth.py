@@ -60,17 +60,19 @@ def resolve_token(api_url: str, env: Mapping[str, str], netrc_file: str | None =
 
 
 def _from_netrc(path: Path, host: str) -> str | None:
+    problem = ""
     try:
         parsed = netrc.netrc(str(path))
     except FileNotFoundError:
-        raise PlatformAuthError(f"the netrc file {path} does not exist; fix heroku.netrc") from None
+        problem = f"the netrc file {path} does not exist; fix heroku.netrc"
     except netrc.NetrcParseError as exc:
-        # Only the file and line: the parser's own message may quote a token.
-        raise PlatformAuthError(
-            f"cannot parse the netrc file {path} (line {exc.lineno}); fix its syntax"
-        ) from None
+        # Only the file and line: the parser's message may quote a token, so the
+        # error is raised outside this block and carries no context to print.
+        problem = f"cannot parse the netrc file {path} (line {exc.lineno}); fix its syntax"
     except OSError as exc:
-        raise PlatformAuthError(f"cannot read the netrc file {path}: {exc.strerror}") from None
+        problem = f"cannot read the netrc file {path}: {exc.strerror}"
+    if problem:
+        raise PlatformAuthError(problem)
     entry = parsed.authenticators(host)
     if entry is None:
         return None

@@ -1,0 +1,121 @@
+"""Where the token comes from, and the factory the CLI calls."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shipper.errors import BadInput, PlatformAuthError
+from shipper.heroku.auth import Token, resolve_token
+from shipper.heroku.factory import build_heroku_platform, build_status_gate
+from shipper.heroku.status_gate import HerokuStatusGate
+from shipper.pipeline import parse_pipeline
+from tests.fakes.clock import FakeClock
+from tests.heroku.conftest import CANARY, Leaks
+
+PIPELINE = """
+name: web
+heroku:
+  apps: [acme-web]
+  artifact: {type: source, url: "https://codeload.example.com/{version}.tgz"}
+"""
+
+
+def _netrc(path: Path, host: str, password: str) -> str:
+    path.write_text(f"machine {host}\n  login me@example.com\n  password {password}\n")
+    path.chmod(0o600)
+    return str(path)
+
+
+def test_env_key_is_used_when_no_netrc_is_configured(tmp_path: Path) -> None:
+    """HEROKU_API_KEY is the token when the pipeline names no netrc file."""
+    token = resolve_token(
+        "https://api.heroku.com", {"HEROKU_API_KEY": CANARY, "HOME": str(tmp_path)}
+    )
+    assert token.value == CANARY and token.source == "HEROKU_API_KEY"
+
+
+def test_pipeline_netrc_wins_over_the_env_key(tmp_path: Path) -> None:
+    """A netrc file named by heroku.netrc wins over HEROKU_API_KEY."""
+    path = _netrc(tmp_path / "netrc", "api.heroku.com", "from-file")
+    token = resolve_token("https://api.heroku.com", {"HEROKU_API_KEY": CANARY}, path)
+    assert token.value == "from-file"
+
+
+def test_home_netrc_is_read_by_the_api_host(tmp_path: Path) -> None:
+    """Without the env key, ~/.netrc is read for the API URL's host (here a local stand-in)."""
+    _netrc(tmp_path / ".netrc", "127.0.0.1", "local-token")
+    token = resolve_token("http://127.0.0.1:5555", {"HOME": str(tmp_path)})
+    assert token.value == "local-token" and token.source == "~/.netrc"
+
+
+def test_missing_credentials_say_where_ship_looked(tmp_path: Path) -> None:
+    """No env key and no netrc entry is an auth error naming both places."""
+    with pytest.raises(PlatformAuthError, match=r"HEROKU_API_KEY.*~/.netrc"):
+        resolve_token("https://api.heroku.com", {"HOME": str(tmp_path)})
+
+
+def test_unparseable_netrc_error_does_not_quote_the_file(tmp_path: Path, leaks: Leaks) -> None:
+    """A broken netrc file is named with its line, never quoted (it may hold a token)."""
+    path = tmp_path / "netrc"
+    path.write_text(f"machine api.heroku.com\n  {CANARY} password\n")
+    with pytest.raises(PlatformAuthError, match="cannot parse") as caught:
+        resolve_token("https://api.heroku.com", {}, str(path))
+    leaks.add(caught.value)
+
+
+def test_token_repr_hides_the_value() -> None:
+    """A Token's repr and str never show the token itself."""
+    token = Token(CANARY, "HEROKU_API_KEY")
+    assert CANARY not in repr(token) and CANARY not in str(token)
+
+
+def test_factory_uses_the_api_url_override(tmp_path: Path) -> None:
+    """SHIP_HEROKU_API_URL replaces heroku.api_url, and the netrc lookup follows its host."""
+    _netrc(tmp_path / ".netrc", "127.0.0.1", "sandbox-token")
+    pipeline = parse_pipeline(PIPELINE, "web.yaml")
+    side = build_heroku_platform(
+        pipeline,
+        clock=FakeClock(),
+        env={"SHIP_HEROKU_API_URL": "http://127.0.0.1:5555", "HOME": str(tmp_path)},
+    )
+    assert str(side.api._client.base_url) == "http://127.0.0.1:5555"
+    assert [t.name for t in side.targets()] == ["acme-web"]
+
+
+def test_factory_refuses_a_bad_api_url_override() -> None:
+    """A SHIP_HEROKU_API_URL that is not a URL is bad input (exit 2)."""
+    pipeline = parse_pipeline(PIPELINE, "web.yaml")
+    with pytest.raises(BadInput, match="SHIP_HEROKU_API_URL"):
+        build_heroku_platform(
+            pipeline, clock=FakeClock(), env={"SHIP_HEROKU_API_URL": "nope", "HEROKU_API_KEY": "k"}
+        )
+
+
+def test_status_gate_is_none_without_its_section() -> None:
+    """No gates.heroku_status in the pipeline means no gate."""
+    assert build_status_gate(parse_pipeline(PIPELINE, "web.yaml"), env={}) is None
+
+
+def test_status_gate_url_override() -> None:
+    """SHIP_HEROKU_STATUS_URL replaces gates.heroku_status.url."""
+    text = PIPELINE + "gates:\n  heroku_status: {systems: [Apps]}\n"
+    gate = build_status_gate(
+        parse_pipeline(text, "web.yaml"),
+        env={"SHIP_HEROKU_STATUS_URL": "http://127.0.0.1:9/api/v4/current-status"},
+    )
+    assert isinstance(gate, HerokuStatusGate)
+    assert gate._url == "http://127.0.0.1:9/api/v4/current-status"
+
+
+def test_package_import_stays_light() -> None:
+    """Importing shipper.heroku loads neither httpx nor kubernetes (ship --help stays fast)."""
+    code = (
+        "import sys, shipper.heroku; "
+        "print(any(m.split('.')[0] in ('httpx', 'kubernetes') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
