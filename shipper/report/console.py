@@ -137,8 +137,10 @@ class LiveConsoleSink:
             get_renderable=self._render,
             refresh_per_second=self._fps,
             transient=True,
-            redirect_stdout=False,
-            redirect_stderr=False,
+            # Anything else written meanwhile (a warning on stderr) scrolls above the view
+            # instead of tearing through it.
+            redirect_stdout=True,
+            redirect_stderr=True,
         )
         self._live.start()
 
