@@ -1,17 +1,585 @@
-"""The `ship` command. Thin: parse, wire adapters to the core, render, map errors to exit codes."""
+"""The `ship` command. Thin: parse, wire adapters to the core, render, map errors to exit codes.
+
+Heavy imports (httpx, kubernetes, rich's live display) happen inside the commands that
+need them, so `ship --help` and `ship --version` start fast.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
 import typer
+
+from shipper import __version__
+from shipper.errors import BadInput, BadVersion, ShipError
+from shipper.redact import Redactor
+
+if TYPE_CHECKING:
+    from shipper.core.model import Version
+    from shipper.core.run import Outcome, Releaser
+    from shipper.pipeline import Pipeline
+    from shipper.wiring import Wiring
 
 app = typer.Typer(
     name="ship",
     help="Release one application to Heroku and Kubernetes at once, safely.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+lock_app = typer.Typer(
+    help="The pipeline lock: look at it, or hold it by hand as a deploy freeze.",
+    no_args_is_help=True,
+)
+app.add_typer(lock_app, name="lock")
+
+
+def _mount_sandbox() -> None:
+    from shipper.sandbox.cli import sandbox_app
+
+    app.add_typer(sandbox_app, name="sandbox")
+
+
+_mount_sandbox()
+
+
+class Output(StrEnum):
+    human = "human"
+    json = "json"
+
+
+PipelineOpt = Annotated[
+    str | None,
+    typer.Option("--pipeline", "-p", help="Pipeline name (pipelines/NAME.yaml) or path."),
+]
+OutputOpt = Annotated[
+    Output | None,
+    typer.Option("--output", "-o", help="human or json (default: human on a terminal)."),
+]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", hidden=True, help="Show tracebacks.")]
+ForceLockOpt = Annotated[
+    bool, typer.Option("--force-lock", help="Take the lock over from its holder (recorded).")
+]
+LockWaitOpt = Annotated[
+    str | None,
+    typer.Option("--lock-wait", metavar="DURATION", help="Wait this long for a held lock."),
+]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the ledger).")]
+
+
+# --- the guard around every command ---------------------------------------------------
+
+
+class _Session:
+    """Process-wide facts the guard needs: where crash reports go, what to redact, and
+    whether anything may have changed (an internal error then exits 4, not 1)."""
+
+    redactor = Redactor(os.environ)
+    releaser: Releaser | None = None
+    state_dir: Path | None = None
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(_Session.redactor.clean(line) + "\n")
+    sys.stderr.flush()
+
+
+@contextmanager
+def reported(debug: bool = False) -> Iterator[None]:
+    """Turn a ShipError into one stderr line plus its exit code. Anything else is a bug:
+    its traceback goes to a crash file, never to the terminal."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except ShipError as exc:
+        _err(f"ship: {exc}")
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _err("ship: interrupted; `ship status` shows where it stopped")
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        if debug:
+            raise
+        path = _crash_report(exc)
+        changed = _Session.releaser is not None and _Session.releaser.changed
+        _err(f"ship: internal error ({type(exc).__name__}); details in {path}; please report it")
+        raise typer.Exit(4 if changed else 1) from None
+
+
+def _crash_report(exc: BaseException) -> str:
+    import tempfile
+    import time
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))  # no local variables, ever
+    text = _Session.redactor.clean(text)
+    folder = _Session.state_dir or Path(tempfile.gettempdir())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"ship-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt"
+        path.write_text(f"ship {__version__}\n{text}", encoding="utf-8")
+        return str(path)
+    except OSError:
+        return "(could not write a crash file)"
+
+
+def _finish(outcome: Outcome) -> NoReturn:
+    _err(f"ship: {outcome.message}")
+    raise typer.Exit(outcome.exit_code)
+
+
+# --- shared steps ---------------------------------------------------------------------
+
+
+def _load(pipeline: str | None) -> Pipeline:
+    from shipper.pipeline import load_pipeline, resolve_pipeline_path
+    from shipper.state.paths import state_dir
+
+    loaded = load_pipeline(resolve_pipeline_path(pipeline))
+    _Session.state_dir = state_dir(os.environ)
+    if loaded.notify.slack is not None:
+        _Session.redactor.add_env(loaded.notify.slack.webhook_url_env)
+    for spec in loaded.verify.checks:
+        if spec.prometheus is not None and spec.prometheus.auth is not None:
+            auth = spec.prometheus.auth
+            for name in (auth.bearer_token_env, auth.username_env, auth.password_env):
+                if name:
+                    _Session.redactor.add_env(name)
+    return loaded
+
+
+def _mode(output: Output | None) -> str:
+    if output is not None:
+        return output.value
+    return "human" if sys.stdout.isatty() else "json"
+
+
+def _version(pipeline: Pipeline, raw: str) -> Version:
+    checked = pipeline.policy().check_version(raw)
+    if not isinstance(checked, str) or checked != raw:
+        raise BadVersion(f"bad version: {checked}")
+    from shipper.core.model import Version
+
+    return Version(raw)
+
+
+def _duration(raw: str | None, flag: str) -> float:
+    if raw is None:
+        return 0.0
+    from shipper.pipeline import parse_duration
+
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise BadInput(f"{flag}: {exc}") from None
+
+
+def _wire(pipeline: Pipeline) -> Wiring:
+    from shipper.wiring import wire
+
+    return wire(pipeline)
+
+
+def _releaser(wiring: Wiring, mode: str) -> Releaser:
+    from shipper.report.factory import build_sinks, human_stream
+
+    human = human_stream(mode, stdout=sys.stdout, stderr=sys.stderr)  # type: ignore[arg-type]
+    sinks = build_sinks(
+        mode,  # type: ignore[arg-type]
+        pipeline=wiring.pipeline,
+        env=wiring.env,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+        is_tty=human.isatty(),
+    )
+    releaser = wiring.releaser(sinks)
+    _Session.releaser = releaser
+    return releaser
+
+
+def _confirm(question: str, yes: bool, mode: str) -> None:
+    from shipper.report.factory import confirm
+
+    interactive = mode == "human" and sys.stdin.isatty() and sys.stderr.isatty()
+    if not confirm(
+        question, assume_yes=yes, is_tty=interactive, stdin=sys.stdin, stderr=sys.stderr
+    ):
+        _err("ship: not confirmed; nothing was changed")
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _signals(releaser: Releaser) -> Iterator[None]:
+    """SIGINT and SIGTERM ask the release to stop changing things and record where it
+    stopped; a second SIGINT stops at once."""
+    seen = 0
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        nonlocal seen
+        seen += 1
+        if seen > 1 and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        _err("ship: stopping: no new changes; recording where the release stopped")
+        releaser.interrupt()
+
+    old = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ship {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Release one application to Heroku and Kubernetes at once, safely.
+
+    Exit codes: 0 done; 1 failed and rolled back (or nothing changed); 2 bad input;
+    3 blocked, nothing changed; 4 a person must act; 130 interrupted.
+    """
+
+
+@app.command()
+def deploy(
+    version: Annotated[str, typer.Argument(help="The version to ship (a git tag or sha).")],
+    pipeline: PipelineOpt = None,
+    output: OutputOpt = None,
+    yes: YesOpt = False,
+    migrations: Annotated[
+        bool | None,
+        typer.Option(
+            "--migrations/--no-migrations",
+            help="Whether the version brings migrations (default: git diff).",
+        ),
+    ] = None,
+    skip_status_gate: Annotated[
+        bool, typer.Option("--skip-status-gate", help="Ship despite the platform status.")
+    ] = False,
+    reason: ReasonOpt = "",
+    force_lock: ForceLockOpt = False,
+    lock_wait: LockWaitOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Deploy even if the version already runs.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Ship VERSION to every Heroku app and Kubernetes workload, migrations first."""
+    _release(
+        version,
+        pipeline,
+        output,
+        yes,
+        migrations,
+        skip_status_gate,
+        reason,
+        force_lock,
+        lock_wait,
+        dry_run,
+        force,
+        debug,
+        migrations_only=False,
+    )
+
+
+@app.command()
+def migrate(
+    version: Annotated[str, typer.Argument(help="The version whose migrations to run.")],
+    pipeline: PipelineOpt = None,
+    output: OutputOpt = None,
+    yes: YesOpt = False,
+    skip_status_gate: Annotated[
+        bool, typer.Option("--skip-status-gate", help="Run despite the platform status.")
+    ] = False,
+    reason: ReasonOpt = "",
+    force_lock: ForceLockOpt = False,
+    lock_wait: LockWaitOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Run the migration release of VERSION alone, ahead of its code."""
+    _release(
+        version,
+        pipeline,
+        output,
+        yes,
+        True,
+        skip_status_gate,
+        reason,
+        force_lock,
+        lock_wait,
+        dry_run,
+        False,
+        debug,
+        migrations_only=True,
+    )
+
+
+def _release(
+    raw_version: str,
+    pipeline_opt: str | None,
+    output: Output | None,
+    yes: bool,
+    migrations: bool | None,
+    skip_status_gate: bool,
+    reason: str,
+    force_lock: bool,
+    lock_wait: str | None,
+    dry_run: bool,
+    force: bool,
+    debug: bool,
+    *,
+    migrations_only: bool,
+) -> None:
+    with reported(debug):
+        pipeline = _load(pipeline_opt)
+        version = _version(pipeline, raw_version)
+        if skip_status_gate and not reason.strip():
+            raise BadInput("--skip-status-gate needs --reason TEXT (it is recorded)")
+        wait = _duration(lock_wait, "--lock-wait")
+        mode = _mode(output)
+        wiring = _wire(pipeline)
+        if dry_run:
+            from shipper.report.factory import render_plan
+
+            plan = wiring.releaser([]).plan(version, migrations)
+            render_plan(plan, sys.stdout, mode, pipeline=pipeline)  # type: ignore[arg-type]
+            raise typer.Exit(0)
+        what = "the migrations of" if migrations_only else "deploy"
+        _confirm(f"{what} {version} to {pipeline.name} (both sides)?", yes, mode)
+        from shipper.core.run import DeployRequest
+        from shipper.wiring import me
+
+        releaser = _releaser(wiring, mode)
+        request = DeployRequest(
+            version=version,
+            holder=me(wiring.env),
+            reason=reason,
+            migrations=migrations,
+            skip_gate_reason=reason if skip_status_gate else "",
+            force_lock=force_lock,
+            lock_wait_seconds=wait,
+            force=force,
+            migrations_only=migrations_only,
+        )
+        with _signals(releaser):
+            try:
+                outcome = releaser.deploy(request)
+            finally:
+                releaser.ports.emitter.close()
+        _finish(outcome)
+
+
+@app.command()
+def rollback(
+    to: Annotated[
+        int | None, typer.Option("--to", help="Return to what release N deployed.")
+    ] = None,
+    pipeline: PipelineOpt = None,
+    output: OutputOpt = None,
+    yes: YesOpt = False,
+    reason: ReasonOpt = "",
+    force_lock: ForceLockOpt = False,
+    lock_wait: LockWaitOpt = None,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Check only the rollouts' health after.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Return both sides to the state before the latest release (or to release N)."""
+    with reported(debug):
+        loaded = _load(pipeline)
+        wait = _duration(lock_wait, "--lock-wait")
+        if to is not None and to < 1:
+            raise BadInput("--to takes a release number from `ship history`")
+        mode = _mode(output)
+        wiring = _wire(loaded)
+        target = f"release {to}" if to is not None else "before the latest release"
+        _confirm(f"roll {loaded.name} back to {target} (both sides)?", yes, mode)
+        from shipper.core.model import ReleaseNo
+        from shipper.core.run import RollbackRequest
+        from shipper.wiring import me
+
+        releaser = _releaser(wiring, mode)
+        request = RollbackRequest(
+            holder=me(wiring.env),
+            to=ReleaseNo(to) if to is not None else None,
+            reason=reason,
+            force_lock=force_lock,
+            lock_wait_seconds=wait,
+            verify=not no_verify,
+        )
+        with _signals(releaser):
+            try:
+                outcome = releaser.rollback(request)
+            finally:
+                releaser.ports.emitter.close()
+        _finish(outcome)
+
+
+@app.command()
+def status(
+    pipeline: PipelineOpt = None,
+    output: OutputOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """What runs where now: both sides, the skew, the lock, the platform, a release in progress."""
+    with reported(debug):
+        loaded = _load(pipeline)
+        wiring = _wire(loaded)
+        from shipper.status import read_status
+
+        view = read_status(wiring, warn=_err)
+        from shipper.report.factory import render_status
+
+        render_status(view, sys.stdout, _mode(output))  # type: ignore[arg-type]
+
+
+@app.command()
+def history(
+    number: Annotated[int | None, typer.Argument(help="Show one release with its events.")] = None,
+    limit: Annotated[int, typer.Option("-n", "--limit", help="How many releases.")] = 20,
+    pipeline: PipelineOpt = None,
+    output: OutputOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """The ledger, newest first."""
+    with reported(debug):
+        loaded = _load(pipeline)
+        ledger = _wire(loaded).ledger()
+        mode = _mode(output)
+        from shipper.report.factory import render_history, render_release
+
+        if number is None:
+            render_history(ledger.releases(limit=max(1, limit)), sys.stdout, mode)  # type: ignore[arg-type]
+            return
+        from shipper.core.model import ReleaseNo
+
+        release = ledger.get(ReleaseNo(number))
+        if release is None:
+            raise BadInput(f"there is no release {number} in the ledger of {loaded.name}")
+        render_release(release, ledger.entries(release.number), sys.stdout, mode)  # type: ignore[arg-type]
+
+
+@lock_app.command("acquire")
+def lock_acquire(
+    reason: Annotated[str, typer.Option("--reason", help="Why deploys are frozen.")],
+    pipeline: PipelineOpt = None,
+    force_lock: ForceLockOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Hold the lock by hand (a deploy freeze) until `ship lock release`."""
+    with reported(debug):
+        if not reason.strip():
+            raise BadInput("--reason must say why deploys are frozen")
+        loaded = _load(pipeline)
+        from shipper.wiring import manual_holder
+
+        wiring = _wire(loaded)
+        lease = wiring.lock().acquire(
+            manual_holder(wiring.env), reason, None, force=force_lock, manual=True
+        )
+        taken = f" (took it over from {lease.took_over.holder})" if lease.took_over else ""
+        _err(
+            f"ship: {loaded.name} is frozen by {lease.info.holder}: {reason}{taken}; "
+            "`ship lock release` lifts it"
+        )
+
+
+@lock_app.command("release")
+def lock_release(pipeline: PipelineOpt = None, debug: DebugOpt = False) -> None:
+    """Lift the lock (a freeze, or a lock left by a dead process)."""
+    with reported(debug):
+        loaded = _load(pipeline)
+        lifted = _wire(loaded).lock().release_any()
+        if lifted is None:
+            _err(f"ship: {loaded.name} was not locked")
+        else:
+            _err(
+                f"ship: released the lock of {loaded.name} held by {lifted.holder} "
+                f'(reason: "{lifted.reason}")'
+            )
+
+
+@lock_app.command("show")
+def lock_show(
+    pipeline: PipelineOpt = None, output: OutputOpt = None, debug: DebugOpt = False
+) -> None:
+    """Who holds the lock, why, and since when."""
+    with reported(debug):
+        loaded = _load(pipeline)
+        info = _wire(loaded).lock().show()
+        from shipper.status import lock_json, lock_line
+
+        if _mode(output) == "json":
+            import json
+
+            typer.echo(json.dumps(lock_json(info)))
+        else:
+            typer.echo(lock_line(loaded.name, info))
+
+
+@app.command()
+def validate(
+    pipeline: PipelineOpt = None,
+    online: Annotated[
+        bool, typer.Option("--online", help="Also reach every target, read-only.")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Check the pipeline file (and, with --online, that every target answers)."""
+    with reported(debug):
+        from shipper.pipeline import display_path, resolve_pipeline_path
+
+        path = resolve_pipeline_path(pipeline)
+        loaded = _load(pipeline)
+        sides = [s for s in ("heroku", "kubernetes") if getattr(loaded, s) is not None]
+        typer.echo(f"{display_path(path)}: valid pipeline {loaded.name} ({', '.join(sides)})")
+        if not online:
+            return
+        from shipper.status import reach_everything
+
+        problems = reach_everything(_wire(loaded), say=typer.echo)
+        if problems:
+            raise typer.Exit(1)
 
 
 def main() -> None:
+    """Console entry point."""
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

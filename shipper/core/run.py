@@ -33,6 +33,7 @@ from shipper.core.events import (
 from shipper.core.holding import Hold, held
 from shipper.core.model import (
     Holder,
+    JSONDict,
     Measurement,
     Phase,
     Release,
@@ -41,6 +42,7 @@ from shipper.core.model import (
     ReleaseState,
     Side,
     Snapshot,
+    Target,
     TargetResult,
     Version,
 )
@@ -132,6 +134,8 @@ class Releaser:
         self.policy = policy
         self.ports = ports
         self.stop = threading.Event()
+        self.changed = False  # whether any platform change was started (an internal error
+        # then exits 4: the state is no longer known)
 
     def interrupt(self) -> None:
         """Stop changing things as soon as possible (called from a signal handler)."""
@@ -307,11 +311,16 @@ class _Command:
             budget_seconds=budget,
             stop=self.releaser.stop,
             abort=abort,
-            write_ahead=record.write_ahead,
+            write_ahead=self._write_ahead,
             fence=self.hold.fence,
             emit=record.emit,
             from_versions={t.target.key: t.version for t in snapshot.targets} if snapshot else {},
         )
+
+    def _write_ahead(self, target: Target, action: str, detail: JSONDict) -> None:
+        assert self.record is not None
+        self.releaser.changed = True
+        self.record.write_ahead(target, action, detail)
 
     def bake(
         self,

@@ -1,0 +1,154 @@
+"""Production wiring: build the real adapters of one pipeline and hand them to the core.
+
+Everything heavy (httpx, the kubernetes client, rich's live display) is imported here
+inside functions, so `ship --help` and `ship --version` stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipper.core.clock import SystemClock
+from shipper.core.emitter import Emitter
+from shipper.core.model import Holder, Side
+from shipper.core.run import Ports, Releaser
+from shipper.pipeline import Pipeline
+from shipper.ports import (
+    Check,
+    Clock,
+    EventSink,
+    Ledger,
+    Lock,
+    MigrationRunner,
+    Platform,
+    StatusGate,
+)
+from shipper.state.paths import database_path
+from shipper.state.sqlite_db import Database
+
+
+@dataclass
+class Wiring:
+    """What one command needs, built lazily: `ship history` never touches a platform."""
+
+    pipeline: Pipeline
+    env: Mapping[str, str]
+    clock: Clock
+    databases: dict[Path, Database] = field(default_factory=dict)
+
+    def platforms(self) -> dict[Side, Platform]:
+        out: dict[Side, Platform] = {}
+        if self.pipeline.heroku is not None:
+            from shipper.heroku.factory import build_heroku_platform
+
+            out[Side.HEROKU] = build_heroku_platform(self.pipeline, clock=self.clock, env=self.env)
+        if self.pipeline.kubernetes is not None:
+            from shipper.kubernetes.factory import build_kubernetes_platform  # type: ignore[import-not-found]
+
+            out[Side.KUBERNETES] = build_kubernetes_platform(
+                self.pipeline, clock=self.clock, env=self.env
+            )
+        return out
+
+    def gate(self) -> StatusGate | None:
+        if self.pipeline.gates.heroku_status is None:
+            return None
+        from shipper.heroku.factory import build_status_gate
+
+        return build_status_gate(self.pipeline, env=self.env)
+
+    def checks(self) -> list[Check]:
+        if not self.pipeline.verify.checks:
+            return []
+        from shipper.checks.factory import build_checks
+
+        return build_checks(self.pipeline, env=self.env, clock=self.clock)
+
+    def migrations(self) -> MigrationRunner | None:
+        migrations = self.pipeline.migrations
+        if migrations is None:
+            return None
+        if migrations.runner == "heroku":
+            from shipper.heroku import factory as heroku_factory
+
+            build = getattr(heroku_factory, "build_heroku_migration_runner", None)
+            if build is None:
+                from shipper.errors import PipelineError
+
+                raise PipelineError(
+                    "migrations.runner heroku is not available in this ship; use kubernetes"
+                )
+            runner: MigrationRunner = build(self.pipeline, clock=self.clock, env=self.env)
+            return runner
+        from shipper.kubernetes.factory import build_migration_runner
+
+        kube_runner: MigrationRunner = build_migration_runner(
+            self.pipeline, clock=self.clock, env=self.env
+        )
+        return kube_runner
+
+    def ledger(self) -> Ledger:
+        if self.pipeline.ledger.backend == "kubernetes":
+            from shipper.state.kube_ledger import build_kube_ledger  # type: ignore[import-not-found]
+
+            ledger: Ledger = build_kube_ledger(self.pipeline, env=self.env)
+            return ledger
+        from shipper.state.sqlite_ledger import SqliteLedger
+
+        return SqliteLedger(self._database(self.pipeline.ledger.path), self.pipeline.name)
+
+    def lock(self) -> Lock:
+        if self.pipeline.lock.backend == "kubernetes":
+            from shipper.state.kube_lock import build_kube_lock  # type: ignore[import-not-found]
+
+            lock: Lock = build_kube_lock(self.pipeline, env=self.env, clock=self.clock)
+            return lock
+        from shipper.state.sqlite_lock import SqliteLock
+
+        return SqliteLock(self._database(self.pipeline.lock.path), self.pipeline.name, self.clock)
+
+    def _database(self, configured: str | None) -> Database:
+        """One connection per state file: ledger and lock share it by default."""
+        path = database_path(self.pipeline.name, configured, self.env)
+        if path not in self.databases:
+            self.databases[path] = Database(path)
+        return self.databases[path]
+
+    def releaser(self, sinks: Sequence[EventSink]) -> Releaser:
+        from shipper.git_history import GitHistory
+
+        emitter = Emitter(sinks, self.clock, self.pipeline.name)
+        ports = Ports(
+            platforms=self.platforms(),
+            ledger=self.ledger(),
+            lock=self.lock(),
+            clock=self.clock,
+            emitter=emitter,
+            gate=self.gate(),
+            checks=self.checks(),
+            migrations=self.migrations(),
+            history=GitHistory(Path.cwd()),
+        )
+        return Releaser(self.pipeline.policy(), ports)
+
+
+def wire(pipeline: Pipeline, env: Mapping[str, str] | None = None) -> Wiring:
+    return Wiring(pipeline, dict(os.environ if env is None else env), SystemClock())
+
+
+def me(env: Mapping[str, str]) -> Holder:
+    """Who is running this command: a CI run, else user@host, with our pid for staleness."""
+    from shipper.actor import detect_actor
+
+    return Holder(detect_actor(env), socket.gethostname(), os.getpid())
+
+
+def manual_holder(env: Mapping[str, str]) -> Holder:
+    """A deploy freeze is held by a person, not by this short-lived process."""
+    from shipper.actor import detect_actor
+
+    return Holder(detect_actor(env), socket.gethostname(), None)
