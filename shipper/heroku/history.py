@@ -17,7 +17,9 @@ from shipper.heroku.labels import label_from_description, rollback_target
 from shipper.heroku.resources import Build, Release, parse_list
 
 # The Heroku CLI's form, proven in production (reference/heroku.md 1.5).
-RECENT_RELEASES = "version ..; max=10, order=desc"
+RECENT_COUNT = 10
+RECENT_RELEASES = f"version ..; max={RECENT_COUNT}, order=desc"
+DEEPER_RELEASES = "version ..; max=200, order=desc"
 # `created_at` as a Range field of builds is unconfirmed; on a 416 ship falls back to
 # the whole list and sorts it itself (slower, still correct).
 RECENT_BUILDS = "created_at ..; max=20, order=desc"
@@ -86,7 +88,18 @@ class AppHistory:
         While a newer release is in release phase the current one is older, so the
         newest ten are read, not just the newest.
         """
-        return next((r for r in self.releases() if r.current), None)
+        found = next((r for r in self.releases() if r.current), None)
+        if found is None and len(self.releases()) >= RECENT_COUNT:
+            # Ten newer releases that never went live: look further back, once.
+            body = self.api.get_list(
+                f"{app_path(self.app)}/releases",
+                f"list the releases of {self.app}",
+                DEEPER_RELEASES,
+                follow=False,
+            )
+            deeper = parse_list(body, Release.parse, "releases")
+            found = next((r for r in deeper if r.current), None)
+        return found
 
     def newest(self) -> Release | None:
         releases = self.releases()

@@ -24,7 +24,12 @@ from shipper.core.model import (
     Verdict,
     Version,
 )
-from shipper.errors import PlatformAuthError, PlatformError, PlatformUnavailable
+from shipper.errors import (
+    MalformedAnswer,
+    PlatformAuthError,
+    PlatformError,
+    PlatformUnavailable,
+)
 from shipper.heroku.api import HerokuApi
 from shipper.heroku.history import AppHistory, LabelCache, app_path
 from shipper.heroku.image import ImageResolver
@@ -137,14 +142,19 @@ class HerokuPlatform:
             prepared = Prepared(result=self._steps(first, op).failed(str(exc)))
         slug_id = prepared.slug_id
         if slug_id is None:
-            why = prepared.result.message if prepared.result else "no slug"
-            return [
-                prepared.result or self._steps(first, op).failed(why),
-                *(
-                    self._steps(app, op).failed(f"not released: the build on {first} failed")
-                    for app in self._apps[1:]
-                ),
+            head = prepared.result or self._steps(first, op).failed("the build made no slug")
+            # The others changed nothing; they share the first app's verdict, so a build
+            # that is merely still running (PENDING, TIMED_OUT) is not reported as failed.
+            why = "failed" if head.verdict is Verdict.FAILED else "did not finish"
+            rest = [
+                TargetResult(
+                    Target(Side.HEROKU, app),
+                    head.verdict,
+                    message=f"not released: the build on {first} {why}",
+                )
+                for app in self._apps[1:]
             ]
+            return [head, *rest]
 
         def one(app: str) -> TargetResult:
             if app == first:
@@ -212,8 +222,12 @@ class HerokuPlatform:
         phase, and none of its dynos is crashed; INCONCLUSIVE when Heroku cannot be read."""
         try:
             problems = self._each(lambda app: self._app_health(app, version))
-        except PlatformUnavailable as exc:
+        except PlatformAuthError:
+            raise
+        except (PlatformUnavailable, MalformedAnswer) as exc:
             return Measurement(MeasurementStatus.INCONCLUSIVE, message=str(exc))
+        except PlatformError as exc:
+            return Measurement(MeasurementStatus.FAILED, message=str(exc))
         found = [p for p in problems if p]
         ok = len(self._apps) - len(found)
         value = f"{ok}/{len(self._apps)} apps healthy on {version}"

@@ -239,3 +239,19 @@ def test_builds_list_falls_back_when_range_field_is_refused(
     assert results[0].verdict is Verdict.SUCCEEDED
     pages = [r for r in heroku.calls("GET", BUILDS) if "Range" in r.headers]
     assert any(r.headers["Range"].startswith("id ]") for r in pages)
+
+
+def test_request_id_is_logged_with_errors(
+    heroku: FakeHeroku, api: HerokuApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Heroku's Request-Id of a failed call is in the log, for Heroku support."""
+    heroku.fail(
+        "GET",
+        RELEASES,
+        httpx.Response(
+            404, json={"id": "not_found", "message": "gone"}, headers={"Request-Id": "abc-123"}
+        ),
+    )
+    with pytest.raises(PlatformNotFound):
+        platform(api, apps=["acme-web"]).snapshot()
+    assert "abc-123" in caplog.text

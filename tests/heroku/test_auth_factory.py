@@ -15,6 +15,7 @@ from shipper.heroku.status_gate import HerokuStatusGate
 from shipper.pipeline import parse_pipeline
 from tests.fakes.clock import FakeClock
 from tests.heroku.conftest import CANARY, Leaks
+from tests.heroku.fake_heroku import FakeHeroku
 
 PIPELINE = """
 name: web
@@ -119,3 +120,13 @@ def test_package_import_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_factory_platform_sends_the_env_token_as_bearer(heroku: FakeHeroku, tmp_path: Path) -> None:
+    """The factory's platform authenticates with HEROKU_API_KEY (the fake refuses otherwise)."""
+    pipeline = parse_pipeline(PIPELINE, "web.yaml")
+    side = build_heroku_platform(
+        pipeline, clock=FakeClock(), env={"HEROKU_API_KEY": CANARY, "HOME": str(tmp_path)}
+    )
+    assert side.snapshot()[0].version == "v41"
+    assert heroku.requests[0].headers["Authorization"] == f"Bearer {CANARY}"

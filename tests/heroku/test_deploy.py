@@ -186,3 +186,25 @@ def test_polling_uses_etags_and_grows_its_interval(
     waits = op.clock.sleeps
     assert waits[0] < waits[3] <= 20.0
     assert len(polls) < 300 / 3
+
+
+def test_slug_deploy_still_building_is_not_reported_failed(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """When the one build outlives the deadline, the other apps share its TIMED_OUT verdict."""
+    op.budget = 20.0
+    artifact = HerokuArtifact("slug", url="https://codeload.example.com/{version}.tgz")
+    results = platform(api, artifact).deploy(V42, op)
+    assert [r.verdict for r in results] == [Verdict.TIMED_OUT] * 3
+    assert "did not finish" in results[1].message
+
+
+def test_snapshot_finds_the_current_release_behind_ten_newer_ones(
+    heroku: FakeHeroku, api: HerokuApi
+) -> None:
+    """A current release older than the newest ten is still found (one deeper list call)."""
+    app = heroku.apps["acme-web"]
+    for _ in range(12):
+        heroku._new_release(app, None, "Deploy broken", status="failed")
+    state = platform(api, apps=["acme-web"]).snapshot()[0]
+    assert state.version == "v41"
