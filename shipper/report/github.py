@@ -28,6 +28,7 @@ from shipper.core.events import (
     TargetFinished,
 )
 from shipper.report import fmt
+from shipper.report.lines import skip_text, takeover_text
 from shipper.report.summary import facts, majority, phase_line
 from shipper.report.view import ReleaseView
 
@@ -75,6 +76,7 @@ class GitHubSink:
         self._warn = warn or (lambda message: None)
         self.view = ReleaseView()
         self._group_open = False
+        self._annotated: set[str] = set()
         self._guard = threading.Lock()
 
     def emit(self, event: Stamped) -> None:
@@ -117,22 +119,9 @@ class GitHubSink:
             case GateBlocked():
                 out.append(command("error", event.reason, title=f"{title}: platform status"))
             case GateSkipped():
-                out.append(
-                    command(
-                        "warning",
-                        f"status gate skipped before {event.phase}: {event.reason}",
-                        title=f"{title}: override",
-                    )
-                )
+                out.append(command("warning", skip_text(event), title=f"{title}: override"))
             case LockTaken() if event.took_over_from:
-                why = f" ({event.takeover_reason})" if event.takeover_reason else ""
-                out.append(
-                    command(
-                        "warning",
-                        f"lock taken over from {event.took_over_from}{why}",
-                        title=f"{title}: lock",
-                    )
-                )
+                out.append(command("warning", takeover_text(event), title=f"{title}: override"))
             case CheckFailed():
                 last = f"; last: {', '.join(event.last)}" if event.last else ""
                 out.append(
@@ -160,11 +149,22 @@ class GitHubSink:
                         title=f"{title}: rollback {event.verdict.replace('_', ' ')}",
                     )
                 )
-            case Notice() if event.level == "warning":
-                out.append(command("warning", event.message, title=title))
+            case Notice() if event.level in ("warning", "error"):
+                out.append(command(event.level, event.message, title=title))
             case _:
                 pass
-        return out
+        return [line for line in out if self._first_time(line)]
+
+    def _first_time(self, line: str) -> bool:
+        """Each annotation once: the gate is skipped before every phase, and the core
+        announces some overrides both as a typed event and as a notice."""
+        if not line.startswith(("::warning", "::error")):
+            return True
+        message = line.split("::", 2)[2]
+        if message in self._annotated:
+            return False
+        self._annotated.add(message)
+        return True
 
 
 def markdown_summary(view: ReleaseView) -> str:

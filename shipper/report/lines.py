@@ -66,13 +66,12 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
             )
         case LockTaken():
             if event.took_over_from:
-                why = f" ({event.takeover_reason})" if event.takeover_reason else ""
-                return Line(f"lock taken over from {event.took_over_from}{why}", "warning")
+                return Line(takeover_text(event), "warning")
             return Line(f"lock taken by {event.holder}")
         case LockWaiting():
             return Line(
-                f"waiting for the lock held by {event.holder} ({event.reason}), "
-                f"{fmt.duration(event.wait_seconds)} so far",
+                f"waiting up to {fmt.duration(event.wait_seconds)} for the lock held by "
+                f"{event.holder} ({event.reason})",
                 "warning",
             )
         case GatePassed():
@@ -133,6 +132,8 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
                 f"rollback {event.verdict.replace('_', ' ')}: not restored: {missing}", "error"
             )
         case Notice():
+            if event.level == "error":
+                return Line(f"error: {event.message}", "error")
             if event.level == "warning":
                 return Line(f"warning: {event.message}", "warning")
             return Line(event.message)
@@ -140,6 +141,17 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
             # release_finished is the summary's job; lock_released and metrics are
             # bookkeeping the JSON stream carries.
             return None
+
+
+def takeover_text(event: LockTaken) -> str:
+    """`took the lock over from alice@bastion: expired` (the core's own words for it)."""
+    why = f": {event.takeover_reason}" if event.takeover_reason else ""
+    return f"took the lock over from {event.took_over_from}{why}"
+
+
+def skip_text(event: GateSkipped) -> str:
+    """`status gate skipped: REASON`, once per release whatever the phases it covers."""
+    return f"status gate skipped: {event.reason}"
 
 
 def _target_finished(event: TargetFinished) -> Line:

@@ -18,7 +18,13 @@ from shipper.report import fmt
 from shipper.report.view import ReleaseView
 
 OUTCOME_STYLE = {True: "green", False: "red", None: "yellow"}
-FACT_STYLE = {"failed": "red", "check": "red", "blocked": "red", "override": "yellow"}
+FACT_STYLE = {
+    "failed": "red",
+    "check": "red",
+    "blocked": "red",
+    "error": "red",
+    "override": "yellow",
+}
 
 
 def facts(view: ReleaseView) -> list[tuple[str, str]]:
@@ -54,6 +60,9 @@ def facts(view: ReleaseView) -> list[tuple[str, str]]:
             out.append(("rollback", f"{rb.verdict.replace('_', ' ')}: not restored: {missing}"))
     elif view.rollback_reason is not None:
         out.append(("rollback", f"started ({view.rollback_reason}) and did not finish"))
+    for text in view.errors:
+        if not (view.finished is not None and text == view.finished.message):
+            out.append(("error", text))
     for text in view.overrides:
         out.append(("override", text))
     for text in view.warnings:

@@ -122,6 +122,7 @@ class ReleaseView:
     blocked: GateBlocked | None = None
     overrides: list[str] = field(default_factory=list)  # gate skips, lock takeovers
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # error notices: why the release ended
     migrations: bool | None = None
     migrations_why: str = ""
     rollback_reason: str | None = None
@@ -209,12 +210,14 @@ class ReleaseView:
             case GateBlocked():
                 self.blocked = event
             case GateSkipped():
-                self.overrides.append(f"status gate skipped before {event.phase}: {event.reason}")
+                self._note(self.overrides, f"status gate skipped: {event.reason}")
             case LockTaken() if event.took_over_from:
-                why = f" ({event.takeover_reason})" if event.takeover_reason else ""
-                self.overrides.append(f"lock taken over from {event.took_over_from}{why}")
+                why = f": {event.takeover_reason}" if event.takeover_reason else ""
+                self._note(self.overrides, f"took the lock over from {event.took_over_from}{why}")
             case Notice() if event.level == "warning":
-                self.warnings.append(event.message)
+                self._note(self.warnings, event.message)
+            case Notice() if event.level == "error":
+                self._note(self.errors, event.message)
             case RollbackStarted():
                 self.rollback_reason = event.reason
             case RollbackFinished():
@@ -291,6 +294,12 @@ class ReleaseView:
             row = Row(key, prefix, rest) if known else Row(key, side or "", key)
             self.rows[key] = row
         return row
+
+    def _note(self, where: list[str], text: str) -> None:
+        """Keep each override or notice once: the gate is skipped before every phase, and
+        the core announces some overrides both as a typed event and as a notice."""
+        if text not in self.overrides and text not in self.warnings and text not in self.errors:
+            where.append(text)
 
     def _open_span(self, phase: str, at: datetime, seconds: float) -> PhaseSpan:
         for span in reversed(self.phases):

@@ -56,8 +56,8 @@ def _side(key: str) -> str:
 
 
 def _start(r: Recorder, version: str = "v42", kind: str = "code") -> None:
+    r(LockTaken(holder=ACTOR), after=0)
     r(ReleaseStarted(kind=kind, version=version, actor=ACTOR, reason=""), after=0)
-    r(LockTaken(holder=ACTOR))
     r(PhaseStarted("gate"))
     r(GatePassed(phase="gate", summary="Apps green, Data green, Tools green"))
     r(PhaseFinished(phase="gate", verdict="succeeded", seconds=1.0))
@@ -235,8 +235,8 @@ def rollback_failed() -> list[Stamped]:
 def blocked() -> list[Stamped]:
     """The platform status is yellow: nothing changes, exit 3."""
     r = Recorder()
+    r(LockTaken(holder=ACTOR), after=0)
     r(ReleaseStarted(kind="code", version="v42", actor=ACTOR), after=0)
-    r(LockTaken(holder=ACTOR))
     r(PhaseStarted("gate"))
     r(GateBlocked(phase="gate", reason="Tools is yellow: Delayed builds"))
     r(PhaseFinished(phase="gate", verdict="failed", seconds=0.4, message="platform status"))
@@ -256,10 +256,15 @@ def blocked() -> list[Stamped]:
 def overridden() -> list[Stamped]:
     """A release that skipped the gate and took over a stale lock, then shipped."""
     r = Recorder()
-    r(ReleaseStarted(kind="code", version="v42", actor=ACTOR, reason="hotfix"), after=0)
-    r(LockTaken(holder=ACTOR, took_over_from="alice@bastion", takeover_reason="expired"))
+    # As the core does it: the lock before the release, and each override announced both
+    # as its typed event and as a notice; the gate skipped before every phase.
+    r(LockTaken(holder=ACTOR, took_over_from="alice@bastion", takeover_reason="expired"), 0)
+    r(ReleaseStarted(kind="code", version="v42", actor=ACTOR, reason="hotfix"))
+    r(Notice(level="warning", message="took the lock over from alice@bastion: expired"))
+    r(Notice(level="warning", message="status gate skipped: status page down, incident 123"))
     r(GateSkipped(phase="gate", reason="status page down, incident 123"))
     r(Notice(level="warning", message="deployment/worker has no readiness probe"))
+    r(GateSkipped(phase="release", reason="status page down, incident 123"))
     _release(r)
     r(
         ReleaseFinished(

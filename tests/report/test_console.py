@@ -53,11 +53,11 @@ def test_plain_output_is_one_line_per_event_in_order() -> None:
     lines = _plain(streams.rolled_back()).splitlines()
     wanted = [
         "[00:00] ship web: release #12, code v42 by octocat (github acme/web run 4242)",
-        "[00:09] kubernetes:deployment/web  v41 -> v42  rolling out 0/3",
-        "[02:18] check kube-errors failed on kubernetes: 3 failed measurements in a row (limit 2) "
+        "[00:08] kubernetes:deployment/web  v41 -> v42  rolling out 0/3",
+        "[02:17] check kube-errors failed on kubernetes: 3 failed measurements in a row (limit 2) "
         "(passing means value <= 0.01; last: 0.002, 0.031, 0.044)",
-        "[02:20] rolling back both sides: check kube-errors failed on kubernetes",
-        "[03:02] rollback succeeded: 4 targets restored",
+        "[02:19] rolling back both sides: check kube-errors failed on kubernetes",
+        "[03:01] rollback succeeded: 4 targets restored",
     ]
     positions = [lines.index(w) for w in wanted]
     assert positions == sorted(positions)
@@ -99,10 +99,10 @@ def test_summary_of_a_rollback_names_the_failing_check() -> None:
 
 
 def test_summary_lists_overrides() -> None:
-    """A skipped gate and a lock takeover are in the summary of a release that shipped."""
+    """A skipped gate and a lock takeover are in the summary once each, though announced twice."""
     text = render(summary_panel(_view(streams.overridden())))
-    assert "status gate skipped before gate: status page down, incident 123" in text
-    assert "lock taken over from alice@bastion (expired)" in text
+    assert text.count("status gate skipped: status page down, incident 123") == 1
+    assert text.count("took the lock over from alice@bastion: expired") == 1
 
 
 def test_live_view_during_the_rollout() -> None:
@@ -135,7 +135,7 @@ def test_live_view_header_shows_release_version_and_phase() -> None:
         lambda e: isinstance(e.event, PhaseStarted) and e.event.phase == "verify",
     )
     text = render(live_view(_view(stream), stream[-1].time + timedelta(seconds=72)))
-    assert text.splitlines()[0] == "ship web · release #12 · code v42 · verify 1m12s · 2m44s total"
+    assert text.splitlines()[0] == "ship web · release #12 · code v42 · verify 1m12s · 2m43s total"
 
 
 def test_live_sink_prints_the_log_above_and_the_summary_at_the_end() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from shipper.core.events import Stamped
+from shipper.core.events import Notice, Stamped
 from shipper.report.console import PlainConsoleSink, make_console
 from shipper.report.github import GitHubSink, command
 from tests.report import streams
@@ -72,10 +72,13 @@ def test_a_blocked_release_annotates_the_platform_status() -> None:
 
 
 def test_overrides_are_warning_annotations() -> None:
-    """A skipped gate and a lock takeover each become a ::warning::."""
+    """A skipped gate and a lock takeover each become one ::warning::, however often announced."""
     warnings = _commands(_run(streams.overridden()), "warning")
-    assert any("status gate skipped before gate" in w for w in warnings)
-    assert any("lock taken over from alice@bastion (expired)" in w for w in warnings)
+    assert [w.split("::")[2] for w in warnings] == [
+        "took the lock over from alice@bastion: expired",
+        "status gate skipped: status page down, incident 123",
+        "deployment/worker has no readiness probe",
+    ]
 
 
 def test_a_shipped_release_has_no_error_annotation() -> None:
@@ -119,3 +122,10 @@ def test_an_unwritable_summary_is_a_warning(tmp_path: Path) -> None:
         sink.emit(event)
     sink.close()
     assert warnings and warnings[0].startswith("could not write the GitHub step summary")
+
+
+def test_an_error_notice_is_an_error_annotation() -> None:
+    """A notice at level error becomes an ::error:: annotation."""
+    lost = Notice(level="error", message="lost the lock to bob")
+    stream = [*streams.blocked()[:2], Stamped(streams.T0, "web", 12, lost)]
+    assert "::error title=ship web::lost the lock to bob" in _commands(_run(stream), "error")

@@ -64,7 +64,7 @@ def test_release_replays_its_events_as_sentences() -> None:
     release = b.release(12, "v42", ReleaseState.ROLLED_BACK)
     render_release(release, _entries(), out, is_tty=False)
     text = out.getvalue()
-    assert "02:20  rolling back both sides: check kube-errors failed on kubernetes" in text
+    assert "02:19  rolling back both sides: check kube-errors failed on kubernetes" in text
     assert "finished: rolled back (exit 1) after 3m21s" in text
 
 
