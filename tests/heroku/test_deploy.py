@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shipper.core.model import Verdict, Version
+from shipper.errors import Interrupted
 from shipper.heroku.api import HerokuApi
 from shipper.heroku.platform import HerokuArtifact
 from tests.fakes.operation import RecordingOperation
@@ -208,3 +211,13 @@ def test_snapshot_finds_the_current_release_behind_ten_newer_ones(
         heroku._new_release(app, None, "Deploy broken", status="failed")
     state = platform(api, apps=["acme-web"]).snapshot()[0]
     assert state.version == "v41"
+
+
+def test_refused_intent_stops_the_call_and_is_raised(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """When op.intend refuses (interrupted, lock lost), no POST is made and the error is raised."""
+    op.cancel()
+    with pytest.raises(Interrupted):
+        platform(api).deploy(V42, op)
+    assert heroku.calls("POST", ".") == []
