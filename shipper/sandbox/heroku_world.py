@@ -199,6 +199,27 @@ class HerokuWorld:
             status="succeeded",
             updated_at=now - 3600,
         )
+        # The seeded release came from a source build, as an app deployed by ship would:
+        # its label is readable from the build's source_blob.version.
+        seeded = Build(
+            id=_uuid("build", name, version),
+            app=name,
+            version=version,
+            source={
+                "checksum": None,
+                "url": f"https://sandbox.invalid/artifacts/{version}.tar.gz",
+                "version": version,
+                "version_description": None,
+            },
+            created_at=now - 3700,
+            finish_at=now - 3600,
+            status="succeeded",
+            updated_at=now - 3600,
+            slug_id=slug.id,
+            release_id=second.id,
+            log=["-----> Launching...", "       Released v2"],
+        )
+        app.builds = [seeded]
         app.releases = [first, second]
         app.current = second.id
         app.current_since = now - 3600

@@ -191,7 +191,7 @@ def serve(name: str, endpoint: Endpoint, host: str = "127.0.0.1", port: int = 0)
     """Start `endpoint` on `host:port` (0: a free port) in a daemon thread."""
     server = _Server((require_loopback(host), port), endpoint)
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
     )
     thread.start()
     return Served(name, server, thread)
