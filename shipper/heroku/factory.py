@@ -19,7 +19,7 @@ from shipper.heroku.image import ImageResolver
 from shipper.heroku.platform import HerokuArtifact, HerokuPlatform
 from shipper.heroku.status_gate import HerokuStatusGate
 from shipper.pipeline import Pipeline
-from shipper.ports import Clock, StatusGate
+from shipper.ports import Clock, MigrationRunner, StatusGate
 
 API_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -62,3 +62,17 @@ def build_status_gate(pipeline: Pipeline, *, env: Mapping[str, str]) -> StatusGa
     url = _url_from(env, "SHIP_HEROKU_STATUS_URL", section.url)
     client = httpx.Client(timeout=section.timeout, follow_redirects=False)
     return HerokuStatusGate(url, section.systems, client, timeout=section.timeout)
+
+
+def build_heroku_migration_runner(
+    pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str]
+) -> MigrationRunner:
+    """Refuses, on purpose: a one-off dyno runs the app's *current* release, so before
+    the code release it would run the old version's migrations and report success
+    while the new ones never ran. Heroku runs a version's own migrations only in its
+    release phase (Procfile `release:`), which every deploy here already follows."""
+    raise PipelineError(
+        "migrations.runner heroku cannot run a version's migrations before its code ships "
+        "(a one-off dyno runs the current release); use runner kubernetes, or a Procfile "
+        "`release:` command, which ship follows on every Heroku deploy"
+    )

@@ -35,6 +35,7 @@ from shipper.heroku.history import AppHistory, LabelCache, app_path
 from shipper.heroku.image import ImageResolver
 from shipper.heroku.poll import PollSettings
 from shipper.heroku.resources import Dyno, parse_list
+from shipper.heroku.rollback import roll_back_app
 from shipper.heroku.steps import AppSteps, Prepared, release_detail
 from shipper.pipeline import render
 from shipper.ports import Operation
@@ -199,7 +200,7 @@ class HerokuPlatform:
         wanted = {state.target.name: state for state in to if state.target.side is Side.HEROKU}
         try:
             results = self._each_result(
-                lambda app: self._steps(app, op).roll_back(wanted[app]),
+                lambda app: roll_back_app(self._steps(app, op), wanted[app]),
                 [app for app in self._apps if app in wanted],
             )
         finally:

@@ -1,4 +1,4 @@
-"""The steps of one app's deploy or rollback, each checking live state before acting.
+"""The steps of one app's deploy, each checking live state before acting.
 
 Every step first asks Heroku what is already there (the app runs the version, a build
 or release of it is under way) and adopts it; only then does it create something, after
@@ -26,7 +26,7 @@ from shipper.core.model import (
 from shipper.heroku.api import ACCEPT_DOCKER, HerokuApi, Json
 from shipper.heroku.errors import HerokuUnavailable
 from shipper.heroku.history import AppHistory, LabelCache, app_path
-from shipper.heroku.labels import rollback_target, ship_description
+from shipper.heroku.labels import ship_description
 from shipper.heroku.poll import PollSettings, follow
 from shipper.heroku.resources import Build, Release
 from shipper.ports import Operation
@@ -197,7 +197,7 @@ class AppSteps:
             self.target, "create build", {"version": version, "source": public_url(source_url)}
         )
         self.op.progress(self.target, "building", f"creating a build of {version}")
-        return self._create(
+        return self.create_adopting(
             lambda: Build.parse(
                 self.api.post(f"{app_path(self.app)}/builds", f"create a build on {self.app}", body)
             ),
@@ -223,7 +223,7 @@ class AppSteps:
                 None,
             )
 
-        return self._create(
+        return self.create_adopting(
             lambda: Release.parse(
                 self.api.post(
                     f"{app_path(self.app)}/releases",
@@ -326,61 +326,9 @@ class AppSteps:
         self.op.progress(self.target, "released", f"v{release.version} is live")
         return self.done(release, label, f"v{release.version} is live")
 
-    # --- rollback -----------------------------------------------------------------
-
-    def roll_back(self, to: TargetState) -> TargetResult:
-        """Put back the release recorded in `to`, unless it (or a rollback to it) is
-        already live or under way."""
-        release_id = to.detail.get("release_id")
-        version = to.detail.get("release_version")
-        if not isinstance(release_id, str) or not isinstance(version, int):
-            return self.failed("the snapshot holds no Heroku release for this app")
-        label = to.version
-        current = self.history.current()
-        if (
-            current
-            and current.status == "succeeded"
-            and (current.id == release_id or rollback_target(current.description) == version)
-        ):
-            return self.done(current, label, f"already back on v{version}")
-        newest = self.history.newest()
-        if (
-            newest
-            and not newest.is_final
-            and rollback_target(newest.description) == version
-            and (current is None or newest.version > current.version)
-        ):
-            return self.follow_release(newest, label)
-        floor = newest.version if newest else 0
-        self.op.intend(self.target, "roll back", {"to_release": release_id, "to_version": version})
-        self.op.progress(self.target, "rolling back", f"to v{version}")
-
-        def find() -> Release | None:
-            return next(
-                (
-                    r
-                    for r in self.refresh().releases()
-                    if r.version > floor and rollback_target(r.description) == version
-                ),
-                None,
-            )
-
-        release = self._create(
-            lambda: Release.parse(
-                self.api.post(
-                    f"{app_path(self.app)}/releases",
-                    f"roll {self.app} back to v{version}",
-                    {"release": release_id},
-                )
-            ),
-            find,
-            f"rollback to v{version}",
-        )
-        return self.follow_release(release, label)
-
     # --- helpers ------------------------------------------------------------------
 
-    def _create(self, post: Callable[[], T], find: Callable[[], T | None], what: str) -> T:
+    def create_adopting(self, post: Callable[[], T], find: Callable[[], T | None], what: str) -> T:
         """POST once (the CREATE policy retries only what never arrived); after an
         ambiguous failure, adopt what the POST made, or re-raise if it made nothing."""
         try:

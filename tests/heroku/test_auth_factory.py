@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from shipper.errors import BadInput, PlatformAuthError
+from shipper.errors import BadInput, PipelineError, PlatformAuthError
 from shipper.heroku.auth import Token, resolve_token
-from shipper.heroku.factory import build_heroku_platform, build_status_gate
+from shipper.heroku.factory import (
+    build_heroku_migration_runner,
+    build_heroku_platform,
+    build_status_gate,
+)
 from shipper.heroku.status_gate import HerokuStatusGate
 from shipper.pipeline import parse_pipeline
 from tests.fakes.clock import FakeClock
@@ -130,3 +134,10 @@ def test_factory_platform_sends_the_env_token_as_bearer(heroku: FakeHeroku, tmp_
     )
     assert side.snapshot()[0].version == "v41"
     assert heroku.requests[0].headers["Authorization"] == f"Bearer {CANARY}"
+
+
+def test_heroku_migration_runner_refuses_with_the_reason() -> None:
+    """runner heroku is refused as bad input, saying a one-off dyno runs the current release."""
+    text = PIPELINE + "migrations: {command: [bin/rails, db:migrate], runner: heroku}\n"
+    with pytest.raises(PipelineError, match="current release"):
+        build_heroku_migration_runner(parse_pipeline(text, "web.yaml"), clock=FakeClock(), env={})

@@ -1,0 +1,66 @@
+"""One app's rollback: put back exactly the release the snapshot recorded.
+
+Heroku rolls back by creating a new release from an old one (`POST /apps/{app}/releases
+{"release": <id>}`), which copies its slug and config and runs release phase again. The
+snapshot's release id is used, never "the previous release": after a failed deploy the
+previous release may be the failed one.
+"""
+
+from __future__ import annotations
+
+from shipper.core.model import TargetResult, TargetState
+from shipper.heroku.history import app_path
+from shipper.heroku.labels import rollback_target
+from shipper.heroku.resources import Release
+from shipper.heroku.steps import AppSteps
+
+
+def roll_back_app(steps: AppSteps, to: TargetState) -> TargetResult:
+    """Put back the release recorded in `to`, unless it (or a rollback to it) is
+    already live or under way."""
+    release_id = to.detail.get("release_id")
+    version = to.detail.get("release_version")
+    if not isinstance(release_id, str) or not isinstance(version, int):
+        return steps.failed("the snapshot holds no Heroku release for this app")
+    label = to.version
+    current = steps.history.current()
+    if (
+        current
+        and current.status == "succeeded"
+        and (current.id == release_id or rollback_target(current.description) == version)
+    ):
+        return steps.done(current, label, f"already back on v{version}")
+    newest = steps.history.newest()
+    if (
+        newest
+        and not newest.is_final
+        and rollback_target(newest.description) == version
+        and (current is None or newest.version > current.version)
+    ):
+        return steps.follow_release(newest, label)
+    floor = newest.version if newest else 0
+    steps.op.intend(steps.target, "roll back", {"to_release": release_id, "to_version": version})
+    steps.op.progress(steps.target, "rolling back", f"to v{version}")
+
+    def find() -> Release | None:
+        return next(
+            (
+                r
+                for r in steps.refresh().releases()
+                if r.version > floor and rollback_target(r.description) == version
+            ),
+            None,
+        )
+
+    release = steps.create_adopting(
+        lambda: Release.parse(
+            steps.api.post(
+                f"{app_path(steps.app)}/releases",
+                f"roll {steps.app} back to v{version}",
+                {"release": release_id},
+            )
+        ),
+        find,
+        f"rollback to v{version}",
+    )
+    return steps.follow_release(release, label)
