@@ -330,7 +330,8 @@ class HerokuWorld:
             version=slug.version if slug else None,
             description=description,
             created_at=start,
-            finish_at=start + (self.timings.release_phase if has_phase else 0.0),
+            finish_at=start
+            + (self._phase_seconds(slug.version if slug else None) if has_phase else 0.0),
             updated_at=start,
             has_phase=has_phase,
         )
@@ -338,6 +339,11 @@ class HerokuWorld:
         if not has_phase:
             self._finish_release(app, rel)
         return rel
+
+    def _phase_seconds(self, version: str | None) -> float:
+        if scenarios.release_phase_stuck(version):
+            return scenarios.STUCK_SECONDS
+        return self.timings.release_phase
 
     def _note(self, kind: str, app: str, version: str | None, **extra: Any) -> None:
         self.received[kind][f"{app}@{version}"] += 1
@@ -369,7 +375,7 @@ class HerokuWorld:
                     "version_description": blob.get("version_description"),
                 },
                 created_at=now,
-                finish_at=now + self.timings.build,
+                finish_at=now + self.timings.build * scenarios.build_factor(version),
                 updated_at=now,
             )
             app.builds.append(build)

@@ -13,6 +13,8 @@ reads the same words from the image tag, so the naming is shared and must not ch
 | `badrelease` | the Heroku release phase fails; the previous release stays current      |
 | `badbuild`   | the Heroku build fails; no slug, no release                             |
 | `crashdyno`  | the Heroku dynos of the new release crash; Kubernetes runs it fine      |
+| `slowbuild`  | the Heroku build takes ten times as long as usual                       |
+| `stuckrelease` | the Heroku release phase never finishes (stays `pending`)             |
 
 Anything else (`v2`, `1.4.0`) is a good version.
 """
@@ -25,8 +27,21 @@ BAD_MIGRATE = "badmigrate"
 BAD_RELEASE = "badrelease"
 BAD_BUILD = "badbuild"
 CRASH_DYNO = "crashdyno"
+SLOW_BUILD = "slowbuild"
+STUCK_RELEASE = "stuckrelease"
 
-ALL = (BROKEN, CRASHLOOP, BAD_MIGRATE, BAD_RELEASE, BAD_BUILD, CRASH_DYNO)
+ALL = (
+    BROKEN,
+    CRASHLOOP,
+    BAD_MIGRATE,
+    BAD_RELEASE,
+    BAD_BUILD,
+    CRASH_DYNO,
+    SLOW_BUILD,
+    STUCK_RELEASE,
+)
+SLOW_BUILD_FACTOR = 10.0
+STUCK_SECONDS = 3600.0
 
 HEALTHY_ERROR_RATE = 0.002
 BROKEN_ERROR_RATE = 0.35
@@ -64,6 +79,17 @@ def fails_build(version: str | None) -> bool:
 def crashes_dynos(version: str | None) -> bool:
     """Heroku dynos running this version crash after boot."""
     return _has(version, CRASH_DYNO)
+
+
+def build_factor(version: str | None) -> float:
+    """How many times longer than usual the Heroku build of this version takes."""
+    return SLOW_BUILD_FACTOR if _has(version, SLOW_BUILD) else 1.0
+
+
+def release_phase_stuck(version: str | None) -> bool:
+    """The Heroku release phase of this version never finishes (an hour, as Heroku's
+    own release-phase timeout)."""
+    return _has(version, STUCK_RELEASE)
 
 
 def error_rate(version: str | None) -> float:

@@ -123,7 +123,7 @@ class Control:
 
     `GET /state`; `PUT /status {"colour", "systems"}`; `POST /faults {"target", ...}` and
     `DELETE /faults`; `PUT /latency {"seconds", "target"}`; `PUT /prometheus {"side",
-    "mode"}`; `POST /shutdown`.
+    "mode"}`; `POST /kubernetes/faults {"action", ...}`; `POST /shutdown`.
     """
 
     def __init__(self, sandbox: Sandbox) -> None:
@@ -132,6 +132,9 @@ class Control:
 
     def fault_answer(self, fault: Fault) -> Answer:
         return Answer.of_json(fault.status, {"error": "fault"})
+
+    def _kube_fault(self, body: dict[str, Any]) -> dict[str, Any]:
+        return _kube_action(self.sandbox, body)
 
     def handle(self, request: Request) -> Answer:
         route = (request.method, request.path.rstrip("/"))
@@ -170,9 +173,43 @@ class Control:
                     raise ValueError("side must be heroku or kubernetes")
                 side.mode = mode
                 return Answer.of_json(200, {"mode": mode})
+            if route == ("POST", "/kubernetes/faults"):
+                return Answer.of_json(200, self._kube_fault(dict(body)))
             if route == ("POST", "/shutdown"):
                 threading.Thread(target=self.sandbox.stop, daemon=True).start()
                 return Answer.of_json(202, {"stopping": True})
         except (ValueError, TypeError, AttributeError) as exc:
             return Answer.of_json(400, {"error": str(exc)})
         return Answer.of_json(404, {"error": "not found"})
+
+
+_KUBE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "fail_next": ("n", "status", "method", "path", "retry_after"),
+    "gone_next_watch": ("n", "as_event"),
+    "end_watches": ("after_events", "after_seconds"),
+    "clear": (),
+    "refuse_connections": (),
+    "accept_connections": (),
+    "pause_controller": (),
+    "resume_controller": (),
+}
+
+
+def _kube_action(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
+    """Drive the fake API server's own fault hooks (see `kubeapi.faults`)."""
+    action = body.pop("action", None)
+    if action not in _KUBE_ACTIONS:
+        raise ValueError(f"action must be one of {', '.join(_KUBE_ACTIONS)}")
+    unknown = set(body) - set(_KUBE_ACTIONS[action])
+    if unknown:
+        raise ValueError(f"{action} takes no {', '.join(sorted(unknown))}")
+    server = sandbox.kube.server
+    if action == "refuse_connections":
+        server.refuse_connections()
+    elif action == "accept_connections":
+        server.accept_connections()
+    elif action in ("pause_controller", "resume_controller"):
+        server.controller.paused = action == "pause_controller"
+    else:
+        getattr(server.faults, action)(**body)
+    return {"done": action}

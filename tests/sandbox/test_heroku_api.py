@@ -358,3 +358,20 @@ def test_latency_is_added_to_every_request(heroku: HerokuStandIn) -> None:
     heroku.api.faults.latency = 0.1
     answer = heroku.client.get("/apps")
     assert answer.elapsed.total_seconds() >= 0.1
+
+
+def test_slowbuild_takes_ten_times_as_long(heroku: HerokuStandIn) -> None:
+    """A `slowbuild` version is still pending when a normal build would be done."""
+    build = _build(heroku, "v2-slowbuild")
+    heroku.clock.advance(2.0)
+    assert heroku.client.get(f"/apps/{APP}/builds/{build['id']}").json()["status"] == "pending"
+    heroku.clock.advance(8.0)
+    assert heroku.client.get(f"/apps/{APP}/builds/{build['id']}").json()["status"] == "succeeded"
+
+
+def test_stuckrelease_stays_pending(heroku: HerokuStandIn) -> None:
+    """A `stuckrelease` version's release phase is still pending after ten minutes."""
+    _build(heroku, "v2-stuckrelease")
+    heroku.clock.advance(600.0)
+    newest = heroku.client.get(f"/apps/{APP}/releases/3").json()
+    assert (newest["status"], newest["current"]) == ("pending", False)

@@ -157,3 +157,22 @@ def test_control_sets_prometheus_mode(sandbox: Sandbox) -> None:
     httpx.put(f"{control}/prometheus", json={"side": "heroku", "mode": "empty"})
     url = f"{sandbox.endpoints['heroku_app']}/api/v1/query"
     assert httpx.get(url, params={"query": "up"}).json()["data"]["result"] == []
+
+
+def test_control_drives_kubernetes_faults(sandbox: Sandbox) -> None:
+    """POST /kubernetes/faults makes the fake API server fail the next request."""
+    control = sandbox.endpoints["control"]
+    armed = httpx.post(
+        f"{control}/kubernetes/faults", json={"action": "fail_next", "n": 1, "status": 503}
+    )
+    assert armed.status_code == 200
+    with _kube(sandbox) as kube:
+        assert kube.get(DEPLOY).status_code == 503
+        assert kube.get(DEPLOY).status_code == 200
+
+
+def test_control_refuses_unknown_kubernetes_fault(sandbox: Sandbox) -> None:
+    """An unknown Kubernetes fault action is refused with 400."""
+    control = sandbox.endpoints["control"]
+    answer = httpx.post(f"{control}/kubernetes/faults", json={"action": "explode"})
+    assert answer.status_code == 400
