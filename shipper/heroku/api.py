@@ -192,7 +192,7 @@ class HerokuApi:
                     del buffer[:-STREAM_TAIL_BYTES]
                     if total > STREAM_MAX_BYTES:
                         break
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise from_transport(exc, action) from None
         text = buffer.decode("utf-8", errors="replace")
         # Event-stream framing ("data: ...") is kept as plain lines.
@@ -234,7 +234,7 @@ class HerokuApi:
                 json=dict(body) if body is not None else None,
                 auth=self._auth,
             )
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise from_transport(exc, action) from None
         self._note(response, action)
         if response.status_code == 304 or 200 <= response.status_code < 300:

@@ -131,10 +131,20 @@ def from_response(
     )
 
 
-def from_transport(exc: httpx.TransportError, action: str) -> HerokuUnavailable:
-    """A timeout or connection failure. Was the request possibly processed? Only if it
-    may have been sent: a refused connection or a pool timeout never reached Heroku."""
-    never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+def from_transport(exc: httpx.RequestError, action: str) -> PlatformError:
+    """Any httpx request failure, mapped here and nowhere else.
+
+    Was the request possibly processed? Only if it may have been sent: a refused
+    connection, a pool timeout or an unsupported URL never reached Heroku. An answer
+    that could not be decoded (or redirected in circles) did arrive: it is malformed.
+    """
+    if not isinstance(exc, httpx.TransportError):
+        log.warning("the answer to %s could not be read: %s", action, type(exc).__name__)
+        return malformed(action, f"{type(exc).__name__}")
+    never_sent = isinstance(
+        exc,
+        httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.UnsupportedProtocol,
+    )
     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
     log.warning("request to %s %s: %s", action, kind, type(exc).__name__)
     return HerokuUnavailable(

@@ -139,7 +139,7 @@ class ImageResolver:
                 headers={"Accept": MANIFEST_TYPES},
                 auth=_RegistryAuth(ref.host, self._token, self._client),
             )
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise from_transport(exc, action) from None
         if response.status_code != 200:
             error: PlatformError = from_response(response, action, redact)

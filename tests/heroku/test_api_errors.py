@@ -11,6 +11,7 @@ from shipper.core.model import Verdict, Version
 from shipper.errors import (
     MalformedAnswer,
     PlatformAuthError,
+    PlatformError,
     PlatformNotFound,
     PlatformUnavailable,
 )
@@ -255,3 +256,18 @@ def test_request_id_is_logged_with_errors(
     with pytest.raises(PlatformNotFound):
         platform(api, apps=["acme-web"]).snapshot()
     assert "abc-123" in caplog.text
+
+
+def _leaves(cls: type[Exception]) -> list[type[Exception]]:
+    subs = cls.__subclasses__()
+    return [leaf for sub in subs for leaf in _leaves(sub)] if subs else [cls]
+
+
+@pytest.mark.parametrize("error", _leaves(httpx.RequestError), ids=lambda e: e.__name__)
+def test_no_httpx_error_leaves_the_client_unmapped(
+    heroku: FakeHeroku, api: HerokuApi, error: type[Exception]
+) -> None:
+    """Every kind of httpx request failure reaches the caller as a ShipError."""
+    heroku.fail("GET", RELEASES, *[error("boom") for _ in range(10)])
+    with pytest.raises(PlatformError):
+        platform(api, apps=["acme-web"]).snapshot()
