@@ -19,11 +19,11 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from shipper.core.events import Stamped, TargetProgress
+from shipper.core.events import CheckMeasured, PhaseStarted, Stamped, TargetProgress
 from shipper.report import fmt
 from shipper.report.lines import Level, Line, describe
 from shipper.report.summary import summary_panel
-from shipper.report.view import SIDES, ReleaseView, Row
+from shipper.report.view import BAKES, SIDES, ReleaseView, Row
 
 if TYPE_CHECKING:
     from rich.live import Live
@@ -55,26 +55,56 @@ def make_console(out: TextIO, *, is_tty: bool, no_color: bool, width: int | None
 
 
 class PlainConsoleSink:
-    """Line-by-line text for logs and pipes: no colour, no redraws, one line per change."""
+    """Line-by-line text for logs and pipes: no colour, no redraws, one line per change.
 
-    def __init__(self, console: Console) -> None:
+    A five-minute bake measures every check every few seconds; a line per passing
+    measurement would bury the one that matters. So a check gets a line when it is first
+    measured, when its status changes and whenever it does not pass, and the tallies per
+    side get one line a minute.
+    """
+
+    def __init__(self, console: Console, *, tally_every: float = 60.0) -> None:
         self._console = console
+        self._tally_every = tally_every
         self.view = ReleaseView()
         self._guard = threading.Lock()
         self._seen: dict[str, tuple[str, str]] = {}  # target -> last status printed
+        self._checks: dict[str, str] = {}  # check -> last status
+        self._tallied: datetime | None = None
 
     def emit(self, event: Stamped) -> None:
         with self._guard:
             self.view.apply(event)
+            if isinstance(event.event, PhaseStarted) and event.event.phase in BAKES:
+                self._checks.clear()
+                self._tallied = event.time
             line = describe(event, self.view)
             if line is None or self._repeats(event):
                 return
-            prefix = f"[{_clock(self.view, event)}] "
-            self._console.print(
-                Text(prefix + line.text, style=LEVEL_STYLE[line.level]),
-                markup=False,
-                crop=False,
-            )
+            if isinstance(event.event, CheckMeasured) and self._routine(event.event):
+                self._maybe_tally(event)
+                return
+            self._print(event, line.text, line.level)
+
+    def _print(self, event: Stamped, text: str, level: Level) -> None:
+        prefix = f"[{_clock(self.view, event)}] "
+        self._console.print(Text(prefix + text, style=LEVEL_STYLE[level]), markup=False, crop=False)
+
+    def _routine(self, event: CheckMeasured) -> bool:
+        """A passing measurement of a check that passed last time too."""
+        before = self._checks.get(event.check)
+        self._checks[event.check] = event.status
+        return event.status == "successful" and before == "successful"
+
+    def _maybe_tally(self, event: Stamped) -> None:
+        if self._tallied is not None and (event.time - self._tallied).total_seconds() < (
+            self._tally_every
+        ):
+            return
+        self._tallied = event.time
+        line = _check_line(self.view)
+        if line is not None:
+            self._print(event, line.plain, "progress")
 
     def close(self) -> None:
         with self._guard:

@@ -34,6 +34,8 @@ from shipper.report.view import ReleaseView
 
 OUTCOME_ICON = {
     "shipped": "✅",
+    "applied": "✅",
+    "restored": "✅",
     "already running": "✅",
     "rolled back": "↩️",
     "blocked": "⛔",

@@ -36,6 +36,9 @@ from shipper.core.events import (
 from shipper.report import fmt
 from shipper.report.view import ReleaseView
 
+# A phase's verdict in the core's words: these mean it went well.
+PHASE_OK = ("succeeded", "passed", "taken")
+
 Level = Literal["info", "progress", "log", "good", "warning", "error"]
 
 
@@ -86,7 +89,7 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
             return Line(f"{event.phase}: started")
         case PhaseFinished():
             why = f": {event.message}" if event.message else ""
-            level: Level = "good" if event.verdict == "succeeded" else "error"
+            level: Level = "good" if event.verdict in PHASE_OK else "error"
             verdict = event.verdict.replace("_", " ")
             return Line(f"{event.phase}: {verdict} in {fmt.duration(event.seconds)}{why}", level)
         case SnapshotTaken():

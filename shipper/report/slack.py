@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 OUTCOME_EMOJI = {
     "shipped": ":white_check_mark:",
+    "applied": ":white_check_mark:",
+    "restored": ":white_check_mark:",
     "already running": ":white_check_mark:",
     "rolled back": ":leftwards_arrow_with_hook:",
     "blocked": ":no_entry:",
@@ -75,13 +77,16 @@ class SlackSink:
                 self._started_sent = True
                 self._send(start_message(self.view))
             elif isinstance(event.event, ReleaseFinished) and not self._ended_sent:
+                if self.view.kind == "migration" and event.event.exit_code == 0:
+                    return  # a deploy's code release follows: its end is the run's end
                 self._ended_sent = True
                 self._send(end_message(self.view))
 
     def close(self) -> None:
         with self._guard:
             if self._started_sent and not self._ended_sent:
-                # Killed or crashed after the start was announced: say so, do not go quiet.
+                # A migration release alone ends here; so does a run that was killed after
+                # the start was announced (which the message says rather than going quiet).
                 self._ended_sent = True
                 self._send(end_message(self.view))
             if self._client is not None and self._owns_client:
@@ -119,6 +124,8 @@ def start_message(view: ReleaseView) -> JSONDict:
     """The message a release's start posts."""
     number = f" #{view.release}" if view.release is not None else ""
     what = f"{view.kind} {view.version}".strip()
+    if view.kind == "migration" and view.migrations:
+        what = f"{view.version} (the migration release first, then the code)"
     text = f":rocket: *{_esc(view.pipeline)}*: release{number} started: {_esc(what)}"
     if view.actor:
         text += f" by {_esc(view.actor)}"
@@ -134,7 +141,9 @@ def end_message(view: ReleaseView) -> JSONDict:
     emoji = OUTCOME_EMOJI.get(view.outcome, ":grey_question:")
     number = f" #{view.release}" if view.release is not None else ""
     what = f"{view.kind} {view.version}".strip()
-    took = f" in {fmt.duration(view.finished.seconds)}" if view.finished is not None else ""
+    took = ""
+    if view.finished is not None and view.last_time is not None:
+        took = f" in {fmt.duration(view.elapsed(view.last_time))}"
     head = f"{emoji} *{_esc(view.pipeline)}*: {_esc(what)} {outcome}{took} (release{number})"
     details = [f"*actor* {_esc(view.actor)}"] if view.actor else []
     details += [f"*{label}* {_esc(text)}" for label, text in facts(view)]

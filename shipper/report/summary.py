@@ -30,6 +30,10 @@ FACT_STYLE = {
 def facts(view: ReleaseView) -> list[tuple[str, str]]:
     """The summary's sentences as (label, text), shared with the GitHub summary."""
     out: list[tuple[str, str]] = []
+    for earlier in view.earlier:
+        number = f"release #{earlier.release} " if earlier.release is not None else ""
+        what = f"{number}{earlier.version} {earlier.outcome}"
+        out.append((earlier.kind, f"{what}: {earlier.message}" if earlier.message else what))
     if view.finished is not None and view.finished.message:
         out.append(("result", view.finished.message))
     elif view.finished is None:
@@ -73,9 +77,8 @@ def facts(view: ReleaseView) -> list[tuple[str, str]]:
 def phase_line(view: ReleaseView) -> str:
     """`gate 1s · release 1m22s · verify 5m00s · total 6m24s`."""
     parts = [f"{span.phase} {fmt.duration(span.seconds)}" for span in view.phases]
-    total = view.finished.seconds if view.finished is not None else None
-    if total is not None:
-        parts.append(f"total {fmt.duration(total)}")
+    if view.finished is not None and view.last_time is not None:
+        parts.append(f"total {fmt.duration(view.elapsed(view.last_time))}")
     return " · ".join(parts)
 
 

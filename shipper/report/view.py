@@ -50,6 +50,14 @@ OUTCOME_WORDS = {
 }
 
 MAX_LOG_LINES = 200
+BAKES = ("verify", "migration_bake")
+
+
+def outcome_words(kind: str, state: str) -> str:
+    """`shipped` for code, `applied` for migrations, `restored` for a rollback that worked."""
+    if state == "succeeded":
+        return {"migration": "applied", "rollback": "restored"}.get(kind, "shipped")
+    return OUTCOME_WORDS.get(state, state.replace("_", " "))
 
 
 @dataclass
@@ -98,6 +106,17 @@ class Tally:
     inconclusives: int
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """A release that finished earlier in the same run (the migration release of a deploy)."""
+
+    release: int | None
+    kind: str
+    version: str
+    outcome: str
+    message: str
+
+
 @dataclass
 class ReleaseView:
     """The release so far. Feed it every event in order with `apply`."""
@@ -128,23 +147,27 @@ class ReleaseView:
     rollback_reason: str | None = None
     rollback: RollbackFinished | None = None
     finished: ReleaseFinished | None = None
+    earlier: list[Earlier] = field(default_factory=list)  # releases before this one, same run
 
     def apply(self, stamped: Stamped) -> None:
         """Fold one event into the view."""
+        event = stamped.event
+        if isinstance(event, ReleaseStarted) and self.finished is not None:
+            self._next_release()
         self.pipeline = stamped.pipeline or self.pipeline
         self.release = stamped.release if stamped.release is not None else self.release
         self.last_time = stamped.time
         if self.started is None:
             self.started = stamped.time
-        event = stamped.event
         match event:
             case ReleaseStarted():
                 self.kind, self.version = event.kind, event.version
                 self.actor, self.reason = event.actor, event.reason
-                self.started = stamped.time
             case PhaseStarted():
                 self.phase = event.phase
                 self.phases.append(PhaseSpan(event.phase, stamped.time))
+                if event.phase in BAKES:
+                    self.checks.clear()  # each bake counts its own measurements
             case PhaseFinished():
                 span = self._open_span(event.phase, stamped.time, event.seconds)
                 span.seconds, span.verdict, span.message = (
@@ -235,7 +258,7 @@ class ReleaseView:
         """The release's result in words (`shipped`, `rolled back`, ...), or `running`."""
         if self.finished is None:
             return "running"
-        return OUTCOME_WORDS.get(self.finished.state, self.finished.state.replace("_", " "))
+        return outcome_words(self.kind, self.finished.state)
 
     @property
     def ok(self) -> bool | None:
@@ -268,7 +291,7 @@ class ReleaseView:
         return out
 
     def elapsed(self, now: datetime) -> float:
-        """Seconds since the release started."""
+        """Seconds since the first event (the lock, the first of several releases)."""
         if self.started is None:
             return 0.0
         end = self.finished_at or now
@@ -294,6 +317,18 @@ class ReleaseView:
             row = Row(key, prefix, rest) if known else Row(key, side or "", key)
             self.rows[key] = row
         return row
+
+    def _next_release(self) -> None:
+        """One command can run several releases (the migration release, then the code
+        release): keep what the finished one did, and start over on its outcome."""
+        assert self.finished is not None
+        self.earlier.append(
+            Earlier(self.release, self.kind, self.version, self.outcome, self.finished.message)
+        )
+        self.finished = None
+        self.rollback = None
+        self.rollback_reason = None
+        self.blocked = None
 
     def _note(self, where: list[str], text: str) -> None:
         """Keep each override or notice once: the gate is skipped before every phase, and

@@ -53,7 +53,7 @@ def test_shipped_message_has_the_durations(respx_mock: respx.MockRouter) -> None
     route = respx_mock.post(URL).respond(200, text="ok")
     _run(streams.success(), [])
     end = _texts(route)[1]
-    assert end.startswith(":white_check_mark: *web*: code v42 shipped in 10m12s (release #12)")
+    assert end.startswith(":white_check_mark: *web*: code v42 shipped in 7m39s (release #12)")
     assert "verify 5m00s" in end
 
 
