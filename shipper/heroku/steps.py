@@ -28,6 +28,7 @@ from shipper.heroku.errors import HerokuUnavailable
 from shipper.heroku.history import AppHistory, LabelCache, app_path
 from shipper.heroku.labels import ship_description
 from shipper.heroku.poll import PollSettings, follow
+from shipper.heroku.retry import CREATE
 from shipper.heroku.resources import Build, Release
 from shipper.ports import Operation
 
@@ -261,6 +262,9 @@ class AppSteps:
                 f"release an image on {self.app}",
                 {"updates": updates},
                 accept=ACCEPT_DOCKER,
+                # This PATCH makes a release: like a POST, it is re-sent only when it
+                # surely did not arrive, and otherwise looked for below.
+                policy=CREATE,
             )
         except HerokuUnavailable as exc:
             if not exc.sent:

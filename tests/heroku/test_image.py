@@ -95,3 +95,19 @@ def test_bad_image_reference_is_rejected_with_the_key_to_fix(heroku: FakeHeroku)
     resolver = ImageResolver(httpx.Client())
     with pytest.raises(PlatformRejected, match=r"heroku\.artifact\.image"):
         resolver.config_digest("not an image")
+
+
+def test_image_patch_that_timed_out_is_adopted_not_resent(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A formation PATCH that timed out after Heroku released is not sent again."""
+    heroku.apps["acme-web"].release_phase = False
+
+    def made_then_timed_out(request: httpx.Request) -> httpx.Response:
+        heroku._route(request)
+        raise httpx.ReadTimeout("read timed out", request=request)
+
+    heroku.fail("PATCH", "/formation$", made_then_timed_out)
+    results = _image_side(api, "{version}").deploy(Version(DIGEST), op)
+    assert results[0].verdict is Verdict.SUCCEEDED
+    assert len(heroku.calls("PATCH", "/formation$")) == 1
