@@ -28,8 +28,8 @@ from shipper.heroku.errors import HerokuUnavailable
 from shipper.heroku.history import AppHistory, LabelCache, app_path
 from shipper.heroku.labels import ship_description
 from shipper.heroku.poll import PollSettings, follow
-from shipper.heroku.retry import CREATE
 from shipper.heroku.resources import Build, Release
+from shipper.heroku.retry import CREATE
 from shipper.ports import Operation
 
 log = logging.getLogger("shipper.heroku")
