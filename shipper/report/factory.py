@@ -57,15 +57,19 @@ def build_sinks(
     stderr: TextIO,
     is_tty: bool,
     warn: Callable[[str], None] | None = None,
+    redact: Callable[[str], str] | None = None,
 ) -> list[EventSink]:
     """The sinks of one deploy, migrate or rollback, in the order they must see events.
 
     `is_tty` says whether the human stream (`human_stream(mode, ...)`) is a terminal: the
     CLI passes `human_stream(...).isatty()`. `warn` receives one-line warnings (a Slack
     message that could not be sent); by default they go to stderr as `ship: warning: ...`.
+    `redact` (the CLI's secret scrubber) cleans everything every sink writes or sends.
     """
     from shipper.report.console import LiveConsoleSink, PlainConsoleSink, make_console
+    from shipper.report.redacting import redacting
 
+    stdout, stderr = redacting(stdout, redact), redacting(stderr, redact)
     human = human_stream(mode, stdout=stdout, stderr=stderr)
     no_color = env.get("NO_COLOR", "") != ""
     live = is_tty and env.get("TERM") != "dumb"
@@ -77,7 +81,7 @@ def build_sinks(
 
         summary = env.get("GITHUB_STEP_SUMMARY") or None
         # Before the console: a group must open before the phase's first line is written.
-        sinks.append(GitHubSink(human, summary_path=summary, warn=say))
+        sinks.append(GitHubSink(human, summary_path=summary, warn=say, redact=redact))
     if mode == "json":
         from shipper.report.jsonl import JsonLinesSink
 
@@ -88,7 +92,7 @@ def build_sinks(
     if slack is not None:
         from shipper.report.slack import SlackSink
 
-        sinks.append(SlackSink.from_env(slack.webhook_url_env, env, warn=say))
+        sinks.append(SlackSink.from_env(slack.webhook_url_env, env, warn=say, redact=redact))
     return sinks
 
 

@@ -72,8 +72,10 @@ class GitHubSink:
         *,
         summary_path: str | None,
         warn: Callable[[str], None] | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._out = out
+        self._redact = redact or (lambda text: text)
         self._summary_path = summary_path
         self._warn = warn or (lambda message: None)
         self.view = ReleaseView()
@@ -97,7 +99,7 @@ class GitHubSink:
             if self._summary_path and self.view.started is not None:
                 try:
                     with Path(self._summary_path).open("a", encoding="utf-8") as f:
-                        f.write(markdown_summary(self.view))
+                        f.write(self._redact(markdown_summary(self.view)))
                 except OSError as exc:
                     self._warn(f"could not write the GitHub step summary: {exc.strerror}")
 

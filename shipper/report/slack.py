@@ -10,6 +10,7 @@ messages contain the URL and are therefore never shown.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -49,8 +50,10 @@ class SlackSink:
         warn: Callable[[str], None] | None = None,
         client: httpx.Client | None = None,
         timeout: float = TIMEOUT_SECONDS,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self._url = webhook_url
+        self._redact = redact
         self._source = source
         self._warn = warn or (lambda message: None)
         self._client = client
@@ -64,11 +67,16 @@ class SlackSink:
 
     @classmethod
     def from_env(
-        cls, variable: str, env: Mapping[str, str], *, warn: Callable[[str], None] | None = None
+        cls,
+        variable: str,
+        env: Mapping[str, str],
+        *,
+        warn: Callable[[str], None] | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> SlackSink:
         """A sink posting to the URL in `env[variable]` (warning once when it is not set)."""
         url = env.get(variable, "").strip() or None
-        return cls(url, source=variable, warn=warn)
+        return cls(url, source=variable, warn=warn, redact=redact)
 
     def emit(self, event: Stamped) -> None:
         with self._guard:
@@ -102,9 +110,17 @@ class SlackSink:
         if not self._url.startswith(("https://", "http://")):
             self._warn(f"{self._source} is not an http(s) URL; no Slack message was sent")
             return
+        body = json.dumps(payload, ensure_ascii=False)
+        if self._redact is not None:
+            body = self._redact(body)
         try:
             client = self._http()
-            response = client.post(self._url, json=payload, timeout=self._timeout)
+            response = client.post(
+                self._url,
+                content=body.encode("utf-8"),
+                headers={"Content-Type": "application/json"},
+                timeout=self._timeout,
+            )
         except Exception as exc:  # any failure to notify is a warning, never a failure
             # str(exc) of an httpx error names the URL: only the kind of failure is shown.
             self._warn(f"could not reach Slack ({type(exc).__name__}); no message was sent")

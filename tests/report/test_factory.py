@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import subprocess
 import sys
@@ -93,3 +94,67 @@ def test_importing_the_factory_loads_no_heavy_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+SECRET = "hunter2-token-value"
+
+
+def _leaky() -> list:
+    """A recorded release whose platform message quotes a secret."""
+    from shipper.core.events import Notice, Stamped
+
+    leak = Notice(level="warning", message=f"Heroku said: bad key {SECRET}")
+    return [*streams.blocked()[:2], Stamped(streams.T0, "web", 12, leak), *streams.blocked()[2:]]
+
+
+def _redact(text: str) -> str:
+    return text.replace(SECRET, "[redacted]")
+
+
+def test_redact_cleans_the_json_stream_and_the_human_text() -> None:
+    """With a redactor, a secret quoted in an event reaches neither stdout nor stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    sinks = build_sinks(
+        "json",
+        pipeline=parse_pipeline(PIPELINE, "web.yaml"),
+        env={},
+        stdout=out,
+        stderr=err,
+        is_tty=False,
+        redact=_redact,
+    )
+    for event in _leaky():
+        for sink in sinks:
+            sink.emit(event)
+    for sink in sinks:
+        sink.close()
+    assert SECRET not in out.getvalue() + err.getvalue()
+    assert "[redacted]" in out.getvalue() and "[redacted]" in err.getvalue()
+
+
+def test_redact_cleans_the_github_step_summary(tmp_path) -> None:
+    """With a redactor, a secret quoted in an event stays out of the step summary."""
+    summary = tmp_path / "summary.md"
+    sink = GitHubSink(io.StringIO(), summary_path=str(summary), redact=_redact)
+    for event in _leaky():
+        sink.emit(event)
+    sink.close()
+    assert SECRET not in summary.read_text()
+
+
+def test_redact_cleans_the_slack_payload(respx_mock) -> None:
+    """With a redactor, a secret quoted in an event is not posted to Slack."""
+    url = "https://hooks.slack.test/services/T/B/x"
+    route = respx_mock.post(url).respond(200)
+    sink = SlackSink(url, redact=_redact)
+    stream = _leaky()
+    stream[-2] = dataclasses.replace(
+        stream[-2],
+        event=dataclasses.replace(stream[-2].event, message=f"blocked: {SECRET}"),
+    )
+    for event in stream:
+        sink.emit(event)
+    sink.close()
+    bodies = [call.request.content.decode() for call in route.calls]
+    assert len(bodies) == 2
+    assert all(SECRET not in body for body in bodies)
