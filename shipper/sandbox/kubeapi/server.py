@@ -553,6 +553,10 @@ class FakeKubeApiServer:
         if isinstance(body, dict):
             precondition = (body.get("preconditions") or {}).get("resourceVersion")
         gone = self.store.delete(res.plural, ns, name, precondition_rv=precondition)
+        if res.plural == "pods":  # a graceful delete answers with the pod itself
+            gone["metadata"]["deletionTimestamp"] = gone["metadata"]["creationTimestamp"]
+            gone["metadata"]["deletionGracePeriodSeconds"] = 0
+            return gone
         return {
             "kind": "Status",
             "apiVersion": "v1",

@@ -1,0 +1,71 @@
+"""Wiring the Kubernetes side from a pipeline: the entry points `shipper.cli` calls.
+
+Everything that touches the `kubernetes` client is imported here and below, never from
+`shipper/__init__`, the core, the ports or the pipeline, so `ship --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kubernetes import client
+
+from shipper.errors import PipelineError
+from shipper.kubernetes.api import KubeApi
+from shipper.kubernetes.config import connect
+from shipper.kubernetes.follow import Tuning
+from shipper.kubernetes.migration import KubernetesMigrationRunner
+from shipper.kubernetes.platform import KubernetesPlatform
+from shipper.kubernetes.workloads import workloads
+from shipper.pipeline import KubernetesSection, Pipeline
+from shipper.ports import Clock, MigrationRunner, Platform
+
+
+def _section(pipeline: Pipeline) -> KubernetesSection:
+    if pipeline.kubernetes is None:
+        raise PipelineError("kubernetes: this pipeline has no kubernetes section")
+    return pipeline.kubernetes
+
+
+def build_kube_api(
+    pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str], namespace: str | None = None
+) -> KubeApi:
+    """A client for the pipeline's cluster and namespace (or `namespace`)."""
+    kube = _section(pipeline)
+    connection = connect(
+        kubeconfig=kube.kubeconfig,
+        context=kube.context,
+        namespace=namespace or kube.namespace,
+        env=env,
+    )
+    return KubeApi(client.ApiClient(connection.configuration), connection.where, clock)
+
+
+def build_kubernetes_platform(
+    pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str]
+) -> Platform:
+    kube = _section(pipeline)
+    return KubernetesPlatform(
+        build_kube_api(pipeline, clock=clock, env=env),
+        workloads(kube.workloads),
+        image_template=kube.image,
+        rollout_timeout=kube.rollout_timeout,
+        tuning=Tuning(),
+    )
+
+
+def build_migration_runner(
+    pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str]
+) -> MigrationRunner:
+    kube = _section(pipeline)
+    if pipeline.migrations is None:
+        raise PipelineError("migrations: this pipeline has no migrations section")
+    configured = workloads(kube.workloads)
+    base = next((w for w in configured if w.kind != "cronjob"), configured[0])
+    return KubernetesMigrationRunner(
+        build_kube_api(pipeline, clock=clock, env=env),
+        pipeline=pipeline.name,
+        image_template=kube.image,
+        timeout=pipeline.migrations.timeout,
+        template_from=base,
+    )

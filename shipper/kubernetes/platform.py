@@ -1,0 +1,521 @@
+"""The Kubernetes side of a release: Deployments, StatefulSets and CronJobs.
+
+`deploy` patches each workload once (image, change-cause and release annotations) and
+follows its rollout through the watch API; `roll_back` writes back the pod template the
+snapshot recorded (not "the previous ReplicaSet", which may be ours) and follows that the
+same way. Both handle every workload concurrently and check live state first, so a
+resumed release does not patch again what is already patched. Every patch is preceded by
+`op.intend`, which is the write-ahead ledger entry and the lock's fence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from shipper.core.model import (
+    JSONDict,
+    Measurement,
+    MeasurementStatus,
+    Side,
+    Target,
+    TargetResult,
+    TargetState,
+    Verdict,
+    Version,
+)
+from shipper.errors import (
+    Interrupted,
+    LockLost,
+    PlatformAuthError,
+    PlatformNotFound,
+    PlatformUnavailable,
+    ShipError,
+)
+from shipper.kubernetes.api import JSON_PATCH, STRATEGIC_MERGE_PATCH, KubeApi, Obj
+from shipper.kubernetes.follow import Outcome, Tuning, follow
+from shipper.kubernetes.retry import RetryPolicy
+from shipper.kubernetes.rollout import (
+    Graces,
+    PodProblem,
+    ProblemClock,
+    Reading,
+    pod_problems,
+    pod_ready,
+    read_deployment,
+    read_statefulset,
+    replica_failure,
+    restart_counts,
+)
+from shipper.kubernetes.workloads import (
+    CHANGE_CAUSE,
+    RELEASE_ANNOTATION,
+    REVISION,
+    Workload,
+    version_of,
+    version_pattern,
+)
+from shipper.pipeline import render
+from shipper.ports import Operation
+
+log = logging.getLogger(__name__)
+
+# Errors that concern the whole side, not one workload: they propagate out of deploy and
+# roll_back instead of becoming a FAILED result.
+_SIDE_ERRORS = (Interrupted, LockLost, PlatformAuthError)
+
+
+def selector_string(selector: Any) -> str:
+    """A LabelSelector (`matchLabels`, `matchExpressions`) as `?labelSelector=` text."""
+    if not isinstance(selector, dict):
+        return ""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In":
+            parts.append(f"{key} in ({','.join(values)})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({','.join(values)})")
+        elif op == "Exists":
+            parts.append(str(key))
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)
+
+
+def _controlled_by(obj: Obj, owner: Obj) -> bool:
+    uid = (owner.get("metadata") or {}).get("uid")
+    return any(
+        ref.get("controller") and ref.get("uid") == uid
+        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
+    )
+
+
+def _annotations(obj: Obj) -> dict[str, str]:
+    return dict((obj.get("metadata") or {}).get("annotations") or {})
+
+
+def _generation(obj: Obj) -> int:
+    return int((obj.get("metadata") or {}).get("generation") or 0)
+
+
+class KubernetesPlatform:
+    """The `Platform` port over the official client (see `shipper.kubernetes.factory`)."""
+
+    def __init__(
+        self,
+        api: KubeApi,
+        workloads: Sequence[Workload],
+        *,
+        image_template: str,
+        rollout_timeout: float,
+        tuning: Tuning | None = None,
+        patches: RetryPolicy | None = None,
+    ) -> None:
+        self.api = api
+        self.workloads = list(workloads)
+        self.image_template = image_template
+        self.rollout_timeout = rollout_timeout
+        self.tuning = tuning or Tuning()
+        self.patches = patches or RetryPolicy()
+        self._pattern = version_pattern(image_template)
+        self._restarts: dict[str, dict[str, int]] = {}
+        self._restarts_lock = threading.Lock()
+
+    @property
+    def side(self) -> Side:
+        return Side.KUBERNETES
+
+    def targets(self) -> Sequence[Target]:
+        return [w.target for w in self.workloads]
+
+    # --- snapshot ------------------------------------------------------------------
+
+    def snapshot(self) -> Sequence[TargetState]:
+        return [self._state(w, self.api.read(w.kind, w.name)) for w in self.workloads]
+
+    def _state(self, w: Workload, obj: Obj) -> TargetState:
+        """Everything needed to put this exact workload state back, as the API shows it."""
+        chosen, _ = w.selected(obj)
+        images = w.images(obj)
+        status = obj.get("status") or {}
+        meta = obj.get("metadata") or {}
+        if w.kind == "deployment":
+            revision = _annotations(obj).get(REVISION)
+        elif w.kind == "statefulset":
+            revision = status.get("currentRevision")
+        else:
+            revision = None
+        detail: JSONDict = {
+            "kind": w.kind,
+            "name": w.name,
+            "namespace": self.api.namespace,
+            "context": self.api.where.context,
+            "containers": list(chosen),
+            "images": dict(images),
+            "revision": revision,
+            "generation": _generation(obj),
+            "resourceVersion": meta.get("resourceVersion"),
+            "template": w.template(obj),
+        }
+        if w.kind == "statefulset":
+            detail["updateRevision"] = status.get("updateRevision")
+        return TargetState(
+            target=w.target,
+            version=version_of(images, chosen, self._pattern) if chosen else None,
+            detail=detail,
+        )
+
+    # --- deploy --------------------------------------------------------------------
+
+    def deploy(self, version: Version, op: Operation) -> Sequence[TargetResult]:
+        image = render(self.image_template, version)
+        return self._each(lambda w: self._deploy_one(w, image, op), op)
+
+    def _each(
+        self,
+        work: Callable[[Workload], TargetResult],
+        op: Operation,
+        items: Sequence[Workload] | None = None,
+    ) -> list[TargetResult]:
+        chosen = list(self.workloads if items is None else items)
+        before = self.api.calls
+        results: list[TargetResult] = []
+        side_error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=max(1, len(chosen)), thread_name_prefix="kube") as pool:
+            futures = [(w, pool.submit(work, w)) for w in chosen]
+            for w, future in futures:
+                try:
+                    results.append(future.result())
+                except _SIDE_ERRORS as exc:
+                    side_error = side_error or exc
+                    results.append(TargetResult(w.target, Verdict.FAILED, message=str(exc)))
+        op.metric("kubernetes_api_calls", float(self.api.calls - before))
+        if side_error is not None:
+            raise side_error
+        return results
+
+    def _deploy_one(self, w: Workload, image: str, op: Operation) -> TargetResult:
+        target = w.target
+        try:
+            obj = self.api.read(w.kind, w.name)
+            chosen, missing = w.selected(obj)
+            if missing or not chosen:
+                have = ", ".join(w.images(obj)) or "none"
+                return TargetResult(
+                    target,
+                    Verdict.FAILED,
+                    message=f"{w.ref} has no container named {', '.join(missing) or '?'} "
+                    f"(it has: {have}); fix kubernetes.workloads",
+                )
+            images = w.images(obj)
+            if all(images[c] == image for c in chosen):
+                op.progress(target, "patched", f"{w.ref} already runs {image}")
+                generation = _generation(obj)
+            else:
+                cause = f"ship {op.pipeline} release {op.release}: {op.version}"
+                op.intend(
+                    target,
+                    "set image",
+                    {
+                        "image": image,
+                        "containers": list(chosen),
+                        "from": {c: images[c] for c in chosen},
+                    },
+                )
+                patched = self.api.patch(
+                    w.kind,
+                    w.name,
+                    w.image_patch(chosen, image, str(op.release), cause),
+                    content_type=STRATEGIC_MERGE_PATCH,
+                    policy=self.patches,
+                )
+                generation = _generation(patched)
+                op.progress(target, "patched", f"{w.ref} set to {image}")
+            return self._await(w, generation, op, "rolled out")
+        except _SIDE_ERRORS:
+            raise
+        except ShipError as exc:
+            return TargetResult(target, Verdict.FAILED, message=str(exc))
+
+    # --- waiting -------------------------------------------------------------------
+
+    def _await(self, w: Workload, generation: int, op: Operation, done: str) -> TargetResult:
+        target = w.target
+        if w.kind == "cronjob":
+            obj = self.api.read(w.kind, w.name)
+            suspended = " (suspended)" if (obj.get("spec") or {}).get("suspend") else ""
+            return TargetResult(
+                target,
+                Verdict.SUCCEEDED,
+                self._state(w, obj),
+                f"{w.ref} job template updated{suspended}",
+            )
+        deadline = min(op.deadline, op.clock.monotonic() + self.rollout_timeout)
+        problems = ProblemClock()
+        decide = self._decider(w, generation, op)
+        tick = self._pod_watcher(w, generation, op, problems)
+        outcome: Outcome = follow(
+            self.api,
+            w.kind,
+            w.name,
+            decide=decide,
+            tick=tick,
+            deadline=deadline,
+            cancelled=lambda: op.cancelled,
+            tuning=self.tuning,
+            pause=op.pause,
+        )
+        reading = outcome.reading
+        state = self._state(w, outcome.obj) if outcome.obj is not None else None
+        if outcome.cancelled:
+            return TargetResult(
+                target, Verdict.PENDING, state, f"{w.ref}: stopped waiting ({reading.message})"
+            )
+        if reading.verdict is Verdict.SUCCEEDED:
+            op.progress(target, done, reading.message)
+            return TargetResult(
+                target, Verdict.SUCCEEDED, state, f"{w.ref} {done}: {reading.message}"
+            )
+        if reading.verdict is Verdict.TIMED_OUT:
+            return TargetResult(
+                target,
+                Verdict.TIMED_OUT,
+                state,
+                f"{w.ref} did not finish rolling out within {self.rollout_timeout:g}s "
+                f"(kubernetes.rollout_timeout): {reading.message}",
+            )
+        op.progress(target, "failed", reading.message)
+        return TargetResult(target, Verdict.FAILED, state, f"{w.ref} failed: {reading.message}")
+
+    def _decider(self, w: Workload, generation: int, op: Operation) -> Callable[[Obj], Reading]:
+        target = w.target
+        read = read_deployment if w.kind == "deployment" else read_statefulset
+
+        def decide(obj: Obj) -> Reading:
+            reading = read(obj, generation)
+            if reading.verdict is Verdict.PENDING:
+                op.progress(target, "rolling out", reading.message)
+            return reading
+
+        return decide
+
+    def _pod_watcher(
+        self, w: Workload, generation: int, op: Operation, problems: ProblemClock
+    ) -> Callable[[Obj], Reading | None]:
+        """Looks at the new pods between watch events: fatal pod problems fail early."""
+
+        def tick(obj: Obj) -> Reading | None:
+            if int((obj.get("status") or {}).get("observedGeneration") or 0) < generation:
+                return None
+            found: list[PodProblem] = []
+            failure = replica_failure(obj) if w.kind == "deployment" else None
+            if failure:  # quota or admission refusing the pods: it will not fix itself
+                grace = self.tuning.graces.persistent
+                found.append(PodProblem(w.ref, "", "ReplicaFailure", failure, grace))
+            pods = self._new_pods(w, obj) or []
+            found += [p for pod in pods for p in pod_problems(pod, self.tuning.graces)]
+            fatal = problems.fatal(found, op.clock.monotonic())
+            return Reading(Verdict.FAILED, fatal.describe()) if fatal is not None else None
+
+        return tick
+
+    def _new_pods(self, w: Workload, obj: Obj) -> list[Obj] | None:
+        """The pods of the new ReplicaSet (Deployment) or update revision (StatefulSet)."""
+        spec = obj.get("spec") or {}
+        selector = selector_string(spec.get("selector"))
+        if w.kind == "statefulset":
+            revision = (obj.get("status") or {}).get("updateRevision")
+            if not revision:
+                return None
+            pods, _ = self.api.list(
+                "pod", label_selector=f"{selector},controller-revision-hash={revision}"
+            )
+            return [p for p in pods if _controlled_by(p, obj)]
+        wanted = _annotations(obj).get(REVISION)
+        if not wanted:
+            return None
+        sets, _ = self.api.list("replicaset", label_selector=selector)
+        new = next(
+            (
+                rs
+                for rs in sets
+                if _controlled_by(rs, obj) and _annotations(rs).get(REVISION) == wanted
+            ),
+            None,
+        )
+        if new is None:
+            return None
+        hash_ = ((new.get("metadata") or {}).get("labels") or {}).get("pod-template-hash")
+        if not hash_:
+            return None
+        pods, _ = self.api.list("pod", label_selector=f"{selector},pod-template-hash={hash_}")
+        return [p for p in pods if _controlled_by(p, new)]
+
+    # --- rollback ------------------------------------------------------------------
+
+    def roll_back(self, to: Sequence[TargetState], op: Operation) -> Sequence[TargetResult]:
+        by_target = {w.target: w for w in self.workloads}
+        states = {s.target: s for s in to if s.target.side is Side.KUBERNETES}
+        chosen: list[Workload] = []
+        for state in states.values():
+            w = by_target.get(state.target)
+            if w is None:
+                kind, name = str(state.detail.get("kind", "")), str(state.detail.get("name", ""))
+                w = Workload.parse(state.target.name) if not kind else Workload(kind, name)
+            chosen.append(w)
+        return self._each(lambda w: self._restore_one(w, states[w.target], op), op, chosen)
+
+    def _restore_one(self, w: Workload, state: TargetState, op: Operation) -> TargetResult:
+        target = w.target
+        recorded = state.detail.get("template")
+        if not isinstance(recorded, dict) or not recorded:
+            return TargetResult(
+                target,
+                Verdict.FAILED,
+                message=f"no recorded pod template for {w.ref}; {self.manual_steps(state)}",
+            )
+        try:
+            obj = self.api.read(w.kind, w.name)
+            if w.template(obj) == recorded:
+                op.progress(target, "restored", f"{w.ref} already runs the recorded template")
+                generation = _generation(obj)
+            else:
+                images = state.detail.get("images")
+                op.intend(
+                    target,
+                    "restore pod template",
+                    {
+                        "images": images if isinstance(images, dict) else {},
+                        "revision": state.detail.get("revision"),
+                    },
+                )
+                back_to = state.version or "the snapshot"
+                annotations = {
+                    **_annotations(obj),
+                    CHANGE_CAUSE: f"ship {op.pipeline} release {op.release}: back to {back_to}",
+                    RELEASE_ANNOTATION: str(op.release),
+                }
+                patch = [
+                    {"op": "replace", "path": w.template_pointer, "value": recorded},
+                    {"op": "add", "path": "/metadata/annotations", "value": annotations},
+                ]
+                patched = self.api.patch(
+                    w.kind, w.name, patch, content_type=JSON_PATCH, policy=self.patches
+                )
+                generation = _generation(patched)
+                if w.kind == "statefulset":
+                    self._unstick(w, obj, state, op)
+            result = self._await(w, generation, op, "restored")
+        except _SIDE_ERRORS:
+            raise
+        except ShipError as exc:
+            return TargetResult(target, Verdict.FAILED, message=f"{w.ref} not restored: {exc}")
+        if result.ok:
+            images = state.detail.get("images")
+            pairs = images.items() if isinstance(images, dict) else []
+            shown = ", ".join(f"{k}={v}" for k, v in pairs)
+            return TargetResult(
+                target,
+                Verdict.SUCCEEDED,
+                result.state,
+                f"{w.ref} is back on {shown or 'the recorded template'}",
+            )
+        return result
+
+    def _unstick(self, w: Workload, before: Obj, state: TargetState, op: Operation) -> None:
+        """Delete the not-ready pods of the bad revision: with OrderedReady the StatefulSet
+        controller waits for them to become ready before replacing them, which a
+        crash-looping pod never does (the "forced rollback" of the Kubernetes docs)."""
+        bad = (before.get("status") or {}).get("updateRevision")
+        if not bad or bad == state.detail.get("updateRevision"):
+            return
+        selector = selector_string((before.get("spec") or {}).get("selector"))
+        pods, _ = self.api.list("pod", label_selector=f"{selector},controller-revision-hash={bad}")
+        for pod in pods:
+            if pod_ready(pod) or not _controlled_by(pod, before):
+                continue
+            name = str(pod["metadata"]["name"])
+            op.intend(w.target, "delete stuck pod", {"pod": name, "revision": bad})
+            with contextlib.suppress(PlatformNotFound):  # gone already: fine
+                self.api.delete("pod", name, propagation=None)
+
+    # --- health and manual steps ---------------------------------------------------
+
+    def health(self, version: Version) -> Measurement:
+        """Every workload rolled out on `version`, fully available, no restarts climbing."""
+        parts: list[str] = []
+        try:
+            for w in self.workloads:
+                obj = self.api.read(w.kind, w.name)
+                chosen, _ = w.selected(obj)
+                running = version_of(w.images(obj), chosen, self._pattern)
+                if running != version:
+                    return Measurement(
+                        MeasurementStatus.FAILED,
+                        f"{w.ref}={running}",
+                        f"{w.ref} runs {running}, not {version}",
+                    )
+                if w.kind == "cronjob":
+                    parts.append(f"{w.ref} ok")
+                    continue
+                read = read_deployment if w.kind == "deployment" else read_statefulset
+                reading = read(obj, _generation(obj))
+                if reading.verdict is not Verdict.SUCCEEDED:
+                    return Measurement(
+                        MeasurementStatus.FAILED, reading.message, f"{w.ref}: {reading.message}"
+                    )
+                pods = self._new_pods(w, obj) or []
+                fatal = [p for pod in pods for p in pod_problems(pod, Graces(0, 0, 0))]
+                if fatal:
+                    return Measurement(
+                        MeasurementStatus.FAILED, fatal[0].reason, fatal[0].describe()
+                    )
+                climbing = self._climbing(w, pods)
+                if climbing:
+                    return Measurement(MeasurementStatus.FAILED, "restarts", f"{w.ref}: {climbing}")
+                parts.append(f"{w.ref} {reading.message}")
+        except PlatformUnavailable as exc:
+            return Measurement(MeasurementStatus.INCONCLUSIVE, "unreachable", str(exc))
+        except ShipError as exc:
+            return Measurement(MeasurementStatus.FAILED, "error", str(exc))
+        return Measurement(
+            MeasurementStatus.SUCCESSFUL, "; ".join(parts), "all workloads available"
+        )
+
+    def _climbing(self, w: Workload, pods: list[Obj]) -> str:
+        counts = restart_counts(pods)
+        with self._restarts_lock:
+            before = self._restarts.get(w.ref, {})
+            self._restarts[w.ref] = counts
+        grew = [
+            f"{pod} {before[pod]}->{n}"
+            for pod, n in counts.items()
+            if pod in before and n > before[pod]
+        ]
+        return f"restarts climbing: {', '.join(grew)}" if grew else ""
+
+    def manual_steps(self, to: TargetState) -> str:
+        kind = str(to.detail.get("kind") or to.target.name.split("/")[0])
+        name = str(to.detail.get("name") or to.target.name.split("/")[-1])
+        images = to.detail.get("images")
+        containers = to.detail.get("containers")
+        pairs = [
+            f"{c}={images[c]}"
+            for c in (containers if isinstance(containers, list) else [])
+            if isinstance(images, dict) and isinstance(c, str) and c in images
+        ]
+        context = str(to.detail.get("context") or self.api.where.context)
+        flags = (
+            f"--context {context} " if context and context != "in-cluster" else ""
+        ) + f"-n {self.api.namespace}"
+        if not pairs:
+            return f"kubectl {flags} rollout undo {kind}/{name} (no recorded images: check first)"
+        steps = f"kubectl {flags} set image {kind}/{name} {' '.join(pairs)}"
+        if kind != "cronjob":
+            steps += f" && kubectl {flags} rollout status {kind}/{name}"
+        return steps
