@@ -1,0 +1,58 @@
+"""`ship` as a user runs it against the sandbox: deploys, regressions, gates, rollbacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.conftest import Project
+
+pytestmark = pytest.mark.slow
+
+EVERYWHERE_V1 = {
+    "heroku:shop-web": "v1",
+    "heroku:shop-worker": "v1",
+    "kubernetes:deployment/web": "v1",
+    "kubernetes:deployment/worker": "v1",
+    "kubernetes:cronjob/nightly-report": "v1",
+}
+
+
+def test_broken_version_is_rolled_back_on_both_sides(project: Project) -> None:
+    """A `broken` version fails its checks after shipping; both sides return to v1, exit 1."""
+    done = project.ship("deploy", "v2-broken", "-p", "sandbox", "--no-migrations")
+    assert done.returncode == 1, done.stderr
+    assert project.running() == EVERYWHERE_V1
+    state = project.state()
+    assert state["heroku"]["received"]["rollbacks"] == {"shop-web@v1": 1, "shop-worker@v1": 1}
+    images = [e for e in project.journal() if e["kind"] == "image"]
+    assert {e["version"] for e in images} == {"v2-broken", "v1"}
+    assert project.history()[0]["state"] == "rolled_back"
+
+
+def test_yellow_status_blocks_with_zero_changes(project: Project) -> None:
+    """With the status page yellow, `ship deploy` exits 3 and the stand-ins saw no change."""
+    assert project.ship("sandbox", "set-status", "yellow").returncode == 0
+    done = project.ship("deploy", "v2", "-p", "sandbox", "--migrations")
+    assert done.returncode == 3, done.stderr
+    assert "yellow" in done.stderr
+    assert project.journal() == []
+    assert project.running() == EVERYWHERE_V1
+
+
+def test_rollback_after_a_good_deploy_restores_v1(project: Project) -> None:
+    """`ship rollback` after a good deploy puts v1 back on both sides and exits 0."""
+    assert project.ship("deploy", "v2", "-p", "sandbox", "--no-migrations").returncode == 0
+    back = project.ship("rollback", "-p", "sandbox", "--yes")
+    assert back.returncode == 0, back.stderr
+    assert project.running() == EVERYWHERE_V1
+    assert project.history()[0]["kind"] == "rollback"
+
+
+def test_status_shows_both_sides(project: Project) -> None:
+    """`ship status` lists every Heroku app and Kubernetes workload with its version."""
+    shown = project.ship("status", "-p", "sandbox", "--output", "json")
+    assert shown.returncode == 0, shown.stderr
+    targets = {t["target"]: t["version"] for t in json.loads(shown.stdout)["targets"]}
+    assert targets == EVERYWHERE_V1
