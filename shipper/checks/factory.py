@@ -15,6 +15,7 @@ from shipper import __version__
 from shipper.checks.http import HttpCheck
 from shipper.checks.prometheus import PrometheusCheck, PrometheusCredentials
 from shipper.core.model import Side
+from shipper.core.verify import platform_check_name
 from shipper.errors import BadInput
 from shipper.pipeline import CheckSpec, Pipeline, PrometheusAuth
 from shipper.ports import Check, Clock
@@ -32,6 +33,13 @@ def build_checks(
     `client` defaults to a fresh httpx.Client (thread-safe, so the bake may measure all
     checks at once over it). Raises BadInput when a named env variable is missing.
     """
+    reserved = {platform_check_name(side) for side in Side}
+    for spec in pipeline.verify.checks:
+        if spec.name in reserved:
+            raise BadInput(
+                f"verify.checks: the name {spec.name!r} is ship's own check of that side's "
+                "platform health; give the check another name"
+            )
     shared = client or httpx.Client(headers={"User-Agent": f"ship/{__version__}"})
     return [_build(spec, env, shared, clock) for spec in pipeline.verify.checks]
 

@@ -64,6 +64,12 @@ class BakeResult:
     seconds: float = 0.0
 
 
+def platform_check_name(side: Side) -> str:
+    """The name of a side's own health check (`heroku-platform`); pipelines may not use it,
+    so the events and the live view never merge it with a configured check."""
+    return f"{side.value}-platform"
+
+
 class PlatformHealthCheck:
     """A side's own health (rolled out, available, not crashing) as a check."""
 
@@ -72,7 +78,7 @@ class PlatformHealthCheck:
 
     @property
     def name(self) -> str:
-        return f"{self._platform.side.value}-health"
+        return platform_check_name(self._platform.side)
 
     @property
     def side(self) -> Side:

@@ -93,6 +93,13 @@ def test_built_checks_measure_over_the_given_client(respx_mock: respx.MockRouter
     assert prom.calls.last.request.headers["Authorization"] == f"Bearer {SECRET}"
 
 
+def test_platform_check_names_are_reserved() -> None:
+    """A configured check may not take the name of a side's own platform check."""
+    text = TWO_CHECKS.replace("name: heroku-health", "name: heroku-platform")
+    with pytest.raises(BadInput, match="heroku-platform"):
+        build_checks(pipeline(text), env={"PROM_TOKEN": SECRET})
+
+
 def test_missing_env_variable_is_bad_input_naming_it() -> None:
     """An unset token variable stops the command with exit 2 and names the variable."""
     with pytest.raises(BadInput, match="PROM_TOKEN is not set") as caught:

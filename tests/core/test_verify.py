@@ -308,7 +308,7 @@ def test_platform_health_check_wraps_platform_health() -> None:
     check = PlatformHealthCheck(platform)  # type: ignore[arg-type]
     m = check.measure(V42)
     assert (check.name, check.side, m.value) == (
-        "kubernetes-health",
+        "kubernetes-platform",
         Side.KUBERNETES,
         "1/3 available",
     )
