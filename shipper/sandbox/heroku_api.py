@@ -54,6 +54,7 @@ _ROUTES: list[Route] = [
         ("GET", r"/apps/(?P<app>[^/]+)/builds", "builds"),
         ("POST", r"/apps/(?P<app>[^/]+)/builds", "create_build"),
         ("GET", r"/apps/(?P<app>[^/]+)/builds/(?P<ident>[^/]+)", "build"),
+        ("DELETE", r"/apps/(?P<app>[^/]+)/builds/(?P<ident>[^/]+)", "cancel_build"),
         ("GET", r"/apps/(?P<app>[^/]+)/slugs/(?P<ident>[^/]+)", "slug"),
         ("GET", r"/apps/(?P<app>[^/]+)/releases", "releases"),
         ("POST", r"/apps/(?P<app>[^/]+)/releases", "create_release"),
@@ -232,6 +233,11 @@ class HerokuApi:
             return Answer.of_json(
                 200, self._build_json(self.world.build(self.world.app(app), ident), request)
             )
+
+    def _cancel_build(self, request: Request, app: str, ident: str) -> Answer:
+        build = self.world.cancel_build(app, ident)
+        with self.world.lock:
+            return Answer.of_json(200, self._build_json(build, request))
 
     def _build_json(self, build: Build, request: Request) -> dict[str, Any]:
         app = self.world.app(build.app)

@@ -156,6 +156,7 @@ class HerokuWorld:
             "releases": Counter(),
             "rollbacks": Counter(),
             "formation": Counter(),
+            "cancels": Counter(),
         }
         self.journal: list[dict[str, Any]] = []
         for name in apps:
@@ -380,6 +381,20 @@ class HerokuWorld:
             )
             app.builds.append(build)
             self._note("builds", app.name, version)
+            return build
+
+    def cancel_build(self, ident: str, build_id: str) -> Build:
+        """Stop a pending build: it fails, and never makes a slug or a release. A build
+        that already finished is returned as it is."""
+        with self.lock:
+            self.settle()
+            app = self.app(ident)
+            build = self.build(app, build_id)
+            if build.status == "pending":
+                build.status = "failed"
+                build.updated_at = self.clock()
+                build.log += ["-----> Build cancelled"]
+                self._note("cancels", app.name, build.version)
             return build
 
     def create_release(self, ident: str, body: Any) -> Release:

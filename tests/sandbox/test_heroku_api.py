@@ -375,3 +375,20 @@ def test_stuckrelease_stays_pending(heroku: HerokuStandIn) -> None:
     heroku.clock.advance(600.0)
     newest = heroku.client.get(f"/apps/{APP}/releases/3").json()
     assert (newest["status"], newest["current"]) == ("pending", False)
+
+
+def test_cancelled_build_never_releases(heroku: HerokuStandIn) -> None:
+    """A build cancelled while pending fails and never makes a release."""
+    build = _build(heroku, "v2")
+    answer = heroku.client.delete(f"/apps/{APP}/builds/{build['id']}")
+    assert answer.json()["status"] == "failed"
+    heroku.clock.advance(5.0)
+    assert heroku.client.get(f"/apps/{APP}/builds/{build['id']}").json()["release"] is None
+    assert heroku.world.running_version(APP) == "v1"
+
+
+def test_uncancelled_build_releases_after_its_caller_gave_up(heroku: HerokuStandIn) -> None:
+    """A build nobody waits for any more still goes live when it finishes, as on Heroku."""
+    _build(heroku, "v2")
+    heroku.clock.advance(5.0)
+    assert heroku.world.running_version(APP) == "v2"
