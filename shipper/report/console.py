@@ -108,7 +108,7 @@ class PlainConsoleSink:
 
     def close(self) -> None:
         with self._guard:
-            if self.view.started is not None:
+            if self.view.has_release:
                 self._console.print(summary_panel(self.view), soft_wrap=False)
             self._console.file.flush()
 
@@ -153,7 +153,7 @@ class LiveConsoleSink:
         if live is not None:
             live.stop()
         with self._guard:
-            started = self.view.started is not None
+            started = self.view.has_release
         if started:
             self._console.print(summary_panel(self.view), soft_wrap=False)
 
@@ -207,24 +207,37 @@ def live_view(view: ReleaseView, now: datetime) -> RenderableType:
 
 
 def _table(view: ReleaseView, now: datetime) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False)
-    table.add_column("side", no_wrap=True)
-    table.add_column("target", no_wrap=True)
-    table.add_column("version", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("elapsed", justify="right", no_wrap=True)
-    table.add_column("message", overflow="ellipsis", no_wrap=True, max_width=40)
-    for row in sorted(
-        view.rows.values(), key=lambda r: (SIDES.index(r.side) if r.side in SIDES else 9, r.name)
-    ):
-        table.add_row(
+    rows = sorted(
+        view.rows.values(),
+        key=lambda r: (SIDES.index(r.side) if r.side in SIDES else 9, r.name),
+    )
+    cells = [
+        (
             Text(row.side, style=SIDE_STYLE.get(row.side, "")),
             row.name,
             fmt.change(row.from_version, row.to_version),
             Text(_status(row), style=_status_style(row)),
             _elapsed(row, now),
-            fmt.clip(row.message, 40),
+            fmt.clip(row.message, 200),
         )
+        for row in rows
+    ]
+    # The message is the column that gives way on a narrow terminal; the facts keep
+    # their full width (up to a cap, so one long name cannot push everything out).
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=True)
+    for index, (name, cap) in enumerate(
+        (("side", 10), ("target", 32), ("version", 28), ("status", 24), ("elapsed", 7))
+    ):
+        longest = max([len(name)] + [len(str(c[index])) for c in cells])
+        table.add_column(
+            name,
+            no_wrap=True,
+            min_width=min(longest, cap),
+            justify="right" if name == "elapsed" else "left",
+        )
+    table.add_column("message", no_wrap=True, overflow="ellipsis", ratio=1)
+    for cell in cells:
+        table.add_row(*cell)
     return table
 
 

@@ -96,7 +96,7 @@ class GitHubSink:
                 self._out.write("::endgroup::\n")
                 self._group_open = False
             self._out.flush()
-            if self._summary_path and self.view.started is not None:
+            if self._summary_path and self.view.has_release:
                 try:
                     with Path(self._summary_path).open("a", encoding="utf-8") as f:
                         f.write(self._redact(markdown_summary(self.view)))

@@ -43,8 +43,13 @@ def facts(view: ReleaseView) -> list[tuple[str, str]]:
             ("blocked", f"platform status before {view.blocked.phase}: {view.blocked.reason}")
         )
     for target in view.failed_targets:
-        why = f": {target.message}" if target.message else ""
-        out.append(("failed", f"{target.target} {target.verdict.replace('_', ' ')}{why}"))
+        name = target.target.partition(":")[2] or target.target
+        verdict = target.verdict.replace("_", " ")
+        if target.message and name in target.message:
+            out.append(("failed", target.message))  # the adapter already names the target
+        else:
+            why = f": {target.message}" if target.message else ""
+            out.append(("failed", f"{target.target} {verdict}{why}"))
     for check in view.failed_checks:
         last = f"; last: {', '.join(check.last)}" if check.last else ""
         out.append(

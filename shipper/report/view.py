@@ -254,6 +254,11 @@ class ReleaseView:
     # --- reading ------------------------------------------------------------------------
 
     @property
+    def has_release(self) -> bool:
+        """Whether a release started: a run refused before that has nothing to sum up."""
+        return bool(self.kind) or self.finished is not None
+
+    @property
     def outcome(self) -> str:
         """The release's result in words (`shipped`, `rolled back`, ...), or `running`."""
         if self.finished is None:
