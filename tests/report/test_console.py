@@ -165,3 +165,11 @@ def test_a_terminal_gets_colour_without_no_color() -> None:
     console = make_console(out, is_tty=True, no_color=False, width=100)
     console.print("[red]failed[/red]")
     assert ANSI.search(out.getvalue())
+
+
+def test_a_run_refused_before_its_release_has_no_summary() -> None:
+    """When nothing started (a bad flag after the lock), the console prints no summary panel."""
+    stream = [e for e in streams.blocked() if e.event.name in ("lock_taken", "lock_released")]
+    text = _plain(stream)
+    assert "╭" not in text
+    assert "lock taken by" in text
