@@ -24,6 +24,7 @@ from shipper.core.events import (
     PhaseStarted,
     ReleaseFinished,
     RollbackFinished,
+    RollbackStarted,
     Stamped,
     TargetFinished,
 )
@@ -80,6 +81,7 @@ class GitHubSink:
         self._warn = warn or (lambda message: None)
         self.view = ReleaseView()
         self._group_open = False
+        self._group = ""
         self._annotated: set[str] = set()
         self._guard = threading.Lock()
 
@@ -109,10 +111,10 @@ class GitHubSink:
         out: list[str] = []
         match event:
             case PhaseStarted():
-                if self._group_open:
-                    out.append("::endgroup::")
-                out.append(command("group", f"{title}: {event.phase}"))
-                self._group_open = True
+                out += self._open_group(title, event.phase)
+            case RollbackStarted():
+                # The rollback's lines get their own fold, whether or not a phase says so.
+                out += self._open_group(title, "rollback")
             case ReleaseFinished():
                 if self._group_open:
                     out.append("::endgroup::")
@@ -158,6 +160,13 @@ class GitHubSink:
             case _:
                 pass
         return [line for line in out if self._first_time(line)]
+
+    def _open_group(self, title: str, name: str) -> list[str]:
+        if self._group_open and self._group == name:
+            return []
+        out = ["::endgroup::"] if self._group_open else []
+        self._group_open, self._group = True, name
+        return [*out, command("group", f"{title}: {name}")]
 
     def _first_time(self, line: str) -> bool:
         """Each annotation once: the gate is skipped before every phase, and the core

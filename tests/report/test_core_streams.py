@@ -154,3 +154,20 @@ def test_a_failing_measurement_is_always_logged() -> None:
     )
     logged = re.findall(r"^\[\d\d:\d\d\] check \S+ \(\w+\) failed: ", out.getvalue(), re.M)
     assert len(logged) == failed
+
+
+def test_a_rollback_has_its_own_fold_on_github() -> None:
+    """The rollback's lines fall in one ::group:: of their own, even without a rollback phase."""
+    out = io.StringIO()
+    sinks = [
+        GitHubSink(out, summary_path=None),
+        PlainConsoleSink(make_console(out, is_tty=False, no_color=True)),
+    ]
+    for event in _events("check_fails"):
+        for sink in sinks:
+            sink.emit(event)
+    lines = out.getvalue().splitlines()
+    assert lines.count("::group::ship web: rollback") == 1
+    start = lines.index("::group::ship web: rollback")
+    end = lines.index("::endgroup::", start)
+    assert any("rollback succeeded" in line for line in lines[start:end])
