@@ -143,12 +143,53 @@ def _finish(outcome: Outcome) -> NoReturn:
 # --- shared steps ---------------------------------------------------------------------
 
 
-def _load(pipeline: str | None) -> Pipeline:
+class _RedactingFilter:
+    """Scrubs secret values from log records before any handler writes them."""
+
+    def filter(self, record: object) -> bool:
+        import logging
+
+        if isinstance(record, logging.LogRecord):
+            record.msg = _Session.redactor.clean(record.getMessage())
+            record.args = None
+        return True
+
+
+def _configure_logging(folder: Path, debug: bool) -> None:
+    """Adapters log retries and request ids; that detail goes to `ship.log` in the state
+    folder (or stderr with --debug), never as noise on an operator's terminal."""
+    import logging
+
+    root = logging.getLogger()
+    if getattr(root, "_ship_configured", False):
+        return
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    handler: logging.Handler
+    if debug:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(folder / "ship.log", encoding="utf-8")
+        except OSError:
+            handler = logging.NullHandler()
+    handler.addFilter(_RedactingFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    )
+    root.addHandler(handler)
+    for noisy in ("urllib3", "httpx", "httpcore", "kubernetes"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    root._ship_configured = True  # type: ignore[attr-defined]
+
+
+def _load(pipeline: str | None, debug: bool = False) -> Pipeline:
     from shipper.pipeline import load_pipeline, resolve_pipeline_path
     from shipper.state.paths import state_dir
 
     loaded = load_pipeline(resolve_pipeline_path(pipeline))
     _Session.state_dir = state_dir(os.environ)
+    _configure_logging(_Session.state_dir, debug)
     if loaded.notify.slack is not None:
         _Session.redactor.add_env(loaded.notify.slack.webhook_url_env)
     for spec in loaded.verify.checks:
@@ -364,7 +405,7 @@ def _release(
     migrations_only: bool,
 ) -> None:
     with reported(debug):
-        pipeline = _load(pipeline_opt)
+        pipeline = _load(pipeline_opt, debug)
         version = _version(pipeline, raw_version)
         if skip_status_gate and not reason.strip():
             raise BadInput("--skip-status-gate needs --reason TEXT (it is recorded)")
@@ -420,7 +461,7 @@ def rollback(
 ) -> None:
     """Return both sides to the state before the latest release (or to release N)."""
     with reported(debug):
-        loaded = _load(pipeline)
+        loaded = _load(pipeline, debug)
         wait = _duration(lock_wait, "--lock-wait")
         if to is not None and to < 1:
             raise BadInput("--to takes a release number from `ship history`")
@@ -457,7 +498,7 @@ def status(
 ) -> None:
     """What runs where now: both sides, the skew, the lock, the platform, a release in progress."""
     with reported(debug):
-        loaded = _load(pipeline)
+        loaded = _load(pipeline, debug)
         wiring = _wire(loaded)
         from shipper.status import read_status
 
@@ -477,7 +518,7 @@ def history(
 ) -> None:
     """The ledger, newest first."""
     with reported(debug):
-        loaded = _load(pipeline)
+        loaded = _load(pipeline, debug)
         ledger = _wire(loaded).ledger()
         mode = _mode(output)
         from shipper.report.factory import render_history, render_release
@@ -504,7 +545,7 @@ def lock_acquire(
     with reported(debug):
         if not reason.strip():
             raise BadInput("--reason must say why deploys are frozen")
-        loaded = _load(pipeline)
+        loaded = _load(pipeline, debug)
         from shipper.wiring import manual_holder
 
         wiring = _wire(loaded)
@@ -522,7 +563,7 @@ def lock_acquire(
 def lock_release(pipeline: PipelineOpt = None, debug: DebugOpt = False) -> None:
     """Lift the lock (a freeze, or a lock left by a dead process)."""
     with reported(debug):
-        loaded = _load(pipeline)
+        loaded = _load(pipeline, debug)
         lifted = _wire(loaded).lock().release_any()
         if lifted is None:
             _err(f"ship: {loaded.name} was not locked")
@@ -539,7 +580,7 @@ def lock_show(
 ) -> None:
     """Who holds the lock, why, and since when."""
     with reported(debug):
-        loaded = _load(pipeline)
+        loaded = _load(pipeline, debug)
         info = _wire(loaded).lock().show()
         from shipper.status import lock_json, lock_line
 
@@ -564,7 +605,7 @@ def validate(
         from shipper.pipeline import display_path, resolve_pipeline_path
 
         path = resolve_pipeline_path(pipeline)
-        loaded = _load(pipeline)
+        loaded = _load(pipeline, debug)
         sides = [s for s in ("heroku", "kubernetes") if getattr(loaded, s) is not None]
         typer.echo(f"{display_path(path)}: valid pipeline {loaded.name} ({', '.join(sides)})")
         if not online:

@@ -591,12 +591,15 @@ def _message(err: Any) -> str:
         return "unknown key (check the spelling against pipelines/example.yaml)"
     if kind == "missing":
         return "required key is missing"
+    if kind == "too_short":
+        return "must not be empty"
     text = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if text.startswith(prefix):
             return text[len(prefix) :]
+    text = f"{text[0].lower()}{text[1:]}"
     if kind.startswith(
         ("int_", "float_", "string_", "bool_", "list_", "tuple_", "dict_", "model_", "literal_")
     ):
-        return f"{text[0].lower()}{text[1:]}, got {_show(value)}"
+        return f"{text}, got {_show(value)}"
     return text

@@ -47,7 +47,7 @@ class Wiring:
 
             out[Side.HEROKU] = build_heroku_platform(self.pipeline, clock=self.clock, env=self.env)
         if self.pipeline.kubernetes is not None:
-            from shipper.kubernetes.factory import build_kubernetes_platform  # type: ignore[import-not-found]
+            from shipper.kubernetes.factory import build_kubernetes_platform
 
             out[Side.KUBERNETES] = build_kubernetes_platform(
                 self.pipeline, clock=self.clock, env=self.env

@@ -1,0 +1,126 @@
+"""The `ship` command: exit codes, the one stderr line, and what never reaches the terminal."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import Result
+
+from shipper import cli
+
+
+def test_version(ship: Callable[..., Result]) -> None:
+    """`ship --version` prints the version and exits 0."""
+    result = ship("--version")
+    assert result.exit_code == 0 and re.match(r"ship \d+\.\d+", result.stdout)
+
+
+def test_bad_pipeline_file_exits_2_with_one_line(
+    ship: Callable[..., Result], project: Path
+) -> None:
+    """A broken pipeline file: one stderr line naming file, line and key; exit 2."""
+    (project / "pipelines" / "web.yaml").write_text("name: web\nheroku: {apps: []}\n")
+    result = ship("deploy", "v2", "--yes")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ship: pipelines/web.yaml:2: heroku.")
+
+
+def test_missing_pipeline_is_named(ship: Callable[..., Result]) -> None:
+    """-p with an unknown name says which file it looked for."""
+    result = ship("status", "-p", "nope")
+    assert result.exit_code == 2 and "pipelines/nope.yaml" in result.stderr
+
+
+@pytest.mark.parametrize("version", ["1.0; rm -rf /", "v 2", "$(reboot)", "x" * 200])
+def test_bad_version_exits_2(ship: Callable[..., Result], version: str) -> None:
+    """Hostile or malformed versions are refused before anything happens."""
+    result = ship("deploy", version, "--yes")
+    assert result.exit_code == 2 and "version" in result.stderr
+
+
+def test_skip_gate_needs_a_reason(ship: Callable[..., Result]) -> None:
+    """--skip-status-gate without --reason is bad input."""
+    result = ship("deploy", "v2", "--skip-status-gate", "--yes")
+    assert result.exit_code == 2 and "--reason" in result.stderr
+
+
+def test_bad_lock_wait_duration_exits_2(ship: Callable[..., Result]) -> None:
+    """--lock-wait takes a duration like 5m."""
+    result = ship("deploy", "v2", "--lock-wait", "soon", "--yes")
+    assert result.exit_code == 2 and "--lock-wait" in result.stderr
+
+
+def test_freeze_blocks_deploys_naming_the_holder(ship: Callable[..., Result]) -> None:
+    """A manual lock makes `ship deploy` exit 3 naming holder and reason, touching nothing."""
+    assert ship("lock", "acquire", "--reason", "Black Friday").exit_code == 0
+    result = ship("deploy", "v2", "--yes", "--no-migrations")
+    assert result.exit_code == 3
+    assert "Black Friday" in result.stderr and "ship lock release" in result.stderr
+
+
+def test_lock_show_and_release(ship: Callable[..., Result]) -> None:
+    """The lock can be looked at and lifted by hand."""
+    ship("lock", "acquire", "--reason", "freeze")
+    shown = ship("lock", "show", "--output", "json")
+    assert json.loads(shown.stdout)["reason"] == "freeze"
+    assert ship("lock", "release").exit_code == 0
+    assert json.loads(ship("lock", "show", "--output", "json").stdout) == {"held": False}
+
+
+def test_history_of_a_new_pipeline_is_empty(ship: Callable[..., Result]) -> None:
+    """`ship history` works before the first release."""
+    result = ship("history", "--output", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+
+
+def test_history_of_an_unknown_release_exits_2(ship: Callable[..., Result]) -> None:
+    """Asking for a release that does not exist is bad input."""
+    assert ship("history", "7").exit_code == 2
+
+
+def test_validate_names_the_file(ship: Callable[..., Result]) -> None:
+    """`ship validate` confirms a good file."""
+    result = ship("validate")
+    assert result.exit_code == 0 and "pipelines/web.yaml: valid" in result.stdout
+
+
+def test_rollback_with_an_empty_ledger_exits_2(ship: Callable[..., Result]) -> None:
+    """There is nothing to roll back before the first release."""
+    result = ship("rollback", "--yes")
+    assert result.exit_code == 2 and "no release to roll back" in result.stderr
+
+
+def test_corrupt_ledger_is_a_clear_error_never_reset(
+    ship: Callable[..., Result], project: Path
+) -> None:
+    """A damaged state file gives one line and exit 4, and is left as it was."""
+    state = project / "state"
+    state.mkdir()
+    junk = b"this is not a database" * 100
+    (state / "web.sqlite3").write_bytes(junk)
+    result = ship("history")
+    assert result.exit_code == 4
+    assert "ledger" in result.stderr and "Traceback" not in result.stderr
+    assert (state / "web.sqlite3").read_bytes() == junk
+
+
+def test_internal_error_goes_to_a_crash_file_without_secrets(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug prints one line and a crash file path; the traceback and no secret is shown."""
+    cli._Session.state_dir = project / "crash"
+    cli._Session.redactor.add("canary-0123456789abcdef")
+    with pytest.raises(typer.Exit) as info, cli.reported():
+        raise RuntimeError("boom with canary-0123456789abcdef inside")
+    assert info.value.exit_code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "canary" not in err
+    crash = next((project / "crash").glob("ship-crash-*.txt")).read_text()
+    assert "RuntimeError" in crash and "canary-0123456789abcdef" not in crash
