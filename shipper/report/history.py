@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shipper.core import events as events_module
-from shipper.core.events import Event, LockReleased, ReleaseFinished, Stamped
+from shipper.core.events import Event, LockReleased, MetricRecorded, ReleaseFinished, Stamped
 from shipper.core.model import JSONDict, LedgerEntry, Release, ReleaseState, Snapshot
 from shipper.report import fmt
 from shipper.report.lines import describe
@@ -217,6 +217,9 @@ def _stored_line(stamped: Stamped, view: ReleaseView) -> str | None:
         )
     if isinstance(event, LockReleased):
         return f"lock released by {event.holder}"
+    if isinstance(event, MetricRecorded):
+        where = f" ({event.target})" if event.target else ""
+        return f"metric {event.metric} = {event.value:g}{where}"
     line = describe(stamped, view)
     return line.text if line is not None else None
 
@@ -242,6 +245,8 @@ def _event_from(entry: LedgerEntry) -> Event | None:
 
 
 def _raw(entry: LedgerEntry) -> str:
+    if entry.event == "intent":  # the write-ahead record of a change about to be made
+        return f"{entry.fields.get('target')}: about to {entry.fields.get('action')}"
     fields = ", ".join(f"{k}={_short(v)}" for k, v in entry.fields.items())
     return f"{entry.event} {fields}".strip()
 

@@ -76,11 +76,19 @@ def test_release_shows_versions_before_and_after() -> None:
 
 
 def test_unknown_ledger_lines_are_shown_raw() -> None:
-    """A ledger line that is not an event (an intent) is shown with its fields."""
+    """A ledger line that is not an event is shown with its name and fields."""
+    entry = LedgerEntry(streams.T0, "resumed", {"by": "bob", "phase": "verify"})
+    out = io.StringIO()
+    render_release(b.release(12, "v42"), [entry], out, is_tty=False)
+    assert "resumed by=bob, phase=verify" in out.getvalue()
+
+
+def test_intents_read_as_changes_about_to_be_made() -> None:
+    """A write-ahead intent reads as the change that was about to be made on a target."""
     entry = LedgerEntry(streams.T0, "intent", {"target": "heroku:acme-web", "action": "build"})
     out = io.StringIO()
     render_release(b.release(12, "v42"), [entry], out, is_tty=False)
-    assert "intent target=heroku:acme-web, action=build" in out.getvalue()
+    assert "heroku:acme-web: about to build" in out.getvalue()
 
 
 def test_release_json_has_the_release_and_its_events() -> None:
