@@ -173,3 +173,44 @@ def test_a_run_refused_before_its_release_has_no_summary() -> None:
     text = _plain(stream)
     assert "╭" not in text
     assert "lock taken by" in text
+
+
+def test_live_view_during_the_rollback() -> None:
+    """During a rollback each row shows the way back, marked as a rollback."""
+    stream = _until(
+        streams.rollback_failed(),
+        lambda e: (
+            getattr(e.event, "target", "") == "kubernetes:deployment/web"
+            and e.event.name == "target_finished"
+            and getattr(e.event, "rollback", False)
+        ),
+    )
+    now = stream[-1].time + timedelta(seconds=4)
+    assert matches("live_rollback", render(live_view(_view(stream), now)))
+
+
+def test_live_sink_survives_concurrent_emits_while_refreshing() -> None:
+    """Two sides reporting at once while the view redraws neither deadlock nor lose rows."""
+    import threading
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, color_system=None)
+    sink = LiveConsoleSink(console, now=lambda: streams.T0, fps=100)
+    sink.emit(streams.success()[0])
+
+    def report(side: str, target: str) -> None:
+        for i in range(200):
+            event = TargetProgress(target, side, "v41", "v42", f"rolling out {i}/200")
+            sink.emit(Stamped(streams.T0, "web", 12, event))
+
+    threads = [
+        threading.Thread(target=report, args=("heroku", "heroku:acme-web")),
+        threading.Thread(target=report, args=("kubernetes", "kubernetes:deployment/web")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    sink.close()
+    assert not any(thread.is_alive() for thread in threads)
+    assert sink.view.rows["kubernetes:deployment/web"].status == "rolling out 199/200"
