@@ -12,6 +12,7 @@ characters and capped in length.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from collections.abc import Callable, Mapping
@@ -36,7 +37,7 @@ def detect_actor(env: Mapping[str, str], *, host: str | None = None) -> str:
         found = detector(env)
         if found:
             return _clean(found)
-    user = env.get("USER") or env.get("LOGNAME") or env.get("USERNAME") or "unknown"
+    user = env.get("USER") or env.get("LOGNAME") or env.get("USERNAME") or _login()
     return _clean(f"{user}@{host if host is not None else _hostname()}")
 
 
@@ -102,6 +103,16 @@ def _describe(who: str, system: str, project: str | None, unit: str, number: str
 def _clean(text: str) -> str:
     flat = _UNPRINTABLE.sub(" ", text).strip()
     return flat if len(flat) <= MAX_LENGTH else flat[: MAX_LENGTH - 1] + "…"
+
+
+def _login() -> str:
+    """The account this process runs as, when the environment does not say (cron, sudo -i)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name or "unknown"
+    except (ImportError, KeyError, OSError):
+        return "unknown"
 
 
 def _hostname() -> str:

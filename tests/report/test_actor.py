@@ -72,3 +72,12 @@ def test_control_characters_are_removed() -> None:
     """A newline in a CI variable cannot forge a second line in logs or workflow commands."""
     env = {"GITHUB_ACTIONS": "true", "GITHUB_ACTOR": "eve\n::error::forged"}
     assert "\n" not in detect_actor(env)
+
+
+def test_without_user_variables_the_account_name_is_used() -> None:
+    """With no USER, LOGNAME or USERNAME the actor is the process's account, not unknown."""
+    import os
+    import pwd
+
+    account = pwd.getpwuid(os.getuid()).pw_name
+    assert detect_actor({}, host="bastion") == f"{account}@bastion"
