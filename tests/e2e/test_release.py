@@ -56,3 +56,20 @@ def test_status_shows_both_sides(project: Project) -> None:
     assert shown.returncode == 0, shown.stderr
     targets = {t["target"]: t["version"] for t in json.loads(shown.stdout)["targets"]}
     assert targets == EVERYWHERE_V1
+
+
+def test_failed_migration_ships_no_code(project: Project) -> None:
+    """A `badmigrate` version exits 1 after its Job fails, with no build and no image change."""
+    done = project.ship("deploy", "v2-badmigrate", "-p", "sandbox", "--migrations")
+    assert done.returncode == 1, done.stderr
+    kinds = {e["kind"] for e in project.journal()}
+    assert kinds == {"job", "job_finished"}
+    assert project.running() == EVERYWHERE_V1
+
+
+def test_kubernetes_crashloop_rolls_heroku_back_too(project: Project) -> None:
+    """A version that crash-loops only on Kubernetes is rolled back on both sides, exit 1."""
+    done = project.ship("deploy", "v2-crashloop", "-p", "sandbox", "--no-migrations")
+    assert done.returncode == 1, done.stderr
+    assert "CrashLoopBackOff" in done.stderr
+    assert project.running() == EVERYWHERE_V1
