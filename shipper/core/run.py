@@ -841,11 +841,24 @@ class Pinned:
         return self._check.measure(self._version or version)
 
 
+# Releases whose changes are not in effect: a rollback skips them to find the latest one
+# that is (a release ship already rolled back is not "the latest release" to undo).
+_NOT_IN_EFFECT = frozenset(
+    {
+        ReleaseState.ROLLED_BACK,
+        ReleaseState.FAILED,
+        ReleaseState.BLOCKED,
+        ReleaseState.UNCHANGED,
+        ReleaseState.SUPERSEDED,
+    }
+)
+
+
 def rollback_target(releases: Sequence[Release], to: ReleaseNo | None) -> tuple[Release, Snapshot]:
     """Which release a rollback undoes, and the snapshot it restores.
 
-    No `--to`: the latest release that changed something, back to its snapshot (what ran
-    before it). `--to N`: what release N deployed. Migrations are never undone by ship.
+    No `--to`: the latest release still in effect (succeeded, stopped half-way, or whose
+    own rollback failed), back to its snapshot: what ran before it. `--to N`: what release N deployed. Migrations are never undone by ship.
     """
     if to is not None:
         chosen = next((r for r in releases if r.number == to), None)
@@ -860,6 +873,8 @@ def rollback_target(releases: Sequence[Release], to: ReleaseNo | None) -> tuple[
     for release in releases:
         if release.kind is ReleaseKind.MIGRATION or release.snapshot is None:
             continue
+        if release.state in _NOT_IN_EFFECT:
+            continue  # already undone, or it never changed anything
         if release.changed or release.kind is ReleaseKind.ROLLBACK:
             return release, release.snapshot
     raise BadInput("the ledger has no release to roll back; see `ship history`")

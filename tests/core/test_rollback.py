@@ -114,3 +114,15 @@ def test_rollback_never_runs_migrations_backwards(world: World) -> None:
     assert outcome.exit_code == 0
     assert world.runner.starts == starts
     assert world.ledger.get(outcome.release).parent == 2  # type: ignore[union-attr, arg-type]
+
+
+def test_rollback_skips_a_release_that_was_already_rolled_back(world: World) -> None:
+    """After a release ship rolled back itself, `ship rollback` undoes the one before it."""
+    world.deploy("v2")
+    world.releaser = None
+    world.kube.fail_deploy["deployment/web"] = "CrashLoopBackOff"
+    assert world.deploy("v3").exit_code == 1
+    world.kube.fail_deploy.clear()
+    outcome = world.rollback()
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v1")
