@@ -796,7 +796,8 @@ class _Rollback(_Command):
         record.leave(Phase.ROLLBACK, "succeeded")
         record.enter(Phase.VERIFY)
         # the rollouts' health, plus one round of checks (not a whole bake: on-call needs
-        # to know now); --no-verify keeps only the rollouts' health
+        # to know now). A check failing in that round is measured on until its limits, so
+        # one flaky reading does not call for a person. --no-verify keeps only the health.
         result = self.bake(
             self.pinned_checks(snapshot, health_only=not req.verify), 0.0, label, rounds=1
         )
