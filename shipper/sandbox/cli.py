@@ -85,7 +85,7 @@ def up(
         typer.echo(f"  heroku     {endpoints['heroku_api']}  (apps shop-web, shop-worker)")
         typer.echo(f"  kubernetes {endpoints['kubernetes_api']}  (namespace shop)")
         typer.echo(f"  status     {endpoints['status']}/api/v4/current-status")
-        typer.echo("next: ship deploy v2 -p sandbox")
+        typer.echo("next: ship deploy v2 -p sandbox --migrations")
 
 
 def _write_files(where: Layout, endpoints: dict[str, str], heroku: str, kube: str) -> None:
