@@ -296,9 +296,12 @@ class KubernetesPlatform:
         target = w.target
         read = read_deployment if w.kind == "deployment" else read_statefulset
 
+        said: list[str] = []
+
         def decide(obj: Obj) -> Reading:
             reading = read(obj, generation)
-            if reading.verdict is Verdict.PENDING:
+            if reading.verdict is Verdict.PENDING and said[-1:] != [reading.message]:
+                said[:] = [reading.message]  # report changes, not every watch event
                 op.progress(target, "rolling out", reading.message)
             return reading
 
@@ -308,6 +311,7 @@ class KubernetesPlatform:
         self, w: Workload, generation: int, op: Operation, problems: ProblemClock
     ) -> Callable[[Obj], Reading | None]:
         """Looks at the new pods between watch events: fatal pod problems fail early."""
+        known: dict[str, str] = {}  # the new ReplicaSet's pod-template-hash, once found
 
         def tick(obj: Obj) -> Reading | None:
             if int((obj.get("status") or {}).get("observedGeneration") or 0) < generation:
@@ -317,15 +321,20 @@ class KubernetesPlatform:
             if failure:  # quota or admission refusing the pods: it will not fix itself
                 grace = self.tuning.graces.persistent
                 found.append(PodProblem(w.ref, "", "ReplicaFailure", failure, grace))
-            pods = self._new_pods(w, obj) or []
+            pods = self._new_pods(w, obj, known) or []
             found += [p for pod in pods for p in pod_problems(pod, self.tuning.graces)]
             fatal = problems.fatal(found, op.clock.monotonic())
             return Reading(Verdict.FAILED, fatal.describe()) if fatal is not None else None
 
         return tick
 
-    def _new_pods(self, w: Workload, obj: Obj) -> list[Obj] | None:
-        """The pods of the new ReplicaSet (Deployment) or update revision (StatefulSet)."""
+    def _new_pods(
+        self, w: Workload, obj: Obj, known: dict[str, str] | None = None
+    ) -> list[Obj] | None:
+        """The pods of the new ReplicaSet (Deployment) or update revision (StatefulSet).
+
+        `known` caches the new ReplicaSet's hash for one rollout, which saves a list call
+        on every look at the pods."""
         spec = obj.get("spec") or {}
         selector = selector_string(spec.get("selector"))
         if w.kind == "statefulset":
@@ -339,22 +348,28 @@ class KubernetesPlatform:
         wanted = _annotations(obj).get(REVISION)
         if not wanted:
             return None
-        sets, _ = self.api.list("replicaset", label_selector=selector)
-        new = next(
-            (
-                rs
-                for rs in sets
-                if _controlled_by(rs, obj) and _annotations(rs).get(REVISION) == wanted
-            ),
-            None,
+        cache = known if known is not None else {}
+        if cache.get("revision") != wanted:
+            sets, _ = self.api.list("replicaset", label_selector=selector)
+            new = next(
+                (
+                    rs
+                    for rs in sets
+                    if _controlled_by(rs, obj) and _annotations(rs).get(REVISION) == wanted
+                ),
+                None,
+            )
+            labels = ((new or {}).get("metadata") or {}).get("labels") or {}
+            if new is None or not labels.get("pod-template-hash"):
+                return None
+            cache.update(
+                revision=wanted, hash=labels["pod-template-hash"], uid=new["metadata"]["uid"]
+            )
+        pods, _ = self.api.list(
+            "pod", label_selector=f"{selector},pod-template-hash={cache['hash']}"
         )
-        if new is None:
-            return None
-        hash_ = ((new.get("metadata") or {}).get("labels") or {}).get("pod-template-hash")
-        if not hash_:
-            return None
-        pods, _ = self.api.list("pod", label_selector=f"{selector},pod-template-hash={hash_}")
-        return [p for p in pods if _controlled_by(p, new)]
+        owner = {"metadata": {"uid": cache["uid"]}}
+        return [p for p in pods if _controlled_by(p, owner)]
 
     # --- rollback ------------------------------------------------------------------
 

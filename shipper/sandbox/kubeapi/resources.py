@@ -271,6 +271,19 @@ def _validate_configmap(obj: dict[str, Any]) -> None:
         )
 
 
+def _validate_secret(obj: dict[str, Any]) -> None:
+    data = obj.get("data") or {}
+    try:
+        size = sum(len(base64.b64decode(str(v))) for v in data.values())
+    except ValueError:
+        raise BadRequest("Secret data values must be base64") from None
+    size += sum(len(str(v).encode()) for v in (obj.get("stringData") or {}).values())
+    if size > MAX_CONFIGMAP_BYTES:
+        raise Invalid(
+            "data", f"Too long: must have at most {MAX_CONFIGMAP_BYTES} bytes", "FieldValueTooLong"
+        )
+
+
 def _validate_lease(obj: dict[str, Any]) -> None:
     spec = obj.get("spec") or {}
     for key in ("acquireTime", "renewTime"):
@@ -299,6 +312,7 @@ _VALIDATORS = {
     "jobs": _validate_job,
     "cronjobs": _validate_cronjob,
     "configmaps": _validate_configmap,
+    "secrets": _validate_secret,
     "leases": _validate_lease,
 }
 
