@@ -901,6 +901,7 @@ def plan_event(plan: Plan) -> PlanMade:
         version=plan.version,
         migrations=plan.migrations.run,
         migrations_why=plan.migrations.why,
+        phases=list(plan.phases),
         targets=[
             {
                 "target": t.target.key,
