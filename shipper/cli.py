@@ -244,6 +244,7 @@ def _releaser(wiring: Wiring, mode: str) -> Releaser:
         stdout=sys.stdout,
         stderr=sys.stderr,
         is_tty=human.isatty(),
+        redact=_Session.redactor.clean,
     )
     releaser = wiring.releaser(sinks)
     _Session.releaser = releaser

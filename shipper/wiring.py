@@ -93,7 +93,7 @@ class Wiring:
 
     def ledger(self) -> Ledger:
         if self.pipeline.ledger.backend == "kubernetes":
-            from shipper.state.kube_ledger import build_kube_ledger  # type: ignore[import-not-found]
+            from shipper.state.kube_ledger import build_kube_ledger
 
             ledger: Ledger = build_kube_ledger(self.pipeline, env=self.env)
             return ledger
@@ -103,7 +103,7 @@ class Wiring:
 
     def lock(self) -> Lock:
         if self.pipeline.lock.backend == "kubernetes":
-            from shipper.state.kube_lock import build_kube_lock  # type: ignore[import-not-found]
+            from shipper.state.kube_lock import build_kube_lock
 
             lock: Lock = build_kube_lock(self.pipeline, env=self.env, clock=self.clock)
             return lock

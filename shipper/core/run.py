@@ -272,10 +272,6 @@ class _Command:
                     f"{took.holder}: {self.hold.lease.takeover_reason}",
                 )
             )
-        if gate_override:
-            self.record.emit(
-                Notice(level="warning", message=f"status gate skipped: {gate_override}")
-            )
         return self.record
 
     def gate(self, phase: Phase, skip_reason: str) -> str:
@@ -707,8 +703,20 @@ class _Deploy(_Command):
         record = self.record
         assert record is not None
         record.emit(RollbackStarted(reason=why))
+        started = self.clock.monotonic()
+
+        def rollback_phase(verdict: str, message: str = "") -> None:
+            seconds = round(self.clock.monotonic() - started, 3)
+            record.emit(
+                PhaseFinished(
+                    phase=Phase.ROLLBACK.value, verdict=verdict, seconds=seconds, message=message
+                )
+            )
+
+        record.emit(PhaseStarted(phase=Phase.ROLLBACK.value))
         _, missing, running = self.restore(snapshot)
         if missing:
+            rollback_phase("failed", missing[0])
             record.step(m.RolledBack(ok=False))
             text = _rollback_failed(why, missing, running, self.manual_steps(snapshot, missing))
             record.finish(EXIT_OPERATOR, text, running)
@@ -722,6 +730,7 @@ class _Deploy(_Command):
         if result.interrupted:
             raise Interrupted("interrupted while verifying the rollback")
         if not result.passed:
+            rollback_phase("failed", result.reason)
             record.step(m.RolledBack(ok=False))
             text = (
                 f"{why}; both sides were rolled back, but check {result.check} "
@@ -729,6 +738,7 @@ class _Deploy(_Command):
             )
             record.finish(EXIT_OPERATOR, text, running)
             return Outcome(EXIT_OPERATOR, text, record.release.state, record.number, running)
+        rollback_phase("succeeded")
         record.step(m.RolledBack(ok=True))
         text = f"{why}; both sides were rolled back ({describe(running)}) and are healthy"
         record.finish(EXIT_FAILED, text, running)
@@ -859,7 +869,8 @@ def rollback_target(releases: Sequence[Release], to: ReleaseNo | None) -> tuple[
     """Which release a rollback undoes, and the snapshot it restores.
 
     No `--to`: the latest release still in effect (succeeded, stopped half-way, or whose
-    own rollback failed), back to its snapshot: what ran before it. `--to N`: what release N deployed. Migrations are never undone by ship.
+    own rollback failed), back to its snapshot: what ran before it. `--to N`: what
+    release N deployed. Migrations are never undone by ship.
     """
     if to is not None:
         chosen = next((r for r in releases if r.number == to), None)
