@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -176,3 +177,22 @@ def test_sandbox_cli_imports_no_http_or_kubernetes_client() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_up_after_a_killed_sandbox_starts_a_new_one(tmp_path: Path) -> None:
+    """When the sandbox process was killed, `up` starts a fresh one instead of trusting
+    the stale pid file."""
+    proj = Project(tmp_path, tmp_path / "state")
+    assert proj.run("up").returncode == 0
+    old = proj.pid()
+    os.kill(old, signal.SIGKILL)
+    give_up = time.monotonic() + 5
+    while is_sandbox(old) and time.monotonic() < give_up:
+        time.sleep(0.05)
+    again = proj.run("up")
+    try:
+        assert again.returncode == 0, again.stderr
+        assert "sandbox up" in again.stdout
+        assert proj.pid() != old and is_sandbox(proj.pid())
+    finally:
+        proj.run("down")
