@@ -11,11 +11,8 @@ import json
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +63,9 @@ def read_endpoints(layout: Layout) -> dict[str, str] | None:
 
 def call(control: str, method: str, path: str, body: Any = None, timeout: float = 5.0) -> Any:
     """One request to the control endpoint; SandboxError when it cannot be had."""
+    import urllib.error  # here, not at the top: `ship --help` imports this module
+    import urllib.request
+
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(f"{control}{path}", data=data, method=method)
     request.add_header("Content-Type", "application/json")
@@ -89,6 +89,8 @@ def start(
     layout: Layout, latency: float, heroku_token: str, kube_token: str, timeout: float = 20.0
 ) -> tuple[int, dict[str, str]]:
     """Start the daemon detached and wait until every stand-in answers."""
+    import subprocess
+
     layout.state.mkdir(parents=True, exist_ok=True)
     for name in (ENDPOINTS, PID):
         layout.path(name).unlink(missing_ok=True)
