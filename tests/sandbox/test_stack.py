@@ -176,3 +176,14 @@ def test_control_refuses_unknown_kubernetes_fault(sandbox: Sandbox) -> None:
     control = sandbox.endpoints["control"]
     answer = httpx.post(f"{control}/kubernetes/faults", json={"action": "explode"})
     assert answer.status_code == 400
+
+
+def test_control_shutdown_stops_every_stand_in() -> None:
+    """POST /shutdown stops the sandbox: every port stops answering."""
+    box = Sandbox(SandboxSpec(), "heroku-test-token", KUBE_TOKEN)
+    endpoints = box.start()
+    assert httpx.post(f"{endpoints['control']}/shutdown").status_code == 202
+    assert box.stopped.wait(10)
+    for url in endpoints.values():
+        with pytest.raises(httpx.TransportError):
+            httpx.get(url, timeout=1)
