@@ -15,7 +15,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from shipper.core.model import (
     JSONDict,
@@ -38,17 +37,22 @@ from shipper.errors import (
 )
 from shipper.kubernetes.api import JSON_PATCH, STRATEGIC_MERGE_PATCH, KubeApi, Obj
 from shipper.kubernetes.follow import Outcome, Tuning, follow
+from shipper.kubernetes.pods import (
+    PodWatch,
+    annotations_of,
+    controlled_by,
+    new_pods,
+    selector_string,
+    uid,
+)
 from shipper.kubernetes.retry import RetryPolicy
 from shipper.kubernetes.rollout import (
     Graces,
-    PodProblem,
-    ProblemClock,
     Reading,
     pod_problems,
     pod_ready,
     read_deployment,
     read_statefulset,
-    replica_failure,
     restart_counts,
 )
 from shipper.kubernetes.workloads import (
@@ -67,36 +71,6 @@ log = logging.getLogger(__name__)
 # Errors that concern the whole side, not one workload: they propagate out of deploy and
 # roll_back instead of becoming a FAILED result.
 _SIDE_ERRORS = (Interrupted, LockLost, PlatformAuthError)
-
-
-def selector_string(selector: Any) -> str:
-    """A LabelSelector (`matchLabels`, `matchExpressions`) as `?labelSelector=` text."""
-    if not isinstance(selector, dict):
-        return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        if op == "In":
-            parts.append(f"{key} in ({','.join(values)})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(values)})")
-        elif op == "Exists":
-            parts.append(str(key))
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
-
-
-def _controlled_by(obj: Obj, owner: Obj) -> bool:
-    uid = (owner.get("metadata") or {}).get("uid")
-    return any(
-        ref.get("controller") and ref.get("uid") == uid
-        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
-    )
-
-
-def _annotations(obj: Obj) -> dict[str, str]:
-    return dict((obj.get("metadata") or {}).get("annotations") or {})
 
 
 def _generation(obj: Obj) -> int:
@@ -145,7 +119,7 @@ class KubernetesPlatform:
         status = obj.get("status") or {}
         meta = obj.get("metadata") or {}
         if w.kind == "deployment":
-            revision = _annotations(obj).get(REVISION)
+            revision = annotations_of(obj).get(REVISION)
         elif w.kind == "statefulset":
             revision = status.get("currentRevision")
         else:
@@ -256,9 +230,8 @@ class KubernetesPlatform:
                 f"{w.ref} job template updated{suspended}",
             )
         deadline = min(op.deadline, op.clock.monotonic() + self.rollout_timeout)
-        problems = ProblemClock()
         decide = self._decider(w, generation, op)
-        tick = self._pod_watcher(w, generation, op, problems)
+        tick = PodWatch(self.api, w, generation, self.tuning.graces, op.clock)
         outcome: Outcome = follow(
             self.api,
             w.kind,
@@ -307,70 +280,6 @@ class KubernetesPlatform:
 
         return decide
 
-    def _pod_watcher(
-        self, w: Workload, generation: int, op: Operation, problems: ProblemClock
-    ) -> Callable[[Obj], Reading | None]:
-        """Looks at the new pods between watch events: fatal pod problems fail early."""
-        known: dict[str, str] = {}  # the new ReplicaSet's pod-template-hash, once found
-
-        def tick(obj: Obj) -> Reading | None:
-            if int((obj.get("status") or {}).get("observedGeneration") or 0) < generation:
-                return None
-            found: list[PodProblem] = []
-            failure = replica_failure(obj) if w.kind == "deployment" else None
-            if failure:  # quota or admission refusing the pods: it will not fix itself
-                grace = self.tuning.graces.persistent
-                found.append(PodProblem(w.ref, "", "ReplicaFailure", failure, grace))
-            pods = self._new_pods(w, obj, known) or []
-            found += [p for pod in pods for p in pod_problems(pod, self.tuning.graces)]
-            fatal = problems.fatal(found, op.clock.monotonic())
-            return Reading(Verdict.FAILED, fatal.describe()) if fatal is not None else None
-
-        return tick
-
-    def _new_pods(
-        self, w: Workload, obj: Obj, known: dict[str, str] | None = None
-    ) -> list[Obj] | None:
-        """The pods of the new ReplicaSet (Deployment) or update revision (StatefulSet).
-
-        `known` caches the new ReplicaSet's hash for one rollout, which saves a list call
-        on every look at the pods."""
-        spec = obj.get("spec") or {}
-        selector = selector_string(spec.get("selector"))
-        if w.kind == "statefulset":
-            revision = (obj.get("status") or {}).get("updateRevision")
-            if not revision:
-                return None
-            pods, _ = self.api.list(
-                "pod", label_selector=f"{selector},controller-revision-hash={revision}"
-            )
-            return [p for p in pods if _controlled_by(p, obj)]
-        wanted = _annotations(obj).get(REVISION)
-        if not wanted:
-            return None
-        cache = known if known is not None else {}
-        if cache.get("revision") != wanted:
-            sets, _ = self.api.list("replicaset", label_selector=selector)
-            new = next(
-                (
-                    rs
-                    for rs in sets
-                    if _controlled_by(rs, obj) and _annotations(rs).get(REVISION) == wanted
-                ),
-                None,
-            )
-            labels = ((new or {}).get("metadata") or {}).get("labels") or {}
-            if new is None or not labels.get("pod-template-hash"):
-                return None
-            cache.update(
-                revision=wanted, hash=labels["pod-template-hash"], uid=new["metadata"]["uid"]
-            )
-        pods, _ = self.api.list(
-            "pod", label_selector=f"{selector},pod-template-hash={cache['hash']}"
-        )
-        owner = {"metadata": {"uid": cache["uid"]}}
-        return [p for p in pods if _controlled_by(p, owner)]
-
     # --- rollback ------------------------------------------------------------------
 
     def roll_back(self, to: Sequence[TargetState], op: Operation) -> Sequence[TargetResult]:
@@ -410,14 +319,14 @@ class KubernetesPlatform:
                     },
                 )
                 back_to = state.version or "the snapshot"
-                annotations = {
-                    **_annotations(obj),
+                notes = {
+                    **annotations_of(obj),
                     CHANGE_CAUSE: f"ship {op.pipeline} release {op.release}: back to {back_to}",
                     RELEASE_ANNOTATION: str(op.release),
                 }
                 patch = [
                     {"op": "replace", "path": w.template_pointer, "value": recorded},
-                    {"op": "add", "path": "/metadata/annotations", "value": annotations},
+                    {"op": "add", "path": "/metadata/annotations", "value": notes},
                 ]
                 patched = self.api.patch(
                     w.kind, w.name, patch, content_type=JSON_PATCH, policy=self.patches
@@ -452,7 +361,7 @@ class KubernetesPlatform:
         selector = selector_string((before.get("spec") or {}).get("selector"))
         pods, _ = self.api.list("pod", label_selector=f"{selector},controller-revision-hash={bad}")
         for pod in pods:
-            if pod_ready(pod) or not _controlled_by(pod, before):
+            if pod_ready(pod) or not controlled_by(pod, uid(before)):
                 continue
             name = str(pod["metadata"]["name"])
             op.intend(w.target, "delete stuck pod", {"pod": name, "revision": bad})
@@ -484,7 +393,7 @@ class KubernetesPlatform:
                     return Measurement(
                         MeasurementStatus.FAILED, reading.message, f"{w.ref}: {reading.message}"
                     )
-                pods = self._new_pods(w, obj) or []
+                pods = new_pods(self.api, w, obj) or []
                 fatal = [p for pod in pods for p in pod_problems(pod, Graces(0, 0, 0))]
                 if fatal:
                     return Measurement(

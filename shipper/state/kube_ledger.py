@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,7 +33,7 @@ from shipper.pipeline import Pipeline
 
 MAX_BYTES = 1024 * 1024
 COMPRESS_ABOVE = 64 * 1024
-_CONFLICT_RETRIES = 5
+_CONFLICT_RETRIES = 20
 
 
 def record_name(pipeline: str, number: int) -> str:
@@ -175,7 +176,9 @@ class KubernetesLedger:
         change: Callable[[Release, list[LedgerEntry]], tuple[Release, list[LedgerEntry]]],
     ) -> None:
         with self._local:
-            for _ in range(_CONFLICT_RETRIES):
+            for attempt in range(_CONFLICT_RETRIES):
+                if attempt:  # jittered backoff, so two busy writers stop colliding
+                    self.api.clock.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
                 obj = self._read(number)
                 if obj is None:
                     raise LedgerError(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from shipper.core.clock import SystemClock
 from shipper.core.model import (
     Holder,
     LedgerEntry,
@@ -109,23 +110,29 @@ def test_over_one_mebibyte_is_refused_cleanly(
     assert kube.call_count("update") == 0
 
 
-def test_concurrent_appends_lose_nothing(kubeconfig: Path, ledger: KubernetesLedger) -> None:
+def test_concurrent_appends_lose_nothing(kubeconfig: Path) -> None:
     """Two processes appending at once both land: a 409 is re-read and reapplied."""
-    ledger.create(release(1))
-    other = KubernetesLedger(kube_api(kubeconfig, FakeClock()), "web")
+    one, other = (
+        KubernetesLedger(kube_api(kubeconfig, SystemClock()), "web")  # type: ignore[arg-type]
+        for _ in range(2)
+    )
+    one.create(release(1))
+    errors: list[Exception] = []
 
     def write(handle: KubernetesLedger, tag: str) -> None:
-        for i in range(5):
-            handle.append(ReleaseNo(1), LedgerEntry(T0, f"{tag}{i}"))
+        try:
+            for i in range(5):
+                handle.append(ReleaseNo(1), LedgerEntry(T0, f"{tag}{i}"))
+        except Exception as exc:  # surfaced below: a thread's failure must fail the test
+            errors.append(exc)
 
-    threads = [
-        threading.Thread(target=write, args=(h, t)) for h, t in ((ledger, "a"), (other, "b"))
-    ]
+    threads = [threading.Thread(target=write, args=(h, t)) for h, t in ((one, "a"), (other, "b"))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    events = sorted(e.event for e in ledger.entries(ReleaseNo(1)))
+    assert errors == []
+    events = sorted(e.event for e in one.entries(ReleaseNo(1)))
     assert events == sorted([f"a{i}" for i in range(5)] + [f"b{i}" for i in range(5)])
 
 
