@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -413,3 +414,31 @@ def test_targets_are_kind_and_name(kube: FakeKubeApiServer, kubeconfig: Path) ->
         Target(Side.KUBERNETES, "deployment/web"),
         Target(Side.KUBERNETES, "cronjob/nightly"),
     ]
+
+
+def test_crash_message_carries_the_last_log_line(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
+    """A crash-loop failure quotes the last lines of the crashed container's previous run."""
+    kube.seed_deployment(NS, "web", V1)
+    [result] = make_platform(kubeconfig, ["deployment/web"]).deploy(
+        Version("v2-crashloop"), real_op(version="v2-crashloop")
+    )
+    assert "last log:" in result.message
+    assert "panic: cannot reach the database" in result.message
+
+
+def test_health_fails_when_restarts_climb(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
+    """A pod whose restart count grows between two health readings fails the second one."""
+    kube.seed_deployment(NS, "web", V1, replicas=1)
+    platform = make_platform(kubeconfig, ["deployment/web"])
+    assert platform.health(Version("v1")).status is MeasurementStatus.SUCCESSFUL
+    kube.controller.paused = True
+    [pod] = kube.objects("pods", NS)
+
+    def restarted(p: dict[str, Any]) -> dict[str, Any]:
+        p["status"]["containerStatuses"][0]["restartCount"] = 2
+        return p
+
+    kube.store.update("pods", NS, pod["metadata"]["name"], restarted, subresource="status")
+    measurement = platform.health(Version("v1"))
+    assert measurement.status is MeasurementStatus.FAILED
+    assert "restarts climbing" in measurement.message
