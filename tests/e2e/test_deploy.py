@@ -81,3 +81,20 @@ def test_status_shows_v2_on_both_sides(
     assert shown.returncode == 0, shown.stderr
     targets = {t["target"]: t["version"] for t in json.loads(shown.stdout)["targets"]}
     assert targets == dict.fromkeys(EVERYWHERE, "v2")
+
+
+def test_no_token_reaches_output_or_ledger(
+    deployed: tuple[Project, subprocess.CompletedProcess[str]],
+) -> None:
+    """Neither sandbox token appears in the deploy's output, the ledger or its event log."""
+    project, done = deployed
+    heroku = (project.state_dir / "netrc").read_text().split("password ")[1].strip()
+    kube = json.loads((project.state_dir / "kubeconfig").read_text())["users"][0]["user"]["token"]
+    seen = done.stdout + done.stderr + json.dumps(project.history())
+    for release in project.history():
+        shown = project.ship("history", str(release["number"]), "-p", "sandbox", "--output", "json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["events"]
+        seen += shown.stdout + shown.stderr
+    assert heroku not in seen
+    assert kube not in seen
