@@ -21,7 +21,7 @@ def test_source_deploy_builds_and_releases_every_app(
     """A source deploy over three apps builds v42 once per app and ends with v42 current."""
     results = platform(api).deploy(V42, op)
     leaks.add(*results)
-    assert [r.verdict for r in results] == [Verdict.SUCCEEDED] * 3
+    assert [r.verdict for r in results] == [Verdict.SUCCEEDED] * 3, [r.message for r in results]
     for app in APPS:
         assert len(heroku.builds_of(app, "v42")) == 1
         assert heroku.current(app)["description"] == "Deploy v42"
