@@ -1,0 +1,320 @@
+"""The HTTP side of the fake API server: routing, Status errors, chunked watch streams.
+
+The handler speaks HTTP/1.1 with keep-alive, as the client's urllib3 pool expects;
+bodies without a Content-Type are JSON (the client sends none on POST, PUT and DELETE);
+a watch is a chunked stream of one JSON event per line that ends after `timeoutSeconds`
+(or early, when a fault says so) and reports 410 Gone as an ERROR event.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import socket
+import time
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from shipper.sandbox.kubeapi.patch import PatchError
+from shipper.sandbox.kubeapi.resources import (
+    BadRequest,
+    Invalid,
+    Resource,
+    resource_for,
+    status_body,
+)
+from shipper.sandbox.kubeapi.selectors import SelectorError, field_matcher, label_matcher
+from shipper.sandbox.kubeapi.store import Obj, StoreError, WatchEvent
+
+if TYPE_CHECKING:
+    from shipper.sandbox.kubeapi.server import FakeKubeApiServer
+
+log = logging.getLogger(__name__)
+
+PATH = re.compile(
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
+    r"/namespaces/(?P<ns>[^/]+)/(?P<plural>[^/]+)(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?$"
+)
+DEFAULT_WATCH_SECONDS = 300
+
+
+class ApiError(Exception):
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(body.get("message", ""))
+        self.body = body
+
+
+def api_error(code: int, reason: str, message: str, **kw: Any) -> ApiError:
+    return ApiError(status_body(code, reason, message, **kw))
+
+
+class HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: FakeKubeApiServer) -> None:
+        self.api = api
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
+    server: HttpServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.api.track_connection(self.connection, True)
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        self.server.api.track_connection(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("kubeapi: " + format, *args)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # --- plumbing ------------------------------------------------------------------
+
+    def _send_json(self, code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_text(self, code: int, text: str) -> None:
+        data = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise api_error(
+                400, "BadRequest", "the body of the request could not be decoded as JSON"
+            ) from None
+
+    def _handle(self, method: str) -> None:
+        api = self.server.api
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            body = self._body() if method in ("POST", "PUT", "PATCH", "DELETE") else None
+            if api.faults.latency:
+                time.sleep(api.faults.latency)
+            if api.token is not None and (
+                self.headers.get("Authorization") != f"Bearer {api.token}"
+            ):
+                api.count_call(method, parts.path, query)
+                raise api_error(401, "Unauthorized", "Unauthorized")
+            api.count_call(method, parts.path, query)
+            rule = api.faults.take_failure(method, parts.path)
+            if rule is not None:
+                headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after else None
+                reasons = {429: "TooManyRequests", 403: "Forbidden", 503: "ServiceUnavailable"}
+                reason = reasons.get(rule.status, "InternalError")
+                self._send_json(
+                    rule.status,
+                    status_body(rule.status, reason, f"injected failure ({rule.status})"),
+                    headers,
+                )
+                return
+            self._route(method, parts.path, query, body)
+        except ApiError as exc:
+            self._send_json(int(exc.body["code"]), exc.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> None:
+        api = self.server.api
+        if path == "/version" and method == "GET":
+            self._send_json(
+                200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-ship-sandbox"}
+            )
+            return
+        match = PATH.match(path)
+        res = None
+        if match:
+            group = match["group"] or ""
+            version = match["core"] or match["version"]
+            res = resource_for(group, version, match["plural"])
+        if match is None or res is None:
+            raise api_error(404, "NotFound", "the server could not find the requested resource")
+        ns, name, sub = match["ns"], match["name"], match["sub"] or ""
+        if sub not in ("", "status", "log") or (sub == "log" and res.plural != "pods"):
+            raise api_error(404, "NotFound", "the server could not find the requested resource")
+        dry_run = query.get("dryRun") == "All"
+        try:
+            if name is None:
+                if method == "GET" and query.get("watch") in ("true", "1"):
+                    self._watch(res, ns, query)
+                elif method == "GET":
+                    self._send_json(200, api.rest_list(res, ns, query))
+                elif method == "POST":
+                    self._send_json(201, api.rest_create(res, ns, body, dry_run))
+                else:
+                    raise api_error(405, "MethodNotAllowed", f"{method} is not supported here")
+            elif sub == "log":
+                if method != "GET":
+                    raise api_error(405, "MethodNotAllowed", f"{method} is not supported here")
+                self._send_text(200, api.rest_pod_log(ns, name, query))
+            elif method == "GET":
+                found = api.store.get(res.plural, ns, name)
+                if found is None:
+                    raise StoreError(404, "NotFound", f'{res.qualified} "{name}" not found')
+                self._send_json(200, found)
+            elif method == "PUT":
+                self._send_json(200, api.rest_replace(res, ns, name, body, sub, dry_run))
+            elif method == "PATCH":
+                content_type = self.headers.get("Content-Type", "")
+                self._send_json(
+                    200, api.rest_patch(res, ns, name, content_type, body, sub, dry_run)
+                )
+            elif method == "DELETE":
+                self._send_json(200, api.rest_delete(res, ns, name, body, query))
+            else:
+                raise api_error(405, "MethodNotAllowed", f"{method} is not supported here")
+        except StoreError as exc:
+            raise api_error(exc.code, exc.reason, exc.message, name=name, resource=res) from None
+        except Invalid as exc:
+            group = f".{res.group}" if res.group else ""
+            who = name or (body or {}).get("metadata", {}).get("name", "")
+            raise api_error(
+                422,
+                "Invalid",
+                f'{res.kind}{group} "{who}" is invalid: {exc.field}: {exc.detail}',
+                name=who,
+                resource=res,
+                causes=[{"reason": exc.reason, "message": exc.detail, "field": exc.field}],
+            ) from None
+        except BadRequest as exc:
+            raise api_error(400, "BadRequest", str(exc)) from None
+        except PatchError as exc:
+            reason = {415: "UnsupportedMediaType", 400: "BadRequest"}.get(exc.status, "Invalid")
+            raise api_error(exc.status, reason, str(exc)) from None
+        except SelectorError as exc:
+            raise api_error(400, "BadRequest", str(exc)) from None
+
+    # --- watch ---------------------------------------------------------------------
+
+    def _watch(self, res: Resource, ns: str, query: dict[str, str]) -> None:
+        api = self.server.api
+        labels = label_matcher(query.get("labelSelector"))
+        fields = field_matcher(query.get("fieldSelector"))
+        bookmarks = query.get("allowWatchBookmarks") == "true"
+        timeout = float(query.get("timeoutSeconds") or DEFAULT_WATCH_SECONDS)
+        if api.faults.watch_max_seconds is not None:
+            timeout = min(timeout, api.faults.watch_max_seconds)
+        max_events = api.faults.watch_max_events
+        gone = api.faults.take_gone()
+        if gone is False:
+            raise api_error(410, "Expired", "too old resource version (injected)")
+
+        def matches(obj: Obj) -> bool:
+            return labels((obj.get("metadata") or {}).get("labels") or {}) and fields(obj)
+
+        rv = query.get("resourceVersion")
+        initial: list[Obj] = []
+        expired: str | None = "too old resource version (injected)" if gone else None
+        with api.store.lock:
+            cursor = api.store.resource_version
+            if not rv or rv == "0":
+                initial = [o for o in api.store.list(res.plural, ns)[0] if matches(o)]
+            elif expired is None:
+                try:
+                    api.store.events_after(int(rv))
+                    cursor = int(rv)
+                except StoreError as exc:
+                    expired = exc.message
+                except ValueError:
+                    raise api_error(400, "BadRequest", f"invalid resourceVersion {rv!r}") from None
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        sent = 0
+
+        def send(kind: str, obj: Obj) -> None:
+            self._chunk(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
+
+        try:
+            if expired is not None:
+                send("ERROR", status_body(410, "Expired", expired))
+                self._chunk(b"")
+                return
+            for obj in initial:
+                send("ADDED", obj)
+                sent += 1
+            deadline = time.monotonic() + timeout
+            while not api.stopping.is_set() and (max_events is None or sent < max_events):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                with api.store.changed:
+                    try:
+                        events: list[WatchEvent] = api.store.events_after(cursor)
+                    except StoreError as exc:
+                        send("ERROR", status_body(410, "Expired", exc.message))
+                        break
+                    if not events:
+                        api.store.changed.wait(min(remaining, 0.25))
+                        continue
+                for event in events:
+                    cursor = event.rv
+                    if event.resource != res.plural or event.namespace != ns:
+                        continue
+                    if not matches(event.obj):
+                        continue
+                    send(event.type, event.obj)
+                    sent += 1
+                    if max_events is not None and sent >= max_events:
+                        break
+            if bookmarks and not api.stopping.is_set():
+                send(
+                    "BOOKMARK",
+                    {
+                        "apiVersion": res.api_version,
+                        "kind": res.kind,
+                        "metadata": {"resourceVersion": str(cursor)},
+                    },
+                )
+            self._chunk(b"")
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
