@@ -1,0 +1,320 @@
+"""What deploy and rollback share: the ledger record, the gate, operations handed to
+adapters, bakes, and restoring both sides to a snapshot."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from shipper.core import machine as m
+from shipper.core.events import (
+    GateBlocked,
+    GatePassed,
+    GateSkipped,
+    Notice,
+    PlanMade,
+    RollbackFinished,
+)
+from shipper.core.holding import Hold
+from shipper.core.model import (
+    Holder,
+    JSONDict,
+    Measurement,
+    Phase,
+    Release,
+    ReleaseKind,
+    ReleaseNo,
+    Side,
+    Snapshot,
+    Target,
+    TargetResult,
+    Version,
+)
+from shipper.core.operation import ReleaseOperation
+from shipper.core.outcome import EXIT_BLOCKED, EXIT_INTERRUPTED, Outcome
+from shipper.core.plan import Plan
+from shipper.core.record import Record
+from shipper.core.sides import (
+    common_version,
+    divergent,
+    on_each_side,
+)
+from shipper.core.verify import BakeResult, PlatformHealthCheck, bake
+from shipper.errors import (
+    ShipError,
+)
+from shipper.ports import (
+    Check,
+    Clock,
+    Platform,
+)
+
+if TYPE_CHECKING:
+    from shipper.core.run import Releaser
+
+
+class Command:
+    """What deploy and rollback share: the record, the gate, operations, bakes, restores."""
+
+    def __init__(self, releaser: Releaser, hold: Hold) -> None:
+        self.releaser = releaser
+        self.policy = releaser.policy
+        self.ports = releaser.ports
+        self.hold = hold
+        self.record: Record | None = None
+
+    @property
+    def clock(self) -> Clock:
+        return self.ports.clock
+
+    def open(
+        self,
+        kind: ReleaseKind,
+        version: Version,
+        reason: str,
+        *,
+        snapshot: Snapshot | None = None,
+        parent: ReleaseNo | None = None,
+        gate_override: str = "",
+        holder: Holder,
+    ) -> Record:
+        self.record = Record.open(
+            self.ports.ledger,
+            self.ports.emitter,
+            self.clock,
+            self.hold.fence,
+            pipeline=self.policy.pipeline,
+            kind=kind,
+            version=version,
+            actor=str(holder),
+            reason=reason,
+            snapshot=snapshot,
+            parent=parent,
+            gate_override=gate_override,
+        )
+        from shipper.core.events import ReleaseStarted
+
+        self.record.emit(
+            ReleaseStarted(kind=kind.value, version=version, actor=str(holder), reason=reason)
+        )
+        took = self.hold.lease.took_over
+        if took is not None:
+            self.record.emit(
+                Notice(
+                    level="warning",
+                    message=f"took the lock over from "
+                    f"{took.holder}: {self.hold.lease.takeover_reason}",
+                )
+            )
+        return self.record
+
+    def gate(self, phase: Phase, skip_reason: str) -> str:
+        """ "" when the gate is open (or overridden, which is recorded), else why not."""
+        assert self.record is not None
+        gate = self.ports.gate
+        if gate is None:
+            return ""
+        if skip_reason:
+            self.record.emit(GateSkipped(phase=phase.value, reason=skip_reason))
+            return ""
+        reading = gate.read()
+        if reading.is_open:
+            self.record.emit(GatePassed(phase=phase.value, summary=reading.summary))
+            return ""
+        self.record.emit(GateBlocked(phase=phase.value, reason=reading.summary))
+        return reading.summary
+
+    def operation(
+        self,
+        version: Version,
+        budget: float,
+        abort: threading.Event,
+        snapshot: Snapshot | None = None,
+    ) -> ReleaseOperation:
+        record = self.record
+        assert record is not None
+        return ReleaseOperation(
+            release=record.number,
+            pipeline=self.policy.pipeline,
+            version=version,
+            clock=self.clock,
+            budget_seconds=budget,
+            stop=self.releaser.stop,
+            abort=abort,
+            write_ahead=self._write_ahead,
+            fence=self.hold.fence,
+            emit=record.emit,
+            from_versions={t.target.key: t.version for t in snapshot.targets} if snapshot else {},
+        )
+
+    def _write_ahead(self, target: Target, action: str, detail: JSONDict) -> None:
+        assert self.record is not None
+        self.releaser.changed = True
+        self.record.write_ahead(target, action, detail)
+
+    def bake(
+        self,
+        checks: Sequence[Check],
+        seconds: float,
+        version: Version,
+        *,
+        rounds: int | None = None,
+    ) -> BakeResult:
+        assert self.record is not None
+        stop, clock = self.releaser.stop, self.clock
+
+        def pause(seconds: float) -> None:
+            remaining = seconds
+            while remaining > 0 and not stop.is_set():
+                step = min(0.25, remaining)
+                clock.sleep(step)
+                remaining -= step
+
+        return bake(
+            checks,
+            self.policy.verify,
+            version=version,
+            seconds=seconds,
+            clock=clock,
+            emit=self.record.emit,
+            cancelled=stop.is_set,
+            pause=pause,
+            rounds=rounds,
+        )
+
+    def pinned_checks(self, snapshot: Snapshot, *, health_only: bool = False) -> list[Check]:
+        """The checks, measured against what `snapshot` runs (old code, or restored code)."""
+        checks: list[Check] = []
+        for side, platform in self.ports.platforms.items():
+            checks.append(
+                Pinned(PlatformHealthCheck(platform), common_version(snapshot.side(side)))
+            )
+        if not health_only:
+            checks.extend(
+                Pinned(c, common_version(snapshot.side(c.side))) for c in self.ports.checks
+            )
+        return checks
+
+    def restore(self, snapshot: Snapshot) -> tuple[list[str], list[str], Snapshot]:
+        """Both sides back to `snapshot`, concurrently, with the rollback's own budget
+        (never what the deploy left over). Returns (restored, not restored, running)."""
+        abort = threading.Event()  # one side's failure never stops the other's rollback
+
+        def act(platform: Platform) -> Sequence[TargetResult]:
+            states = snapshot.side(platform.side)
+            op = self.operation(
+                common_version(states) or Version("snapshot"),
+                self.policy.rollback_timeout_seconds,
+                abort,
+                None,
+            )
+            return platform.roll_back(states, op)
+
+        assert self.record is not None
+        outcomes = on_each_side(
+            self.ports.platforms, act, emit=self.record.emit, on_failure=lambda: None, rollback=True
+        )
+        restored = [r.target.key for o in outcomes for r in o.results if r.ok]
+        missing = [f for o in outcomes for f in o.failures()]
+        if self.releaser.stop.is_set():
+            self.hold.fence()
+        try:
+            running = self.releaser.snapshot()
+            missing += divergent(snapshot, running, missing)
+        except ShipError as exc:
+            missing.append(f"could not read what runs now: {exc}")
+            running = snapshot
+        self.record.emit(
+            RollbackFinished(
+                verdict="failed" if missing else "succeeded",
+                restored=restored,
+                not_restored=missing,
+            )
+        )
+        return restored, missing, running
+
+    def manual_steps(self, snapshot: Snapshot, missing: list[str]) -> list[str]:
+        steps = []
+        for state in snapshot.targets:
+            if any(state.target.key in f for f in missing):
+                platform = self.ports.platforms.get(state.target.side)
+                if platform is not None:
+                    steps.append(platform.manual_steps(state))
+        return steps
+
+    def stopped(self, exc: ShipError) -> Outcome:
+        """SIGINT/SIGTERM or a lost lock: stop, record where, let the lock go."""
+        lost = self.hold.lost
+        message = str(lost or exc)
+        record = self.record
+        if record is None:
+            return Outcome(EXIT_BLOCKED if lost else exc.exit_code, message)
+        where = f"release {record.number} stopped in phase {record.release.phase}"
+        if lost is not None:
+            self.ports.emitter.emit(Notice(level="error", message=message))
+            return Outcome(
+                EXIT_BLOCKED, f"{message} ({where})", record.release.state, record.number
+            )
+        if record.machine.state.is_open:
+            record.step(m.Interrupt(), message=message)
+        how = (
+            f"`ship {finish_command(record.release)}` finishes it, `ship rollback` undoes it"
+            if record.release.kind is not ReleaseKind.ROLLBACK
+            else "`ship rollback` again finishes it"
+        )
+        text = f"interrupted: {where}; {how}"
+        record.finish(EXIT_INTERRUPTED, text, None)
+        return Outcome(EXIT_INTERRUPTED, text, record.release.state, record.number)
+
+
+class Pinned:
+    """A check measured against a fixed version (the old code, or the restored one)."""
+
+    def __init__(self, check: Check, version: Version | None) -> None:
+        self._check = check
+        self._version = version
+
+    @property
+    def name(self) -> str:
+        return self._check.name
+
+    @property
+    def side(self) -> Side:
+        return self._check.side
+
+    @property
+    def threshold(self) -> str:
+        return self._check.threshold
+
+    def measure(self, version: Version) -> Measurement:
+        return self._check.measure(self._version or version)
+
+
+# Releases whose changes are not in effect: a rollback skips them to find the latest one
+# that is (a release ship already rolled back is not "the latest release" to undo).
+
+
+def finish_command(release: Release) -> str:
+    if release.kind is ReleaseKind.MIGRATION:
+        return f"migrate {release.version}"
+    return f"deploy {release.version}"
+
+
+def plan_event(plan: Plan) -> PlanMade:
+    return PlanMade(
+        version=plan.version,
+        migrations=plan.migrations.run,
+        migrations_why=plan.migrations.why,
+        phases=list(plan.phases),
+        targets=[
+            {
+                "target": t.target.key,
+                "side": t.target.side.value,
+                "from": t.from_version,
+                "to": t.to_version,
+                "action": t.action,
+            }
+            for t in plan.targets
+        ],
+    )

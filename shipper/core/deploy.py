@@ -1,0 +1,365 @@
+"""`ship deploy` and `ship migrate`: the migration release, the code release, the bake,
+and on any regression the joint rollback of both sides."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from shipper.core import machine as m
+from shipper.core.command import Command, plan_event
+from shipper.core.events import (
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+    RollbackStarted,
+    SnapshotTaken,
+)
+from shipper.core.holding import Hold
+from shipper.core.model import (
+    Phase,
+    Release,
+    ReleaseKind,
+    ReleaseState,
+    Snapshot,
+)
+from shipper.core.outcome import (
+    EXIT_BLOCKED,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_OPERATOR,
+    DeployRequest,
+    Outcome,
+)
+from shipper.core.plan import build_plan
+from shipper.core.record import Record
+from shipper.core.rollback import rollback_failed
+from shipper.core.sides import (
+    common_version,
+    describe,
+    on_each_side,
+)
+from shipper.core.verify import PlatformHealthCheck
+from shipper.errors import (
+    BadInput,
+    Interrupted,
+    LockLost,
+)
+from shipper.ports import (
+    Check,
+)
+
+if TYPE_CHECKING:
+    from shipper.core.run import Releaser
+
+
+class Deploy(Command):
+    def __init__(self, releaser: Releaser, hold: Hold, req: DeployRequest) -> None:
+        super().__init__(releaser, hold)
+        self.req = req
+
+    def run(self, resumed: Release | None) -> Outcome:
+        try:
+            return self._run(resumed)
+        except (Interrupted, LockLost) as exc:
+            return self.stopped(exc)
+
+    def _run(self, resumed: Release | None) -> Outcome:
+        req, version = self.req, self.req.version
+        if resumed is not None:
+            self.record = Record(
+                self.ports.ledger, self.ports.emitter, self.clock, self.hold.fence, resumed
+            )
+            from shipper.core.events import ReleaseStarted
+
+            self.record.emit(
+                ReleaseStarted(
+                    kind=resumed.kind.value,
+                    version=version,
+                    actor=str(req.holder),
+                    reason=resumed.reason,
+                    resumed=True,
+                )
+            )
+            self.record.emit(
+                Notice(
+                    level="info",
+                    message=f"resuming release {resumed.number} "
+                    f"of {version} from phase {resumed.phase}",
+                )
+            )
+            if resumed.kind is ReleaseKind.MIGRATION:
+                outcome = self._migrate(resumed.snapshot or self.releaser.snapshot())
+                if outcome is not None or req.migrations_only:
+                    return outcome or self._migrated()
+                return self._code_release(None)
+            return self._code_release(resumed)
+
+        snapshot = self.releaser.snapshot()
+        decision = self.releaser.decide_migrations(version, req.migrations, snapshot)
+        self.ports.emitter.emit(plan_event(build_plan(version, snapshot, decision)))
+        if req.migrations_only:
+            if not decision.run:
+                return Outcome(EXIT_OK, f"no migration release for {version}: {decision.why}")
+            return self._new_migration(snapshot) or self._migrated()
+        if snapshot.runs_everywhere(version) and not decision.run and not req.force:
+            message = f"{version} already runs on every target; nothing to do (--force redeploys)"
+            self.ports.emitter.emit(Notice(level="info", message=message))
+            return Outcome(EXIT_OK, message, ReleaseState.UNCHANGED, None, snapshot)
+        if decision.run:
+            outcome = self._new_migration(snapshot)
+            if outcome is not None:
+                return outcome
+        return self._code_release(None)
+
+    # --- the migration release ----------------------------------------------------------
+
+    def _new_migration(self, snapshot: Snapshot) -> Outcome | None:
+        req = self.req
+        record = self.open(
+            ReleaseKind.MIGRATION,
+            req.version,
+            req.reason,
+            snapshot=snapshot,
+            gate_override=req.skip_gate_reason,
+            holder=req.holder,
+        )
+        record.enter(Phase.GATE)
+        closed = self.gate(Phase.GATE, req.skip_gate_reason)
+        if closed:
+            return self._blocked(closed, "the migration release")
+        record.leave(Phase.GATE, "passed")
+        record.enter(Phase.SNAPSHOT)
+        record.emit(SnapshotTaken(targets={t.target.key: t.version for t in snapshot.targets}))
+        record.leave(Phase.SNAPSHOT, "taken")
+        return self._migrate(snapshot)
+
+    def _migrate(self, snapshot: Snapshot) -> Outcome | None:
+        """Run (or, resumed, find and follow) the migration; then bake against the old code.
+        None when the code release may follow."""
+        record, version = self.record, self.req.version
+        policy, runner = self.policy.migrations, self.ports.migrations
+        assert record is not None
+        if policy is None or runner is None:
+            raise BadInput("this pipeline has no migration runner; drop --migrations")
+        record.enter(Phase.MIGRATE)
+        op = self.operation(version, policy.timeout_seconds, threading.Event(), snapshot)
+        result = runner.run(version, policy.command, op)
+        if self.releaser.stop.is_set():
+            self.hold.fence()
+            raise Interrupted("interrupted while the migration ran")
+        for line in result.log.splitlines()[-500:]:
+            record.log("migration_output", {"line": line})
+        if not result.succeeded:
+            record.leave(Phase.MIGRATE, "failed", result.message)
+            record.step(m.Fail(), message=result.message)
+            text = (
+                f"migration release {record.number} of {version} failed: {result.message}; "
+                "no code was shipped"
+            )
+            record.finish(EXIT_FAILED, text, snapshot)
+            return Outcome(EXIT_FAILED, text, record.release.state, record.number, snapshot)
+        record.leave(
+            Phase.MIGRATE, "succeeded", "followed the run already started" if result.adopted else ""
+        )
+        record.step(m.Succeed(), message="migrations applied")
+        record.finish(EXIT_OK, f"migration release {record.number} of {version} applied", snapshot)
+        return self._migration_bake(record)
+
+    def _migration_bake(self, record: Record) -> Outcome | None:
+        """The checks against the code still running: a schema change that breaks it is
+        caught here, before any new code ships."""
+        policy = self.policy.migrations
+        assert policy is not None
+        if policy.bake_seconds <= 0:
+            return None
+        running = self.releaser.snapshot()
+        started = self.clock.monotonic()
+        record.emit(PhaseStarted(phase=Phase.MIGRATION_BAKE.value))
+        result = self.bake(
+            self.pinned_checks(running),
+            policy.bake_seconds,
+            common_version(running) or self.req.version,
+        )
+        record.emit(
+            PhaseFinished(
+                phase=Phase.MIGRATION_BAKE.value,
+                verdict="passed" if result.passed else "failed",
+                seconds=round(self.clock.monotonic() - started, 3),
+                message=result.reason,
+            )
+        )
+        if result.interrupted:
+            raise Interrupted("interrupted during the migration bake")
+        if result.passed:
+            return None
+        text = (
+            f"after migration release {record.number}, check {result.check} ({result.side}) "
+            f"failed against the code still running: {result.reason}; no code was shipped, "
+            "and the migration itself was NOT reversed: make the running code work with the "
+            f"new schema (or ship a fixing migration), then deploy again"
+        )
+        record.update(message=text)
+        record.emit(Notice(level="error", message=text))
+        return Outcome(EXIT_FAILED, text, ReleaseState.FAILED, record.number, running)
+
+    def _migrated(self) -> Outcome:
+        assert self.record is not None
+        return Outcome(
+            EXIT_OK,
+            self.record.release.message or "migrations applied",
+            self.record.release.state,
+            self.record.number,
+        )
+
+    # --- the code release ---------------------------------------------------------------
+
+    def _code_release(self, resumed: Release | None) -> Outcome:
+        req, version = self.req, self.req.version
+        if resumed is None:
+            record = self.open(
+                ReleaseKind.CODE,
+                version,
+                req.reason,
+                gate_override=req.skip_gate_reason,
+                holder=req.holder,
+            )
+            record.enter(Phase.GATE)
+            closed = self.gate(Phase.GATE, req.skip_gate_reason)
+            if closed:
+                return self._blocked(closed, "the code release")
+            record.leave(Phase.GATE, "passed")
+            record.enter(Phase.SNAPSHOT)
+            snapshot = self.releaser.snapshot()
+            record.update(snapshot=snapshot)  # written before the first change: the way back
+            record.emit(SnapshotTaken(targets={t.target.key: t.version for t in snapshot.targets}))
+            record.leave(Phase.SNAPSHOT, "taken")
+        else:
+            record = self.record  # type: ignore[assignment]
+            assert record is not None
+            if resumed.snapshot is None:  # stopped before the snapshot: nothing changed yet
+                snapshot = self.releaser.snapshot()
+                record.update(snapshot=snapshot)
+            else:
+                snapshot = resumed.snapshot
+            if resumed.phase is Phase.ROLLBACK:
+                return self._roll_back(
+                    snapshot, "finishing the rollback of a release that stopped while rolling back"
+                )
+            if not resumed.changed:
+                closed = self.gate(Phase.RELEASE, req.skip_gate_reason)
+                if closed:
+                    return self._blocked(closed, "the code release")
+
+        if resumed is None or resumed.phase is not Phase.VERIFY:
+            record.enter(Phase.RELEASE)
+            failures = self._release_both(snapshot)
+            if failures:
+                record.leave(Phase.RELEASE, "failed", failures[0])
+                return self._fail(snapshot, f"the release failed: {failures[0]}")
+            record.leave(Phase.RELEASE, "succeeded")
+
+        record.enter(Phase.VERIFY)
+        checks: list[Check] = [PlatformHealthCheck(p) for p in self.ports.platforms.values()]
+        checks.extend(self.ports.checks)
+        result = self.bake(checks, self.policy.verify.bake_seconds, version)
+        if result.interrupted:
+            raise Interrupted("interrupted during the bake")
+        if not result.passed:
+            record.leave(Phase.VERIFY, "failed", result.reason)
+            return self._fail(
+                snapshot, f"check {result.check} ({result.side}) failed: {result.reason}"
+            )
+        record.leave(Phase.VERIFY, "passed")
+        running = self.releaser.snapshot()
+        record.step(m.Succeed(), deployed=running)
+        text = f"{version} runs on all {len(running.targets)} targets of both sides"
+        record.finish(EXIT_OK, text, running)
+        return Outcome(EXIT_OK, text, record.release.state, record.number, running)
+
+    def _release_both(self, snapshot: Snapshot) -> list[str]:
+        """Every side concurrently; the first failure stops the other side's wait."""
+        abort = threading.Event()
+        version = self.req.version
+        op = self.operation  # one Operation per side, sharing the abort flag
+        assert self.record is not None
+        outcomes = on_each_side(
+            self.ports.platforms,
+            lambda p: p.deploy(
+                version, op(version, self.policy.rollout_timeout_seconds, abort, snapshot)
+            ),
+            emit=self.record.emit,
+            on_failure=abort.set,
+            rollback=False,
+        )
+        if self.releaser.stop.is_set():
+            self.hold.fence()
+            raise Interrupted("interrupted during the release")
+        return [f for o in outcomes for f in o.failures()]
+
+    def _blocked(self, why: str, what: str) -> Outcome:
+        record = self.record
+        assert record is not None
+        record.leave(Phase.GATE, "blocked", why)
+        record.step(m.Block(), message=why)
+        text = (
+            f"blocked by the platform status before {what}: {why}; nothing was changed "
+            "(--skip-status-gate --reason TEXT overrides)"
+        )
+        record.finish(EXIT_BLOCKED, text, None)
+        return Outcome(EXIT_BLOCKED, text, record.release.state, record.number)
+
+    def _fail(self, snapshot: Snapshot, why: str) -> Outcome:
+        record = self.record
+        assert record is not None
+        record.step(m.Fail(), message=why)
+        if record.machine.state is ReleaseState.FAILED:  # nothing had been changed
+            text = f"{why}; nothing had been changed"
+            record.finish(EXIT_FAILED, text, snapshot)
+            return Outcome(EXIT_FAILED, text, record.release.state, record.number, snapshot)
+        return self._roll_back(snapshot, why)
+
+    def _roll_back(self, snapshot: Snapshot, why: str) -> Outcome:
+        record = self.record
+        assert record is not None
+        record.emit(RollbackStarted(reason=why))
+        started = self.clock.monotonic()
+
+        def rollback_phase(verdict: str, message: str = "") -> None:
+            seconds = round(self.clock.monotonic() - started, 3)
+            record.emit(
+                PhaseFinished(
+                    phase=Phase.ROLLBACK.value, verdict=verdict, seconds=seconds, message=message
+                )
+            )
+
+        record.emit(PhaseStarted(phase=Phase.ROLLBACK.value))
+        _, missing, running = self.restore(snapshot)
+        if missing:
+            rollback_phase("failed", missing[0])
+            record.step(m.RolledBack(ok=False))
+            text = rollback_failed(why, missing, running, self.manual_steps(snapshot, missing))
+            record.finish(EXIT_OPERATOR, text, running)
+            return Outcome(EXIT_OPERATOR, text, record.release.state, record.number, running)
+        result = self.bake(
+            self.pinned_checks(snapshot),
+            0.0,
+            common_version(snapshot) or self.req.version,
+            rounds=1,
+        )
+        if result.interrupted:
+            raise Interrupted("interrupted while verifying the rollback")
+        if not result.passed:
+            rollback_phase("failed", result.reason)
+            record.step(m.RolledBack(ok=False))
+            text = (
+                f"{why}; both sides were rolled back, but check {result.check} "
+                f"({result.side}) still fails: {result.reason}; look at the application now"
+            )
+            record.finish(EXIT_OPERATOR, text, running)
+            return Outcome(EXIT_OPERATOR, text, record.release.state, record.number, running)
+        rollback_phase("succeeded")
+        record.step(m.RolledBack(ok=True))
+        text = f"{why}; both sides were rolled back ({describe(running)}) and are healthy"
+        record.finish(EXIT_FAILED, text, running)
+        return Outcome(EXIT_FAILED, text, record.release.state, record.number, running)

@@ -1,0 +1,77 @@
+"""What a command asks for (requests), what it talks to (Ports) and how it ends (Outcome)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from shipper.core.emitter import Emitter
+from shipper.core.model import (
+    Holder,
+    ReleaseNo,
+    ReleaseState,
+    Side,
+    Snapshot,
+    Version,
+)
+from shipper.ports import (
+    Check,
+    Clock,
+    Ledger,
+    Lock,
+    MigrationRunner,
+    Platform,
+    SourceHistory,
+    StatusGate,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_BLOCKED, EXIT_OPERATOR, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
+
+
+@dataclass
+class Ports:
+    """Everything a release talks to. The CLI builds the real ones; tests build fakes."""
+
+    platforms: Mapping[Side, Platform]
+    ledger: Ledger
+    lock: Lock
+    clock: Clock
+    emitter: Emitter
+    gate: StatusGate | None = None
+    checks: Sequence[Check] = ()
+    migrations: MigrationRunner | None = None
+    history: SourceHistory | None = None
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    version: Version
+    holder: Holder
+    reason: str = ""
+    migrations: bool | None = None  # None: detect from git
+    skip_gate_reason: str = ""  # non-empty: --skip-status-gate --reason TEXT
+    force_lock: bool = False
+    lock_wait_seconds: float = 0.0
+    force: bool = False  # deploy even if the version already runs everywhere
+    migrations_only: bool = False  # `ship migrate`
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    holder: Holder
+    to: ReleaseNo | None = None
+    reason: str = ""
+    force_lock: bool = False
+    lock_wait_seconds: float = 0.0
+    verify: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a command ended: the exit code of DESIGN.md and the one line that says why."""
+
+    exit_code: int
+    message: str
+    state: ReleaseState | None = None
+    release: ReleaseNo | None = None
+    running: Snapshot | None = None
