@@ -61,10 +61,11 @@ class KubeSide:
         seed_version: str,
         speed: float = 4.0,
         clock: Callable[[], float] = time.time,
+        tick: float = 0.1,  # the controller's pass; 0.1 s keeps an idle sandbox near 1 % CPU
     ) -> None:
         self.layout = layout
         self._clock = clock
-        self.server = FakeKubeApiServer(token=token, speed=speed, timing=Timing())
+        self.server = FakeKubeApiServer(token=token, speed=speed, timing=Timing(), tick=tick)
         self.journal: list[dict[str, Any]] = []
         self.received: Counter[str] = Counter()
         self._lock = threading.Lock()
