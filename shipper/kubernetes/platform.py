@@ -229,7 +229,13 @@ class KubernetesPlatform:
                 self._state(w, obj),
                 f"{w.ref} job template updated{suspended}",
             )
-        deadline = min(op.deadline, op.clock.monotonic() + self.rollout_timeout)
+        own_limit = op.clock.monotonic() + self.rollout_timeout
+        deadline = min(op.deadline, own_limit)
+        bound = (
+            f"{self.rollout_timeout:g}s (kubernetes.rollout_timeout)"
+            if own_limit <= op.deadline
+            else "the time left for this operation"
+        )
         decide = self._decider(w, generation, op)
         tick = PodWatch(self.api, w, generation, self.tuning.graces, op.clock)
         outcome: Outcome = follow(
@@ -259,8 +265,7 @@ class KubernetesPlatform:
                 target,
                 Verdict.TIMED_OUT,
                 state,
-                f"{w.ref} did not finish rolling out within {self.rollout_timeout:g}s "
-                f"(kubernetes.rollout_timeout): {reading.message}",
+                f"{w.ref} did not finish rolling out within {bound}: {reading.message}",
             )
         op.progress(target, "failed", reading.message)
         return TargetResult(target, Verdict.FAILED, state, f"{w.ref} failed: {reading.message}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -186,14 +186,13 @@ def test_bad_pods_fail_the_rollout_early(
 ) -> None:
     """Each fatal pod signal fails the target well before the timeout, naming pod and reason."""
     kube.seed_deployment(NS, "web", V1, replicas=2)
-    op = real_op(version=tag)
-    [result] = make_platform(kubeconfig, ["deployment/web"], rollout_timeout=15).deploy(
-        Version(tag), op
-    )
+    platform = make_platform(kubeconfig, ["deployment/web"], rollout_timeout=40)
+    started = time.monotonic()
+    [result] = platform.deploy(Version(tag), real_op(version=tag, budget=60))
     assert result.verdict is Verdict.FAILED, result.message
     assert reason in result.message
     assert "pod web-" in result.message
-    assert op.clock.monotonic() - op.deadline + 30 < 8  # well before the 15 s timeout
+    assert time.monotonic() - started < 20  # early: well before the 40 s rollout timeout
 
 
 def test_progress_deadline_fails_the_rollout(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
@@ -220,7 +219,7 @@ def test_cancel_stops_the_wait(kube: FakeKubeApiServer, kubeconfig: Path) -> Non
     """Once the operation is cancelled the adapter stops waiting and returns PENDING."""
     kube.seed_deployment(NS, "web", V1)
     op = real_op(version="v2-notready")
-    threading.Timer(0.5, op.cancel).start()
+    op.cancel_after_intents = 1  # the patch goes out, then the wait is cancelled
     [result] = make_platform(kubeconfig, ["deployment/web"]).deploy(Version("v2-notready"), op)
     assert result.verdict is Verdict.PENDING
     assert "stopped waiting" in result.message
