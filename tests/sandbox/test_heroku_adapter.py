@@ -134,3 +134,20 @@ def test_status_gate_reads_both_shapes(path: str, colour: str, is_open: bool) ->
         assert gate.read().is_open is is_open
     finally:
         served.close()
+
+
+def test_slug_deploy_builds_once_and_releases_the_slug_elsewhere(heroku: Side) -> None:
+    """With artifact type slug, one build on the first app and one slug release on the other."""
+    url = f"{heroku.served.url}/artifacts/{{version}}.tar.gz"
+    platform = HerokuPlatform(
+        heroku.platform.api,
+        APPS,
+        HerokuArtifact(type="slug", url=url),
+        poll=PollSettings(first=0.05, growth=1.5, longest=0.2),
+    )
+    results = platform.deploy(Version("v2"), heroku.op("v2"))
+    assert {r.verdict for r in results} == {Verdict.SUCCEEDED}
+    received = heroku.world.summary()["received"]
+    assert received["builds"] == {"shop-web@v2": 1}
+    assert received["releases"] == {"shop-worker@v2": 1}
+    assert heroku.running() == {"v2"}
