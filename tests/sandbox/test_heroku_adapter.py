@@ -7,6 +7,7 @@ the status gate in both of its shapes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -114,9 +115,7 @@ def test_roll_back_restores_the_snapshot(heroku: Side) -> None:
 def test_health_fails_on_crashed_dynos(heroku: Side) -> None:
     """The adapter's health check sees the stand-in's crashed dynos."""
     heroku.platform.deploy(Version("v2-crashdyno"), heroku.op("v2-crashdyno"))
-    import time
-
-    time.sleep(0.1)
+    time.sleep(0.1)  # past the dynos' boot
     assert heroku.platform.health(Version("v2-crashdyno")).status.value == "failed"
 
 
