@@ -441,3 +441,19 @@ def test_health_fails_when_restarts_climb(kube: FakeKubeApiServer, kubeconfig: P
     measurement = platform.health(Version("v1"))
     assert measurement.status is MeasurementStatus.FAILED
     assert "restarts climbing" in measurement.message
+
+
+def test_rollout_survives_a_short_api_outage(tmp_path: Path) -> None:
+    """The API server refusing connections for a moment mid-rollout does not fail the deploy."""
+    import threading
+
+    with FakeKubeApiServer(speed=2.0) as slow:  # a rollout of ~1.5 s, long enough to cut
+        slow.seed_deployment(NS, "web", V1, replicas=2)
+        kubeconfig = slow.write_kubeconfig(tmp_path / "kubeconfig", namespace=NS)
+        platform = make_platform(kubeconfig, ["deployment/web"])
+        threading.Timer(0.3, slow.refuse_connections).start()
+        threading.Timer(1.0, slow.accept_connections).start()
+        [result] = platform.deploy(Version("v2"), real_op())
+        relists = slow.api_calls[("list", "deployments")]
+    assert result.ok, result.message
+    assert relists >= 2  # the watch broke and the rollout was listed again
