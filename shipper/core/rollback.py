@@ -134,9 +134,9 @@ _NOT_IN_EFFECT = frozenset(
 def rollback_target(releases: Sequence[Release], to: ReleaseNo | None) -> tuple[Release, Snapshot]:
     """Which release a rollback undoes, and the snapshot it restores.
 
-    No `--to`: the latest release still in effect (succeeded, stopped half-way, or whose
-    own rollback failed), back to its snapshot: what ran before it. `--to N`: what
-    release N deployed. Migrations are never undone by ship.
+    No `--to`: the latest release still in effect (succeeded, stopped half-way even before
+    its first change, or whose own rollback failed), back to its snapshot: what ran before
+    it. `--to N`: what release N deployed. Migrations are never undone by ship.
     """
     if to is not None:
         chosen = next((r for r in releases if r.number == to), None)
@@ -153,7 +153,9 @@ def rollback_target(releases: Sequence[Release], to: ReleaseNo | None) -> tuple[
             continue
         if release.state in _NOT_IN_EFFECT:
             continue  # already undone, or it never changed anything
-        if release.changed or release.kind is ReleaseKind.ROLLBACK:
+        if release.changed or release.kind is ReleaseKind.ROLLBACK or release.state.is_open:
+            # An open release is undone even if it changed nothing yet: the stop message
+            # offers `ship rollback`, and skipping it would undo an older release instead.
             return release, release.snapshot
     raise BadInput("the ledger has no release to roll back; see `ship history`")
 

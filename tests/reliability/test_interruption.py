@@ -139,3 +139,26 @@ def test_stop_during_the_migration_bake_says_the_migration_is_applied(
         "succeeded",
         0,
     )
+
+
+def test_rollback_after_a_stop_before_any_change_keeps_the_previous_release(
+    stage: Stage, tally: Tally
+) -> None:
+    """After v2 shipped and a v3 deploy was stopped before its first change, `ship rollback`
+    (which the stop message offers) closes the v3 release and leaves v2 running."""
+    first = stage.deploy("v2", "--no-migrations")
+    settled(stage, tally, first, "v2", 0)
+    stage.fault(target="status", kind="slow", delay=1.0, times=1)
+    live = stage.start("deploy", "v3", "-p", "sandbox", "--yes", "--no-migrations")
+    live.wait_event("phase_started", phase="gate")
+    live.signal(signal.SIGTERM)
+    stopped = live.finish()
+    assert stopped.returncode == 130, stopped.stderr
+    assert "`ship rollback` undoes it" in stopped.stderr
+    back = stage.rollback()
+    tally.attempted += 1
+    assert back.returncode == 0, back.stderr
+    assert stage.running() == at("v2")
+    tally.converged += 1
+    status = stage.ship("status", "-p", "sandbox", "--output", "json")
+    assert json.loads(status.stdout)["in_progress"] is None
