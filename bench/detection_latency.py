@@ -126,7 +126,7 @@ def one_run(scenario: str, interval: float, limit: int, timeout: float) -> tuple
             clock=SystemClock(),
             emit=events.append,
             cancelled=stop.is_set,
-            pause=lambda s: stop.wait(s) and None,
+            pause=lambda s: None if stop.wait(s) else None,
             rounds=None,
         )
         ended = time.monotonic()

@@ -1,0 +1,1 @@
+"""Benchmarks of ship against the sandbox: see bench/README.md."""

@@ -1,0 +1,161 @@
+"""The benchmark's pure parts: critical paths from recorded timings, the table, and the
+rule that a broken run prints no figure and fails the benchmark."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import figures as fig
+from bench.figures import Chain, Figure, RunFailed
+from bench.run import parse_latency
+from bench.world import sized_spec
+
+HEROKU = {
+    "dyno_boot": 0.3,
+    "apps": {
+        "shop-web": {
+            "builds": [
+                {
+                    "version": "v1",
+                    "created": 1.0,
+                    "finished": 2.0,
+                    "status": "succeeded",
+                    "release": "r1",
+                },
+                {
+                    "version": "v2",
+                    "created": 100.0,
+                    "finished": 100.8,
+                    "status": "succeeded",
+                    "release": "r2",
+                },
+            ],
+            "releases": [
+                {
+                    "id": "r1",
+                    "version": "v1",
+                    "created": 2.0,
+                    "finished": 2.4,
+                    "status": "succeeded",
+                    "description": "Deploy v1",
+                },
+                {
+                    "id": "r2",
+                    "version": "v2",
+                    "created": 100.8,
+                    "finished": 101.2,
+                    "status": "succeeded",
+                    "description": "Deploy v2",
+                },
+                {
+                    "id": "r3",
+                    "version": "v1",
+                    "created": 110.0,
+                    "finished": 110.4,
+                    "status": "succeeded",
+                    "description": "Rollback to v2",
+                },
+            ],
+        }
+    },
+}
+JOURNAL = [
+    {"at": 99.0, "kind": "job", "target": "job/m", "version": "v2"},
+    {"at": 99.5, "kind": "job_finished", "target": "job/m", "version": "v2", "result": "Complete"},
+    {"at": 100.1, "kind": "image", "target": "deployment/web", "version": "v2"},
+    {"at": 100.1, "kind": "image", "target": "cronjob/nightly", "version": "v2"},
+]
+ROLLOUTS = [
+    {"at": 50.0, "target": "deployment/web", "version": "v2"},  # an older rollout: ignored
+    {"at": 100.6, "target": "deployment/web", "version": "v2"},
+]
+
+
+def test_heroku_chain_runs_from_build_to_dynos_up() -> None:
+    """A Heroku app's chain is its build, its release phase and its dynos' boot."""
+    [chain] = fig.heroku_chains(HEROKU, "v2", since=90.0, apps=["shop-web"])
+    assert chain == Chain("heroku:shop-web", 100.0, 101.5)
+    assert chain.seconds == pytest.approx(1.5)
+
+
+def test_heroku_chain_without_a_release_fails_the_run() -> None:
+    """An app with no succeeded build of the version yields RunFailed, not a figure."""
+    with pytest.raises(RunFailed, match="shop-web"):
+        fig.heroku_chains(HEROKU, "v3", since=90.0, apps=["shop-web"])
+
+
+def test_heroku_rollback_chain_is_the_rollback_release() -> None:
+    """The rollback chain starts at the rollback release and ends with its dynos up."""
+    [chain] = fig.heroku_rollback_chains(HEROKU, since=105.0, apps=["shop-web"])
+    assert (chain.start, chain.end) == (110.0, pytest.approx(110.7))
+
+
+def test_kube_chain_runs_from_image_change_to_rollout_complete() -> None:
+    """A Deployment's chain ends at its first completed rollout after the change; a
+    CronJob's is done at once."""
+    chains = fig.kube_chains(JOURNAL, ROLLOUTS, "v2", 90.0, ["deployment/web", "cronjob/nightly"])
+    assert [c.seconds for c in chains] == [pytest.approx(0.5), 0.0]
+
+
+def test_kube_chain_never_rolled_out_fails_the_run() -> None:
+    """A workload whose rollout never completed is a broken run."""
+    with pytest.raises(RunFailed, match="never finished"):
+        fig.kube_chains(JOURNAL, [], "v2", 90.0, ["deployment/web"])
+
+
+def test_critical_path_adds_migration_bakes_and_the_slowest_target() -> None:
+    """Targets run concurrently, so only the slowest counts; the rest is in series."""
+    job = fig.job_chain(JOURNAL, "v2", 90.0)
+    chains = [Chain("a", 0.0, 1.5), Chain("b", 0.0, 0.5)]
+    assert fig.critical_path(job, 1.0, chains, 3.0) == pytest.approx(0.5 + 1.0 + 1.5 + 3.0)
+    assert fig.critical_path(None, 1.0, chains, 3.0) == pytest.approx(4.5)
+
+
+def test_events_and_phases_are_read_from_json_lines() -> None:
+    """Phase seconds add up over repeated phases; the last release_finished decides."""
+    lines = [
+        {"event": "phase_started", "phase": "gate", "time": "2026-11-26T07:00:00+00:00"},
+        {"event": "phase_finished", "phase": "gate", "time": "2026-11-26T07:00:00.5+00:00"},
+        {"event": "release_finished", "exit_code": 0, "time": "2026-11-26T07:00:01+00:00"},
+        {"event": "phase_started", "phase": "gate", "time": "2026-11-26T07:00:02+00:00"},
+        {"event": "phase_finished", "phase": "gate", "time": "2026-11-26T07:00:02.25+00:00"},
+        {"event": "release_finished", "exit_code": 1, "time": "2026-11-26T07:00:03+00:00"},
+    ]
+    events = fig.parse_events("\n".join(json.dumps(e) for e in lines) + "\n")
+    assert fig.phase_seconds(events) == {"gate": pytest.approx(0.75)}
+    assert fig.final_exit(events) == 1
+    assert fig.final_exit([]) is None
+
+
+def test_table_shows_each_figure_beside_its_ideal_and_the_ratio() -> None:
+    """Each row has the measured value, its ideal and their ratio; units are labelled."""
+    table = fig.render(
+        [Figure("release overhead", 12.0, 10.0, "s"), Figure("calls", 8.0, None, "calls")]
+    )
+    rows = table.splitlines()
+    assert rows[0].startswith("| figure")
+    assert "12.000 s" in rows[2] and "10.000 s" in rows[2] and "1.20" in rows[2]
+    assert rows[3].count(" - ") >= 2  # no ideal: no ratio
+
+
+def test_a_failed_run_prints_no_figure_and_exits_non_zero() -> None:
+    """A run that did not complete is named, has no row, and makes the exit code 1."""
+    table = fig.render([Figure("ok", 1.0, 1.0, "s")], ["release H=8,K=75: exited 4"])
+    assert "FAILED, no figure: release H=8,K=75" in table
+    assert "H=8,K=75" not in table.split("FAILED")[0]
+    assert fig.exit_status(["release H=8,K=75: exited 4"]) == 1
+    assert fig.exit_status([]) == 0
+    with pytest.raises(RunFailed):
+        fig.require(False, "broken")
+
+
+def test_latency_flag_and_sizes() -> None:
+    """`--latency 50ms` is 0.05 s; a sized sandbox keeps the default targets first."""
+    assert parse_latency("50ms") == pytest.approx(0.05)
+    assert parse_latency("0.2s") == pytest.approx(0.2)
+    spec = sized_spec(8, 75, 0.05)
+    assert spec.apps[:2] == ("shop-web", "shop-worker") and len(spec.apps) == 8
+    assert len(spec.workloads) == 75 and spec.workloads[2][0] == "cronjob"
+    assert sized_spec(2, 3, 0.0).workloads == sized_spec(2, 3, 0.0).workloads[:3]
