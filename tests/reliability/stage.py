@@ -116,11 +116,11 @@ class Stage:
 
     # --- running ship ---------------------------------------------------------------
 
-    def ship(self, *args: str, timeout: float = 90) -> Run:
+    def ship(self, *args: str, timeout: float = 90, actor: str = "") -> Run:
         done = subprocess.run(
             [SHIP, *args],
             cwd=self.root,
-            env=self.env,
+            env=self._env(actor),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -129,12 +129,15 @@ class Stage:
         self.runs.append(run)
         return run
 
-    def start(self, *args: str) -> Live:
+    def _env(self, actor: str) -> dict[str, str]:
+        return self.env | {"SHIP_ACTOR": actor} if actor else self.env
+
+    def start(self, *args: str, actor: str = "") -> Live:
         """A `ship` process in the background, its JSON events readable as they come."""
         proc = subprocess.Popen(
             [SHIP, *args, "--output", "json"],
             cwd=self.root,
-            env=self.env,
+            env=self._env(actor),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -145,8 +148,10 @@ class Stage:
     def deploy(self, version: str, *extra: str) -> Run:
         return self.ship("deploy", version, "-p", "sandbox", "--yes", "--output", "json", *extra)
 
-    def rollback(self, *extra: str) -> Run:
-        return self.ship("rollback", "-p", "sandbox", "--yes", "--output", "json", *extra)
+    def rollback(self, *extra: str, actor: str = "") -> Run:
+        return self.ship(
+            "rollback", "-p", "sandbox", "--yes", "--output", "json", *extra, actor=actor
+        )
 
     # --- the sandbox's control endpoint ---------------------------------------------
 
