@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from shipper.core.model import (
-    JSONDict,
     Measurement,
-    MeasurementStatus,
     Side,
     Target,
     TargetResult,
@@ -32,35 +29,30 @@ from shipper.errors import (
     LockLost,
     PlatformAuthError,
     PlatformNotFound,
-    PlatformUnavailable,
     ShipError,
 )
 from shipper.kubernetes.api import JSON_PATCH, STRATEGIC_MERGE_PATCH, KubeApi, Obj
 from shipper.kubernetes.follow import Outcome, Tuning, follow
+from shipper.kubernetes.health import HealthReader
 from shipper.kubernetes.pods import (
     PodWatch,
     annotations_of,
     controlled_by,
-    new_pods,
     selector_string,
     uid,
 )
 from shipper.kubernetes.retry import RetryPolicy
 from shipper.kubernetes.rollout import (
-    Graces,
     Reading,
-    pod_problems,
     pod_ready,
     read_deployment,
     read_statefulset,
-    restart_counts,
 )
+from shipper.kubernetes.snapshot import manual_steps, state_of
 from shipper.kubernetes.workloads import (
     CHANGE_CAUSE,
     RELEASE_ANNOTATION,
-    REVISION,
     Workload,
-    version_of,
     version_pattern,
 )
 from shipper.pipeline import render
@@ -97,8 +89,7 @@ class KubernetesPlatform:
         self.tuning = tuning or Tuning()
         self.patches = patches or RetryPolicy()
         self._pattern = version_pattern(image_template)
-        self._restarts: dict[str, dict[str, int]] = {}
-        self._restarts_lock = threading.Lock()
+        self._health = HealthReader(api, self.workloads, self._pattern)
 
     @property
     def side(self) -> Side:
@@ -113,36 +104,7 @@ class KubernetesPlatform:
         return [self._state(w, self.api.read(w.kind, w.name)) for w in self.workloads]
 
     def _state(self, w: Workload, obj: Obj) -> TargetState:
-        """Everything needed to put this exact workload state back, as the API shows it."""
-        chosen, _ = w.selected(obj)
-        images = w.images(obj)
-        status = obj.get("status") or {}
-        meta = obj.get("metadata") or {}
-        if w.kind == "deployment":
-            revision = annotations_of(obj).get(REVISION)
-        elif w.kind == "statefulset":
-            revision = status.get("currentRevision")
-        else:
-            revision = None
-        detail: JSONDict = {
-            "kind": w.kind,
-            "name": w.name,
-            "namespace": self.api.namespace,
-            "context": self.api.where.context,
-            "containers": list(chosen),
-            "images": dict(images),
-            "revision": revision,
-            "generation": _generation(obj),
-            "resourceVersion": meta.get("resourceVersion"),
-            "template": w.template(obj),
-        }
-        if w.kind == "statefulset":
-            detail["updateRevision"] = status.get("updateRevision")
-        return TargetState(
-            target=w.target,
-            version=version_of(images, chosen, self._pattern) if chosen else None,
-            detail=detail,
-        )
+        return state_of(w, obj, self.api.where, self._pattern)
 
     # --- deploy --------------------------------------------------------------------
 
@@ -377,74 +339,7 @@ class KubernetesPlatform:
 
     def health(self, version: Version) -> Measurement:
         """Every workload rolled out on `version`, fully available, no restarts climbing."""
-        parts: list[str] = []
-        try:
-            for w in self.workloads:
-                obj = self.api.read(w.kind, w.name)
-                chosen, _ = w.selected(obj)
-                running = version_of(w.images(obj), chosen, self._pattern)
-                if running != version:
-                    return Measurement(
-                        MeasurementStatus.FAILED,
-                        f"{w.ref}={running}",
-                        f"{w.ref} runs {running}, not {version}",
-                    )
-                if w.kind == "cronjob":
-                    parts.append(f"{w.ref} ok")
-                    continue
-                read = read_deployment if w.kind == "deployment" else read_statefulset
-                reading = read(obj, _generation(obj))
-                if reading.verdict is not Verdict.SUCCEEDED:
-                    return Measurement(
-                        MeasurementStatus.FAILED, reading.message, f"{w.ref}: {reading.message}"
-                    )
-                pods = new_pods(self.api, w, obj) or []
-                fatal = [p for pod in pods for p in pod_problems(pod, Graces(0, 0, 0))]
-                if fatal:
-                    return Measurement(
-                        MeasurementStatus.FAILED, fatal[0].reason, fatal[0].describe()
-                    )
-                climbing = self._climbing(w, pods)
-                if climbing:
-                    return Measurement(MeasurementStatus.FAILED, "restarts", f"{w.ref}: {climbing}")
-                parts.append(f"{w.ref} {reading.message}")
-        except PlatformUnavailable as exc:
-            return Measurement(MeasurementStatus.INCONCLUSIVE, "unreachable", str(exc))
-        except ShipError as exc:
-            return Measurement(MeasurementStatus.FAILED, "error", str(exc))
-        return Measurement(
-            MeasurementStatus.SUCCESSFUL, "; ".join(parts), "all workloads available"
-        )
-
-    def _climbing(self, w: Workload, pods: list[Obj]) -> str:
-        counts = restart_counts(pods)
-        with self._restarts_lock:
-            before = self._restarts.get(w.ref, {})
-            self._restarts[w.ref] = counts
-        grew = [
-            f"{pod} {before[pod]}->{n}"
-            for pod, n in counts.items()
-            if pod in before and n > before[pod]
-        ]
-        return f"restarts climbing: {', '.join(grew)}" if grew else ""
+        return self._health.read(version)
 
     def manual_steps(self, to: TargetState) -> str:
-        kind = str(to.detail.get("kind") or to.target.name.split("/")[0])
-        name = str(to.detail.get("name") or to.target.name.split("/")[-1])
-        images = to.detail.get("images")
-        containers = to.detail.get("containers")
-        pairs = [
-            f"{c}={images[c]}"
-            for c in (containers if isinstance(containers, list) else [])
-            if isinstance(images, dict) and isinstance(c, str) and c in images
-        ]
-        context = str(to.detail.get("context") or self.api.where.context)
-        flags = (
-            f"--context {context} " if context and context != "in-cluster" else ""
-        ) + f"-n {self.api.namespace}"
-        if not pairs:
-            return f"kubectl {flags} rollout undo {kind}/{name} (no recorded images: check first)"
-        steps = f"kubectl {flags} set image {kind}/{name} {' '.join(pairs)}"
-        if kind != "cronjob":
-            steps += f" && kubectl {flags} rollout status {kind}/{name}"
-        return steps
+        return manual_steps(to, self.api.where)
