@@ -241,3 +241,39 @@ def test_restart_counts_sum_containers() -> None:
     """Restarts are summed over a pod's containers."""
     p = pod({"name": "a", "restartCount": 2}, {"name": "b", "restartCount": 1})
     assert restart_counts([p]) == {"web-1": 3}
+
+
+def test_selector_string_renders_expressions() -> None:
+    """A LabelSelector with matchExpressions becomes the query text kubectl would send."""
+    from shipper.kubernetes.pods import selector_string
+
+    selector = {
+        "matchLabels": {"app": "web"},
+        "matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["front", "edge"]},
+            {"key": "track", "operator": "NotIn", "values": ["canary"]},
+            {"key": "team", "operator": "Exists"},
+            {"key": "legacy", "operator": "DoesNotExist"},
+        ],
+    }
+    assert selector_string(selector) == (
+        "app=web,tier in (front,edge),track notin (canary),team,!legacy"
+    )
+
+
+def test_replica_failure_condition_is_reported() -> None:
+    """A True ReplicaFailure condition (quota, admission) is read with its reason."""
+    from shipper.kubernetes.rollout import replica_failure
+
+    obj = deployment(
+        conditions=[
+            {
+                "type": "ReplicaFailure",
+                "status": "True",
+                "reason": "FailedCreate",
+                "message": "quota",
+            }
+        ]
+    )
+    assert replica_failure(obj) == "FailedCreate: quota"
+    assert replica_failure(deployment()) is None
