@@ -33,6 +33,7 @@ from shipper.errors import PipelineError
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_DEPTH = 20
+MAX_NODES = 100_000  # YAML aliases can expand a tiny file into billions of values
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
 
@@ -429,6 +430,8 @@ def _lines(
 ) -> None:
     if depth > MAX_DEPTH:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+    if len(out) > MAX_NODES:
+        raise ValueError(f"more than {MAX_NODES} values once YAML aliases are expanded")
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
