@@ -225,3 +225,44 @@ def test_factories_use_the_configured_namespace(kube: FakeKubeApiServer, kubecon
     build_kube_lock(pipeline, env={}, clock=FakeClock()).acquire(ALICE, "deploy", 60)
     assert kube.get("configmaps", "ship-state", record_name("web", 1)) is not None
     assert kube.get("leases", "ship-state", "ship-lock-web") is not None
+
+
+_CONTENDER = """
+import sys
+from shipper.core.clock import SystemClock
+from shipper.core.model import Holder
+from shipper.errors import LockHeld
+from shipper.pipeline import Pipeline
+from shipper.state.kube_lock import build_kube_lock
+
+kube = {"context": "sandbox", "kubeconfig": sys.argv[1], "namespace": "web",
+        "image": "ghcr.io/acme/web:{version}", "workloads": ["deployment/web"]}
+lock_section = {"backend": "kubernetes"}
+pipeline = Pipeline.model_validate({"name": "web", "kubernetes": kube, "lock": lock_section})
+lock = build_kube_lock(pipeline, env={}, clock=SystemClock())
+try:
+    lease = lock.acquire(Holder(sys.argv[2], "here", None), "deploy", 900)
+    print("won", lease.info.token)
+except LockHeld as exc:
+    print("held", exc)
+"""
+
+
+def test_two_processes_contend_for_the_lease(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
+    """Two real ship processes racing for the Lease: one wins, the other is told who holds it."""
+    import subprocess
+    import sys
+
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CONTENDER, str(kubeconfig), name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("ci-run-1", "ci-run-2")
+    ]
+    outputs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert sorted(o.split()[0] for o in outputs) == ["held", "won"], outputs
+    loser = next(o for o in outputs if o.startswith("held"))
+    assert "is held by ci-run-" in loser
