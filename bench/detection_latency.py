@@ -126,7 +126,7 @@ def one_run(scenario: str, interval: float, limit: int, timeout: float) -> tuple
             clock=SystemClock(),
             emit=events.append,
             cancelled=stop.is_set,
-            pause=lambda s: None if stop.wait(s) else None,
+            pause=lambda s: _wait(stop, s),
             rounds=None,
         )
         ended = time.monotonic()
@@ -138,6 +138,10 @@ def one_run(scenario: str, interval: float, limit: int, timeout: float) -> tuple
     first_failed = min(t for c in checks for t in c.failed_starts if t >= broke_at[0])
     assert any(isinstance(e, CheckMeasured) for e in events)
     return ended - broke_at[0], ended - first_failed
+
+
+def _wait(stop: threading.Event, seconds: float) -> None:
+    stop.wait(seconds)
 
 
 def main() -> None:
