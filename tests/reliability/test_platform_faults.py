@@ -58,6 +58,7 @@ def test_build_post_whose_answer_is_lost_is_not_repeated(stage: Stage, tally: Ta
     )
     done = stage.deploy("v2", "--no-migrations")
     settled(stage, tally, done, "v2", 0, 1)
+    assert stage.faults_fired() == 1
     builds = stage.state()["heroku"]["received"]["builds"]
     assert builds == {"shop-web@v2": 1, "shop-worker@v2": 1}
 
@@ -186,3 +187,22 @@ def test_status_flapping_to_yellow_after_migrations_holds_the_code(
     done = stage.deploy("v2", "--migrations")
     settled(stage, tally, done, "v2", 0)
     assert list(stage.state()["kubernetes"]["jobs"]) == ["ship-sandbox-r1-migrate"]
+
+
+def test_rollback_post_whose_answer_is_lost_makes_one_rollback(stage: Stage, tally: Tally) -> None:
+    """During the joint rollback of a broken version, a rollback POST that Heroku carried
+    out but never answered is not sent twice: one rollback release per app, v1 everywhere."""
+    stage.fault(
+        target="heroku_api",
+        kind="hang",
+        delay=0.5,
+        commit=True,
+        times=1,
+        method="POST",
+        path=r"/releases$",
+    )
+    done = stage.deploy("v2-broken", "--no-migrations")
+    settled(stage, tally, done, "v2-broken", 1)
+    assert stage.faults_fired() == 1
+    rollbacks = stage.state()["heroku"]["received"]["rollbacks"]
+    assert rollbacks == {"shop-web@v1": 1, "shop-worker@v1": 1}
