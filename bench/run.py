@@ -10,6 +10,8 @@ complete as it should prints no figure, and the benchmark then exits 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -305,6 +307,9 @@ def rollback_figures(world: World, latency: float, good: str, broken: str) -> li
     verdicts = [e for e in run.events if e["event"] == "check_failed"]
     fig.require(bool(verdicts), f"deploy {broken} at {size}: no check reached its failure limit")
     decided = verdicts[0]["at"]  # the failing measurement that crossed the limit
+    ends = [e["at"] for e in run.events if e["event"] == "rollback_finished"]
+    fig.require(bool(ends), f"deploy {broken} at {size}: no rollback_finished")
+    finished = ends[0]
     h_back = fig.heroku_rollback_chains(after["heroku"], decided, world.app_names)
     k_back = fig.kube_chains(journal, after["rollouts"], good, decided, world.workload_names)
     h_first = min(c.start for c in h_back) - decided
@@ -338,6 +343,13 @@ def rollback_figures(world: World, latency: float, good: str, broken: str) -> li
             f"ideal: round trip + platforms' own {own:.2f}s",
         ),
         Figure(
+            f"rollback: failing measurement -> ship reports both sides back {size}",
+            finished - decided,
+            latency + own,
+            "s",
+            "rollback_finished event",
+        ),
+        Figure(
             f"detection in ship: first failed measurement -> check_failed {size}",
             decided - failed[0]["at"],
             INTERVAL * FAILURE_LIMIT,
@@ -360,7 +372,9 @@ def detection_figure(runs: int) -> Figure:
     from bench.detection_latency import one_run
 
     timeout = 0.15
-    results = [one_run("broken", INTERVAL, FAILURE_LIMIT, timeout)[1] for _ in range(runs)]
+    # abandoned measurements reset their connections; the server prints each to stderr
+    with contextlib.redirect_stderr(io.StringIO()):
+        results = [one_run("broken", INTERVAL, FAILURE_LIMIT, timeout)[1] for _ in range(runs)]
     return Figure(
         "detection in the bake: first failed measurement -> bake ends",
         statistics.median(results),
