@@ -228,6 +228,16 @@ def render(figures: Sequence[Figure], failures: Sequence[str] = ()) -> str:
     return "\n".join(lines)
 
 
+def goal_lines(figures: Sequence[Figure], prefix: str, goal: float) -> list[str]:
+    """One line per figure named `prefix...`: whether its ratio is within `goal`."""
+    out = []
+    for f in figures:
+        if f.name.startswith(prefix) and f.ratio is not None:
+            verdict = "met" if f.ratio <= goal else "missed"
+            out.append(f"goal {goal:g} {verdict}: {f.name} = {f.ratio:.2f}")
+    return out
+
+
 def exit_status(failures: Sequence[str]) -> int:
     """0 when every run completed; 1 when any did not (its figures were not printed)."""
     return 1 if failures else 0

@@ -37,6 +37,7 @@ MIGRATION_BAKE = 1.0
 VERIFY_BAKE = 3.0
 INTERVAL = 0.5
 FAILURE_LIMIT = 2
+GOAL = 1.2  # release overhead, issue 9
 
 
 def parse_latency(raw: str) -> float:
@@ -424,8 +425,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}), {model}, " + (
-        f"Python {platform.python_version()}"
+    load = os.getloadavg()[0]  # other work on the machine skews every absolute time
+    return (
+        f"{os.cpu_count()} cores (nproc {len(os.sched_getaffinity(0))}), {model}, "
+        f"Python {platform.python_version()}, load average {load:.2f}"
     )
 
 
@@ -458,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     work = Path(tempfile.mkdtemp(prefix="ship-bench-"))
     log = sys.stderr
-    print(f"machine: {machine()}; API latency {latency * 1000:.0f} ms", file=log)
+    header = f"{machine()}; API latency {latency * 1000:.0f} ms"
+    print(f"machine: {header}", file=log)
     peaks: dict[str, float] = {}
     for index, (apps, workloads) in enumerate(sizes):
         size = f"H={apps},K={workloads}"
@@ -518,8 +522,9 @@ def main(argv: list[str] | None = None) -> int:
                     "ideal: the smallest release's peak (RSS)",
                 )
             )
-    print(f"\nmachine: {machine()}; API latency {latency * 1000:.0f} ms\n")
+    print(f"\nmachine: {header}; now {machine().rsplit(', ', 1)[1]}\n")
     print(fig.render(rows, failures))
+    print("\n" + "\n".join(fig.goal_lines(rows, "release overhead", GOAL)))
     if not args.keep:
         import shutil
 

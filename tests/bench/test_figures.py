@@ -159,3 +159,17 @@ def test_latency_flag_and_sizes() -> None:
     assert spec.apps[:2] == ("shop-web", "shop-worker") and len(spec.apps) == 8
     assert len(spec.workloads) == 75 and spec.workloads[2][0] == "cronjob"
     assert sized_spec(2, 3, 0.0).workloads == sized_spec(2, 3, 0.0).workloads[:3]
+
+
+def test_goal_lines_say_whether_the_overhead_is_within_the_goal() -> None:
+    """Only the named figures are judged, each against the goal."""
+    rows = [
+        Figure("release overhead small", 11.0, 10.0, "s"),
+        Figure("release overhead large", 13.0, 10.0, "s"),
+        Figure("start-up", 9.0, 1.0, "s"),
+    ]
+    lines = fig.goal_lines(rows, "release overhead", 1.2)
+    assert lines == [
+        "goal 1.2 met: release overhead small = 1.10",
+        "goal 1.2 missed: release overhead large = 1.30",
+    ]
