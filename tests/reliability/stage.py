@@ -9,6 +9,7 @@ the secret scan and any process still running at the end is killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -273,10 +274,21 @@ class Stage:
             for stream in (proc.stdout, proc.stderr):
                 if stream is not None:
                     stream.close()
-        subprocess.run(
-            [SHIP, "sandbox", "down"], cwd=self.root, env=self.env, capture_output=True, timeout=30
-        )
-        self.slack.close()
+        pid_file = self.sandbox_dir / "sandbox.pid"
+        pid = int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+        try:
+            subprocess.run(
+                [SHIP, "sandbox", "down"],
+                cwd=self.root,
+                env=self.env,
+                capture_output=True,
+                timeout=30,
+            )
+        finally:
+            if pid is not None and pid_file.exists():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # the sandbox this stage started
+            self.slack.close()
 
 
 class Live:
@@ -343,8 +355,8 @@ def _tune_pipeline(path: Path, slack_env: str) -> None:
     """Shorter bakes, the Heroku token from HEROKU_API_KEY, and Slack notifications."""
     data = yaml.safe_load(path.read_text())
     data["heroku"].pop("netrc", None)
-    data["verify"]["bake"] = "1500ms"
-    data["verify"]["interval"] = "300ms"
+    data["verify"]["bake"] = "1s"
+    data["verify"]["interval"] = "250ms"
     data["migrations"]["bake"] = "300ms"
     data["notify"] = {"slack": {"webhook_url_env": slack_env}}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
