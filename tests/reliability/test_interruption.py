@@ -162,3 +162,25 @@ def test_rollback_after_a_stop_before_any_change_keeps_the_previous_release(
     tally.converged += 1
     status = stage.ship("status", "-p", "sandbox", "--output", "json")
     assert json.loads(status.stdout)["in_progress"] is None
+
+
+def test_deploy_killed_during_its_joint_rollback_is_finished_by_ship_rollback(
+    stage: Stage, tally: Tally
+) -> None:
+    """A deploy killed while it rolls a broken version back leaves a release that
+    `ship rollback` finishes: exit 0, v1 everywhere, one rollback per Heroku app in all."""
+    live = stage.start("deploy", "v2-broken", "-p", "sandbox", "--yes", "--no-migrations")
+    live.wait_event("rollback_started")
+    live.signal(signal.SIGKILL)
+    tally.faults += 1
+    assert live.finish().returncode == -signal.SIGKILL
+    status = stage.ship("status", "-p", "sandbox", "--output", "json")
+    assert json.loads(status.stdout)["in_progress"]["version"] == "v2-broken"
+    back = stage.rollback()
+    tally.attempted += 1
+    assert back.returncode == 0, back.stderr
+    assert stage.running() == at("v1")
+    tally.converged += 1
+    rollbacks = stage.state()["heroku"]["received"]["rollbacks"]
+    assert set(rollbacks) <= {"shop-web@v1", "shop-worker@v1"}
+    assert all(n == 1 for n in rollbacks.values()), rollbacks

@@ -206,3 +206,19 @@ def test_rollback_post_whose_answer_is_lost_makes_one_rollback(stage: Stage, tal
     assert stage.faults_fired() == 1
     rollbacks = stage.state()["heroku"]["received"]["rollbacks"]
     assert rollbacks == {"shop-web@v1": 1, "shop-worker@v1": 1}
+
+
+@pytest.mark.parametrize("mode", ["error", "nan"])
+def test_unreadable_prometheus_never_passes_a_release(
+    stage: Stage, tally: Tally, mode: str
+) -> None:
+    """With the Kubernetes side's Prometheus answering errors or NaN, the release never
+    exits 0: it fails, both sides are back at v1, and the unreadable check is named."""
+    stage.control("PUT", "/prometheus", {"side": "kubernetes", "mode": mode})
+    tally.faults += 1
+    tally.attempted += 1
+    done = stage.deploy("v2", "--no-migrations")
+    assert done.returncode in (1, 4), done.stderr
+    assert "kubernetes-errors" in done.stderr.strip().splitlines()[-1]
+    assert stage.running() == at("v1")
+    tally.converged += 1
