@@ -196,13 +196,13 @@ class Stage:
         return sum(int(f["fired"]) for f in self.state()["faults"].values())
 
     def duplicates(self) -> list[str]:
-        """Mutations the stand-ins received twice: two builds or two releases of one
-        version on one app, or two migration Jobs for one version."""
+        """Mutations the stand-ins received twice: two builds, releases or rollback
+        releases of one version on one app, or two migration Jobs for one version."""
         state = self.state()
         received = state["heroku"]["received"]
         found = [
             f"{kind} {key} x{n}"
-            for kind in ("builds", "releases")
+            for kind in ("builds", "releases", "rollbacks")
             for key, n in received.get(kind, {}).items()
             if n > 1
         ]
