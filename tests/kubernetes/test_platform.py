@@ -386,6 +386,30 @@ def test_health_fails_for_another_version(kube: FakeKubeApiServer, kubeconfig: P
     assert "runs v1" in measurement.message
 
 
+def test_health_costs_one_list_per_kind_whatever_the_number_of_workloads(
+    kube: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """One health reading of 12 Deployments makes 3 API calls (Deployments, ReplicaSets,
+    pods), not 3 per Deployment, and still passes them all."""
+    names = [f"svc-{i:02d}" for i in range(12)]
+    for name in names:
+        kube.seed_deployment(NS, name, V1, replicas=1)
+    platform = make_platform(kubeconfig, [f"deployment/{n}" for n in names])
+    before = platform.api.calls
+    assert platform.health(Version("v1")).status is MeasurementStatus.SUCCESSFUL
+    assert platform.api.calls - before == 3
+
+
+def test_health_fails_for_a_missing_workload(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
+    """A workload absent from the namespace fails the reading and is named."""
+    kube.seed_deployment(NS, "web", V1)
+    measurement = make_platform(kubeconfig, ["deployment/web", "deployment/gone"]).health(
+        Version("v1")
+    )
+    assert measurement.status is MeasurementStatus.FAILED
+    assert "deployment/gone not found" in measurement.message
+
+
 def test_health_is_inconclusive_when_unreachable(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
     """An unreachable API makes a health reading inconclusive, not a pass."""
     kube.seed_deployment(NS, "web", V1)
