@@ -5,8 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 
+from shipper.core.clock import SystemClock
 from shipper.core.config import VerifyPolicy
 from shipper.core.events import CheckFailed, CheckMeasured, Event, Notice
 from shipper.core.model import Measurement, MeasurementStatus, Side, Version
@@ -322,3 +324,60 @@ def test_verify_imports_no_vendor() -> None:
         "sys.exit(bool({'httpx', 'kubernetes'} & set(sys.modules)))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+class Sleepy:
+    """A check whose every measurement takes `seconds` of real time (a slow platform read)."""
+
+    side, threshold = Side.KUBERNETES, "healthy"
+
+    def __init__(self, name: str, seconds: float) -> None:
+        self.name = name
+        self.seconds = seconds
+        self.calls = 0
+
+    def measure(self, version: Version) -> Measurement:
+        self.calls += 1
+        time.sleep(self.seconds)
+        return Measurement(MeasurementStatus.SUCCESSFUL, "ok")
+
+
+def real_bake(checks: Sequence[Check], policy: VerifyPolicy, seconds: float) -> BakeResult:
+    return bake(
+        checks,
+        policy,
+        version=V42,
+        seconds=seconds,
+        clock=SystemClock(),
+        emit=lambda _: None,
+        cancelled=lambda: False,
+        pause=time.sleep,
+    )
+
+
+def test_a_slow_check_does_not_stretch_the_window() -> None:
+    """A check whose measurement takes 4 intervals ends the bake at most one measurement
+    after the window; the other checks stay on their cadence meanwhile."""
+    policy = VerifyPolicy(bake_seconds=0.75, interval_seconds=0.125, failure_limit=2)
+    slow, fast = Sleepy("slow", 0.5), ScriptedCheck(name="fast")
+    began = time.monotonic()
+    result = real_bake([slow, fast], policy, seconds=0.75)
+    took = time.monotonic() - began
+    assert result.passed
+    assert took < 0.75 + 0.5 + 0.3  # counted in rounds that each wait for it: 7 x 0.5 = 3.5 s
+    assert len(fast.calls) == 7  # 0, 0.125, ..., 0.75 s
+    assert slow.calls <= 3
+
+
+def test_detection_is_not_delayed_by_a_slow_check() -> None:
+    """A failing check is caught within interval x failure_limit of its first failed
+    measurement while another check's measurements each take several intervals."""
+    policy = VerifyPolicy(bake_seconds=5, interval_seconds=0.1, failure_limit=2)
+    clock = SystemClock()
+    failing = ScriptedCheck(name="errors", script="SFFF", clock=clock)  # type: ignore[arg-type]
+    began = time.monotonic()
+    result = real_bake([Sleepy("slow", 0.5), failing], policy, seconds=5)
+    assert result.check == "errors"
+    ended = time.monotonic()
+    assert ended - failing.started_at(1) < 0.2 + 0.15  # interval x failure_limit, and slack
+    assert ended - began < 0.5  # rounds waiting for the slow check: about 2 s
