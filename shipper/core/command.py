@@ -256,8 +256,18 @@ class Command:
             return Outcome(
                 EXIT_BLOCKED, f"{message} ({where})", record.release.state, record.number
             )
-        if record.machine.state.is_open:
-            record.step(m.Interrupt(), message=message)
+        if not record.machine.state.is_open:
+            # the record is a finished release (a migration release, stopped during the
+            # bake that follows it): it keeps its own outcome; say what is done and what not
+            release = record.release
+            text = (
+                f"interrupted after {release.kind} release {record.number} of "
+                f"{release.version} {release.state}; no code was shipped: "
+                f"`ship deploy {release.version}` continues (it does not migrate again)"
+            )
+            self.ports.emitter.emit(Notice(level="warning", message=text))
+            return Outcome(EXIT_INTERRUPTED, text, release.state, record.number)
+        record.step(m.Interrupt(), message=message)
         how = (
             f"`ship {finish_command(record.release)}` finishes it, `ship rollback` undoes it"
             if record.release.kind is not ReleaseKind.ROLLBACK

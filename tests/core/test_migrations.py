@@ -88,3 +88,25 @@ def test_interrupted_migration_resumes_without_a_second_run(world: World) -> Non
     assert second.exit_code == 0, second.message
     assert world.runner.starts == 1
     assert world.everywhere("v2")
+
+
+def test_interrupt_during_the_migration_bake_keeps_the_migration_outcome(world: World) -> None:
+    """A stop during the migration bake exits 130 and leaves the applied migration as it was."""
+    releaser = world.make()
+    calls = 0
+
+    def stop_in_bake(version: Version) -> MeasurementStatus | None:
+        nonlocal calls
+        calls += 1
+        if world.runner.starts and calls == 1:
+            releaser.interrupt()
+        return None
+
+    world.checks[0].when = stop_in_bake
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 130
+    assert "no code was shipped" in outcome.message and "phase done" not in outcome.message
+    migration = world.ledger.get(1)  # type: ignore[arg-type]
+    assert migration is not None
+    assert (migration.state, migration.exit_code) == (ReleaseState.SUCCEEDED, 0)
+    assert world.everywhere("v1")

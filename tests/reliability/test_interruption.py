@@ -112,12 +112,6 @@ def test_stopped_release_is_reported_then_finished_or_rolled_back(
     assert all(n == 1 for n in state["heroku"]["received"]["builds"].values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stop during the migration bake reports the finished migration release as "
-    "'stopped in phase done' that `ship migrate` finishes and `ship rollback` undoes, and "
-    "rewrites its exit code to 130",
-)
 def test_stop_during_the_migration_bake_says_the_migration_is_applied(
     stage: Stage, tally: Tally
 ) -> None:
