@@ -166,6 +166,15 @@ class HerokuApi:
 
         return self._retrier.call(policy, once)
 
+    def delete(self, path: str, action: str) -> Json:
+        """A DELETE (cancelling a build): repeating it is harmless, so it is retried."""
+
+        def once() -> Json:
+            response = self._send("DELETE", path, action)
+            return self._json(response, action) if response.content else None
+
+        return self._retrier.call(IDEMPOTENT, once)
+
     def stream_tail(self, url: str, lines: int = 20) -> str:
         """The last `lines` lines of a build or release output stream, best effort: an
         output that never started, or any failure to read it, gives ""."""

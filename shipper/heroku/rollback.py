@@ -15,13 +15,38 @@ from shipper.heroku.resources import Release
 from shipper.heroku.steps import AppSteps
 
 
+def cancel_pending_builds(steps: AppSteps) -> None:
+    """Cancel every build still pending on the app.
+
+    A build of the version being rolled back (from a deploy that was fenced or
+    interrupted while building) would otherwise finish after the rollback and release
+    itself, making the bad version current again behind ship's back.
+    """
+    for build in steps.history.builds():
+        if build.status != "pending":
+            continue
+        steps.op.intend(
+            steps.target, "cancel build", {"build": build.id, "version": build.source_version}
+        )
+        steps.op.progress(
+            steps.target,
+            "rolling back",
+            f"cancelling the build of {build.source_version or 'an unknown version'}",
+        )
+        steps.api.delete(
+            f"{app_path(steps.app)}/builds/{build.id}", f"cancel a build on {steps.app}"
+        )
+    steps.refresh()
+
+
 def roll_back_app(steps: AppSteps, to: TargetState) -> TargetResult:
     """Put back the release recorded in `to`, unless it (or a rollback to it) is
-    already live or under way."""
+    already live or under way. Pending builds are cancelled first."""
     release_id = to.detail.get("release_id")
     version = to.detail.get("release_version")
     if not isinstance(release_id, str) or not isinstance(version, int):
         return steps.failed("the snapshot holds no Heroku release for this app")
+    cancel_pending_builds(steps)
     label = to.version
     current = steps.history.current()
     if (

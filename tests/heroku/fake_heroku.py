@@ -62,6 +62,7 @@ class FakeHeroku:
         self.build_log = "-----> Building\nERROR: could not compile\n"
         self.release_log = "Running release command...\nmigration failed: relation exists\n"
         self.builds_range_ok = True
+        self.cancelled: list[str] = []
         self.rate_limit_remaining: int | None = None
         self._scripts: list[tuple[str, re.Pattern[str], list[Scripted]]] = []
         self.streams: dict[str, str] = {}
@@ -147,6 +148,12 @@ class FakeHeroku:
                 return self._one(request, next((b for b in app.builds if b["id"] == ident), None))
             case ("GET", "dynos", None):
                 return httpx.Response(200, json=app.dynos)
+            case ("DELETE", "builds", str()):
+                build = next((b for b in app.builds if b["id"] == ident), None)
+                if build is not None and build["status"] == "pending":
+                    build["status"] = "failed"
+                    self.cancelled.append(ident)
+                return self._one(request, build)
             case ("POST", "builds", None):
                 blob = body["source_blob"]
                 build = self._build_body(app, blob.get("version"), "pending", None, None)

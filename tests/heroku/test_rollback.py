@@ -8,6 +8,7 @@ import httpx
 
 from shipper.core.model import MeasurementStatus, Verdict, Version
 from shipper.heroku.api import HerokuApi
+from tests.fakes.clock import FakeClock
 from tests.fakes.operation import RecordingOperation
 from tests.heroku.conftest import APPS, Leaks, platform
 from tests.heroku.fake_heroku import FakeHeroku
@@ -165,3 +166,23 @@ def test_health_is_inconclusive_when_heroku_cannot_be_read(
     """An unreachable API makes health INCONCLUSIVE, not FAILED."""
     heroku.fail("GET", "/releases$", *[httpx.ConnectError("down") for _ in range(40)])
     assert platform(api).health(V42).status is MeasurementStatus.INCONCLUSIVE
+
+
+def test_rollback_cancels_a_pending_build_so_it_cannot_release_later(
+    heroku: FakeHeroku, api: HerokuApi, clock: FakeClock
+) -> None:
+    """A build left pending by a stopped deploy is cancelled (after an intent) by the
+    rollback, so it never makes the rolled-back version current again."""
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
+    stopped = RecordingOperation(version=V42, clock=clock, cancel_after_intents=1)
+    side.deploy(V42, stopped)
+    pending = [b["id"] for b in heroku.builds_of("acme-web", "v42") if b["status"] == "pending"]
+    assert pending
+    op = RecordingOperation(version=V41, clock=clock)
+    results = side.roll_back(before, op)
+    assert [r.verdict for r in results] == [Verdict.SUCCEEDED]
+    assert heroku.cancelled == pending
+    assert ("heroku:acme-web", "cancel build") in [(t, a) for t, a, _ in op.intents]
+    clock.advance(3600)
+    assert platform(api, apps=["acme-web"]).snapshot()[0].version == V41

@@ -115,11 +115,6 @@ def _builds_pending(stage: Stage) -> bool:
     return pending
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Heroku build the fenced deploy started is neither cancelled nor waited for: "
-    "it finishes after the forced rollback and makes the new version current again",
-)
 def test_forced_rollback_during_a_pending_build_keeps_heroku_at_the_snapshot(
     stage: Stage, tally: Tally
 ) -> None:
