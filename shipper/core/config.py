@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from shipper.core.model import Version
 
-DEFAULT_VERSION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._+\-/@]{0,127}"
+# The grammar of a container image tag: a version becomes one (and part of a Heroku
+# source URL), so nothing that could change a path, a URL or a shell command gets in.
+DEFAULT_VERSION_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class ReleasePolicy:
         if re.fullmatch(DEFAULT_VERSION_PATTERN, raw) is None:
             return (
                 f"version {raw[:40]!r} has characters ship does not accept "
-                "(letters, digits and . _ + - / @ only; no spaces or shell characters)"
+                "(an image tag: letters, digits, . _ and -, not starting with . or -)"
             )
         if (
             self.version_pattern != DEFAULT_VERSION_PATTERN

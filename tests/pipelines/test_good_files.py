@@ -67,6 +67,18 @@ def test_paths_in_a_pipeline_are_relative_to_the_file(tmp_path: Path) -> None:
 def test_versions_are_checked() -> None:
     """Spaces, shell characters and over-long versions are refused; normal ones pass."""
     policy = load_pipeline(ROOT / "pipelines" / "example.yaml").policy()
-    assert policy.check_version("v1.2.3+build.7") == "v1.2.3+build.7"
-    for bad in ["1.0; rm -rf /", "v1 2", "$(id)", "a" * 129, "", "-rf"]:
+    assert policy.check_version("v1.2.3-build.7") == "v1.2.3-build.7"
+    assert policy.check_version("3e4f5a6") == "3e4f5a6"
+    for bad in [
+        "1.0; rm -rf /",
+        "v1 2",
+        "$(id)",
+        "a" * 129,
+        "",
+        "-rf",
+        "a/../../x",
+        "v1+b",
+        "v1@sha256",
+        ".hidden",
+    ]:
         assert policy.check_version(bad) != bad
