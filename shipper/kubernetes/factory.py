@@ -20,6 +20,8 @@ from shipper.kubernetes.workloads import workloads
 from shipper.pipeline import KubernetesSection, Pipeline
 from shipper.ports import Clock, MigrationRunner, Platform
 
+POOL_SPARE = 8  # connections beyond one per workload: the health lists, the Job, the lock
+
 
 def _section(pipeline: Pipeline) -> KubernetesSection:
     if pipeline.kubernetes is None:
@@ -38,7 +40,14 @@ def build_kube_api(
         namespace=namespace or kube.namespace,
         env=env,
     )
-    return KubeApi(client.ApiClient(connection.configuration), connection.where, clock)
+    # A deploy and a rollback run one thread per workload, each holding a connection for
+    # its watch; the client's default pool keeps cpu_count x 5 (10 on 2 cores) and opens a
+    # fresh connection, then throws it away, for every request past that.
+    configuration = connection.configuration
+    configuration.connection_pool_maxsize = max(
+        configuration.connection_pool_maxsize, len(kube.workloads) + POOL_SPARE
+    )
+    return KubeApi(client.ApiClient(configuration), connection.where, clock)
 
 
 def build_kubernetes_platform(

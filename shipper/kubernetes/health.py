@@ -37,7 +37,6 @@ from shipper.kubernetes.rollout import (
 from shipper.kubernetes.workloads import REVISION, Workload, version_of
 
 _NO_GRACE = Graces(0, 0, 0)
-READERS = 8  # concurrent workload reads elsewhere (the snapshot); the client pool is sized for it
 
 
 def name_of(obj: Obj) -> str:

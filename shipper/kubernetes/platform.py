@@ -33,7 +33,7 @@ from shipper.errors import (
 )
 from shipper.kubernetes.api import JSON_PATCH, STRATEGIC_MERGE_PATCH, KubeApi, Obj
 from shipper.kubernetes.follow import Outcome, Tuning, follow
-from shipper.kubernetes.health import READERS, HealthReader
+from shipper.kubernetes.health import HealthReader
 from shipper.kubernetes.pods import (
     PodWatch,
     annotations_of,
@@ -101,12 +101,32 @@ class KubernetesPlatform:
     # --- snapshot ------------------------------------------------------------------
 
     def snapshot(self) -> Sequence[TargetState]:
-        """Every workload's state, read concurrently: one after another, 75 workloads at
-        50 ms per call took 6 s, twice per release (the bench's large size)."""
-        workers = max(1, min(READERS, len(self.workloads)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kube-read") as pool:
-            objs = list(pool.map(lambda w: self.api.read(w.kind, w.name), self.workloads))
-        return [self._state(w, obj) for w, obj in zip(self.workloads, objs, strict=True)]
+        """Every workload's state, from one namespace-wide list per kind, sent together.
+
+        A release takes several snapshots; reading workloads one by one cost 6 s per
+        snapshot for 75 workloads at 50 ms a call, and still about 0.5 s 8 at a time."""
+        kinds = list(dict.fromkeys(w.kind for w in self.workloads))
+        if not kinds:
+            return []
+        with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="kube-read") as pool:
+            lists = list(pool.map(lambda kind: self.api.list(kind)[0], kinds))
+        found = {
+            (kind, str((o.get("metadata") or {}).get("name") or "")): o
+            for kind, items in zip(kinds, lists, strict=True)
+            for o in items
+        }
+        states = []
+        for w in self.workloads:
+            obj = found.get((w.kind, w.name))
+            if obj is None:
+                where = self.api.where
+                raise PlatformNotFound(
+                    f"{w.ref} not found in namespace {where.namespace} (context "
+                    f"{where.context}); check kubernetes.workloads and kubernetes.namespace "
+                    "in the pipeline"
+                )
+            states.append(self._state(w, obj))
+        return states
 
     def _state(self, w: Workload, obj: Obj) -> TargetState:
         return state_of(w, obj, self.api.where, self._pattern)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shipper.core.model import MeasurementStatus, Side, Target, Verdict, Version
-from shipper.errors import LockLost, PlatformAuthError
+from shipper.errors import LockLost, PlatformAuthError, PlatformNotFound
 from shipper.sandbox.kubeapi import FakeKubeApiServer
 from tests.kubernetes.conftest import NAMESPACE as NS
 from tests.kubernetes.conftest import make_platform, real_op
@@ -384,6 +384,26 @@ def test_health_fails_for_another_version(kube: FakeKubeApiServer, kubeconfig: P
     measurement = make_platform(kubeconfig, ["deployment/web"]).health(Version("v2"))
     assert measurement.status is MeasurementStatus.FAILED
     assert "runs v1" in measurement.message
+
+
+def test_snapshot_costs_one_list_per_kind(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
+    """A snapshot of 12 Deployments is one list call, in workload order."""
+    names = [f"svc-{i:02d}" for i in range(12)]
+    for name in reversed(names):
+        kube.seed_deployment(NS, name, V1, replicas=1)
+    platform = make_platform(kubeconfig, [f"deployment/{n}" for n in names])
+    before = platform.api.calls
+    states = platform.snapshot()
+    assert platform.api.calls - before == 1
+    assert [s.target.name for s in states] == [f"deployment/{n}" for n in names]
+    assert {s.version for s in states} == {Version("v1")}
+
+
+def test_snapshot_of_a_missing_workload_names_it(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
+    """A snapshot refuses a workload absent from the namespace, naming it."""
+    kube.seed_deployment(NS, "web", V1)
+    with pytest.raises(PlatformNotFound, match="deployment/ghost not found in namespace web"):
+        make_platform(kubeconfig, ["deployment/web", "deployment/ghost"]).snapshot()
 
 
 def test_health_costs_one_list_per_kind_whatever_the_number_of_workloads(
