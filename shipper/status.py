@@ -26,7 +26,7 @@ def read_status(wiring: Wiring, *, warn: Callable[[str], None]) -> StatusView:
     targets: list[TargetState] = []
     unreadable: dict[Side, str] = {}
     try:
-        platforms = wiring.platforms()
+        platforms = wiring.platforms(quick=True)
     except ShipError as exc:
         platforms = {}
         for side in (Side.HEROKU, Side.KUBERNETES):
@@ -108,7 +108,7 @@ def reach_everything(wiring: Wiring, *, say: Callable[[str], None]) -> list[str]
     """Read every target, the status page, the ledger and the lock; report each."""
     problems: list[str] = []
     try:
-        platforms = wiring.platforms()
+        platforms = wiring.platforms(quick=True)
     except ShipError as exc:
         say(f"  platforms: {exc}")
         return [str(exc)]

@@ -30,6 +30,8 @@ from shipper.ports import (
 from shipper.state.paths import database_path
 from shipper.state.sqlite_db import Database
 
+QUICK_SECONDS = 10.0  # `ship status` says "unreachable" after this, not after minutes
+
 
 @dataclass
 class Wiring:
@@ -40,12 +42,18 @@ class Wiring:
     clock: Clock
     databases: dict[Path, Database] = field(default_factory=dict)
 
-    def platforms(self) -> dict[Side, Platform]:
+    def platforms(self, *, quick: bool = False) -> dict[Side, Platform]:
+        """The platforms; `quick` (read-only commands) caps Heroku retries at QUICK_SECONDS."""
         out: dict[Side, Platform] = {}
         if self.pipeline.heroku is not None:
             from shipper.heroku.factory import build_heroku_platform
 
-            out[Side.HEROKU] = build_heroku_platform(self.pipeline, clock=self.clock, env=self.env)
+            out[Side.HEROKU] = build_heroku_platform(
+                self.pipeline,
+                clock=self.clock,
+                env=self.env,
+                deadline_cap=QUICK_SECONDS if quick else None,
+            )
         if self.pipeline.kubernetes is not None:
             from shipper.kubernetes.factory import build_kubernetes_platform
 

@@ -17,6 +17,7 @@ from shipper.heroku.api import HerokuApi
 from shipper.heroku.auth import resolve_token
 from shipper.heroku.image import ImageResolver
 from shipper.heroku.platform import HerokuArtifact, HerokuPlatform
+from shipper.heroku.retry import Retrier
 from shipper.heroku.status_gate import HerokuStatusGate
 from shipper.pipeline import Pipeline
 from shipper.ports import Clock, MigrationRunner, StatusGate
@@ -34,16 +35,26 @@ def _url_from(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def build_heroku_platform(
-    pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str]
+    pipeline: Pipeline,
+    *,
+    clock: Clock,
+    env: Mapping[str, str],
+    deadline_cap: float | None = None,
 ) -> HerokuPlatform:
     """The Heroku side of `pipeline`, talking to `heroku.api_url` (or
-    SHIP_HEROKU_API_URL) with the token `resolve_token` finds."""
+    SHIP_HEROKU_API_URL) with the token `resolve_token` finds. `deadline_cap` bounds
+    every call's retries (read-only commands use it to answer quickly)."""
     section = pipeline.heroku
     if section is None:
         raise PipelineError(f"pipeline {pipeline.name} has no heroku section")
     api_url = _url_from(env, "SHIP_HEROKU_API_URL", section.api_url).rstrip("/")
     token = resolve_token(api_url, env, section.netrc)
-    api = HerokuApi(httpx.Client(base_url=api_url, timeout=API_TIMEOUT), token, clock=clock)
+    api = HerokuApi(
+        httpx.Client(base_url=api_url, timeout=API_TIMEOUT),
+        token,
+        clock=clock,
+        retrier=Retrier(clock, deadline_cap=deadline_cap),
+    )
     artifact = HerokuArtifact(
         type=section.artifact.type,
         url=section.artifact.url,

@@ -64,8 +64,11 @@ STREAM = RetryPolicy(
 class Retrier:
     """Runs a call under a policy, sleeping on the injected clock."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, deadline_cap: float | None = None) -> None:
+        """`deadline_cap` shortens every policy's total deadline: `ship status` would
+        rather say "unreachable" in seconds than retry for minutes at 3 a.m."""
         self._clock = clock
+        self._cap = deadline_cap
 
     def call(self, policy: RetryPolicy, fn: Callable[[], T]) -> T:
         """`fn()`, retried per `policy`; the last error is re-raised as itself."""
@@ -83,7 +86,8 @@ class Retrier:
             if state.attempt_number >= policy.attempts:
                 return True
             elapsed = self._clock.monotonic() - started
-            return elapsed + state.upcoming_sleep > policy.total_seconds
+            total = min(policy.total_seconds, self._cap or policy.total_seconds)
+            return elapsed + state.upcoming_sleep > total
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(policy.should_retry),
