@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from shipper.core.config import DEFAULT_VERSION_PATTERN
 from shipper.core.model import Side, Snapshot, Target, TargetState, Version
 from shipper.core.plan import MigrationDecision, build_plan
 from shipper.pipeline import load_pipeline, parse_duration, render, workload_key
@@ -66,7 +67,12 @@ def test_paths_in_a_pipeline_are_relative_to_the_file(tmp_path: Path) -> None:
 
 def test_versions_are_checked() -> None:
     """Spaces, shell characters and over-long versions are refused; normal ones pass."""
-    policy = load_pipeline(ROOT / "pipelines" / "example.yaml").policy()
+    from dataclasses import replace
+
+    policy = replace(
+        load_pipeline(ROOT / "pipelines" / "example.yaml").policy(),
+        version_pattern=DEFAULT_VERSION_PATTERN,
+    )
     assert policy.check_version("v1.2.3-build.7") == "v1.2.3-build.7"
     assert policy.check_version("3e4f5a6") == "3e4f5a6"
     for bad in [
@@ -82,3 +88,11 @@ def test_versions_are_checked() -> None:
         ".hidden",
     ]:
         assert policy.check_version(bad) != bad
+
+
+def test_a_pipeline_pattern_narrows_the_versions() -> None:
+    """versions.pattern refuses what it does not match, within the default grammar."""
+    policy = load_pipeline(ROOT / "pipelines" / "example.yaml").policy()
+    assert policy.check_version("v1.2.3") == "v1.2.3"
+    assert policy.check_version("3e4f5a6") == "3e4f5a6"
+    assert policy.check_version("main") != "main"
