@@ -73,3 +73,14 @@ def test_kubernetes_crashloop_rolls_heroku_back_too(project: Project) -> None:
     assert done.returncode == 1, done.stderr
     assert "CrashLoopBackOff" in done.stderr
     assert project.running() == EVERYWHERE_V1
+
+
+def test_build_still_running_at_rollback_is_cancelled(project: Project) -> None:
+    """A Heroku build still running when Kubernetes fails is cancelled, so it can never
+    release the bad version after the rollback."""
+    version = "v2-crashloop-slowbuild"  # the build takes 8 s; the pods crash-loop at once
+    done = project.ship("deploy", version, "-p", "sandbox", "--no-migrations")
+    assert done.returncode == 1, done.stderr
+    received = project.state()["heroku"]["received"]
+    assert received["cancels"] == {f"shop-web@{version}": 1, f"shop-worker@{version}": 1}
+    assert project.running() == EVERYWHERE_V1
