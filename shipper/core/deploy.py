@@ -110,7 +110,8 @@ class Deploy(Command):
             outcome = self._new_migration(snapshot)
             if outcome is not None:
                 return outcome
-        return self._code_release(None)
+            return self._code_release(None)  # time has passed: read the targets again
+        return self._code_release(None, known=snapshot)
 
     # --- the migration release ----------------------------------------------------------
 
@@ -173,7 +174,8 @@ class Deploy(Command):
         assert policy is not None
         if policy.bake_seconds <= 0:
             return None
-        running = self.releaser.snapshot()
+        # what ran before the migration still runs: ship changed no target since
+        running = record.release.snapshot or self.releaser.snapshot()
         started = self.clock.monotonic()
         record.emit(PhaseStarted(phase=Phase.MIGRATION_BAKE.value))
         result = self.bake(
@@ -214,7 +216,9 @@ class Deploy(Command):
 
     # --- the code release ---------------------------------------------------------------
 
-    def _code_release(self, resumed: Release | None) -> Outcome:
+    def _code_release(self, resumed: Release | None, known: Snapshot | None = None) -> Outcome:
+        """The code release. `known` is a snapshot read moments ago under this same lock,
+        with no change since: it saves reading every target again."""
         req, version = self.req, self.req.version
         if resumed is None:
             record = self.open(
@@ -230,7 +234,7 @@ class Deploy(Command):
                 return self._blocked(closed, "the code release")
             record.leave(Phase.GATE, "passed")
             record.enter(Phase.SNAPSHOT)
-            snapshot = self.releaser.snapshot()
+            snapshot = known or self.releaser.snapshot()
             record.update(snapshot=snapshot)  # written before the first change: the way back
             record.emit(SnapshotTaken(targets={t.target.key: t.version for t in snapshot.targets}))
             record.leave(Phase.SNAPSHOT, "taken")

@@ -272,3 +272,9 @@ def test_undecided_migrations_stop_with_exit_2(world: World) -> None:
         world.deploy("v2", migrations=None)
     assert info.value.exit_code == 2
     assert not world.ledger.stored
+
+
+def test_a_release_without_migrations_reads_each_side_twice(world: World) -> None:
+    """Once before (the snapshot, reused for the code release) and once after, no more."""
+    world.deploy("v2")
+    assert (world.heroku.snapshots, world.kube.snapshots) == (2, 2)
