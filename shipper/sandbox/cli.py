@@ -75,6 +75,9 @@ def up(
                 _write_project_pipeline(where)
             typer.echo(f"sandbox already running (pid {pid}); `ship sandbox status` shows it")
             return
+        orphan = process.stop(where)  # one that lost its pid file would keep the old world
+        if orphan is not None:
+            typer.echo(f"stopped a sandbox that had lost its pid file (pid {orphan})")
         for stale in (files.DATABASE, f"{files.DATABASE}-wal", f"{files.DATABASE}-shm"):
             where.path(stale).unlink(missing_ok=True)
         heroku_token, kube_token = process.new_token(), process.new_token()

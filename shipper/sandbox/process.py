@@ -7,6 +7,7 @@ the pid. A zombie (exited, not yet reaped by its new parent) counts as stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -42,6 +43,32 @@ def is_sandbox(pid: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def orphans(layout: Layout) -> list[int]:
+    """Sandbox processes serving this state directory that its pid file does not name
+    (the file was lost, say by deleting the directory under a running sandbox). Found by
+    their command line, so `down` still leaves nothing behind. Linux only (/proc)."""
+    known = running_pid(layout)
+    state = str(layout.state)
+    found: list[int] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) in (known, os.getpid()):
+            continue
+        try:
+            args = [
+                a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0")
+            ]
+        except OSError:
+            continue
+        if MODULE in args and "--dir" in args:
+            where = args[args.index("--dir") + 1] if args.index("--dir") + 1 < len(args) else ""
+            if where == state and is_sandbox(int(entry.name)):
+                found.append(int(entry.name))
+    return found
 
 
 def running_pid(layout: Layout) -> int | None:
@@ -133,16 +160,20 @@ def _answers(endpoints: dict[str, str]) -> bool:
 
 
 def stop(layout: Layout, timeout: float = 10.0) -> int | None:
-    """Stop the daemon (SIGTERM, then SIGKILL); returns its pid, or None if none ran."""
+    """Stop the daemon and any orphan of this state directory (SIGTERM, then SIGKILL);
+    returns the pid stopped, or None if none ran."""
     pid = running_pid(layout)
-    if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-        give_up = time.monotonic() + timeout
-        while is_sandbox(pid) and time.monotonic() < give_up:
-            time.sleep(0.05)
-        if is_sandbox(pid):
-            os.kill(pid, signal.SIGKILL)
-            time.sleep(0.1)
+    pids = ([pid] if pid is not None else []) + orphans(layout)
+    for each in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(each, signal.SIGTERM)
+    give_up = time.monotonic() + timeout
+    while any(is_sandbox(p) for p in pids) and time.monotonic() < give_up:
+        time.sleep(0.05)
+    for each in pids:
+        if is_sandbox(each):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(each, signal.SIGKILL)
     for name in (ENDPOINTS, PID):
         layout.path(name).unlink(missing_ok=True)
-    return pid
+    return pid if pid is not None else (pids[0] if pids else None)

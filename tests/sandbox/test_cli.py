@@ -196,3 +196,41 @@ def test_up_after_a_killed_sandbox_starts_a_new_one(tmp_path: Path) -> None:
         assert proj.pid() != old and is_sandbox(proj.pid())
     finally:
         proj.run("down")
+
+
+def test_down_finds_a_sandbox_whose_pid_file_was_lost(tmp_path: Path) -> None:
+    """`down` stops a sandbox of this state directory even when its pid file is gone."""
+    proj = Project(tmp_path, tmp_path / "state")
+    assert proj.run("up").returncode == 0
+    pid = proj.pid()
+    (proj.state / "sandbox.pid").unlink()
+    try:
+        assert proj.run("down").returncode == 0
+        give_up = time.monotonic() + 5
+        while is_sandbox(pid) and time.monotonic() < give_up:
+            time.sleep(0.05)
+        assert not is_sandbox(pid)
+    finally:
+        if is_sandbox(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_up_replaces_a_sandbox_whose_pid_file_was_lost(tmp_path: Path) -> None:
+    """`up` stops a sandbox that lost its pid file before starting a fresh one."""
+    proj = Project(tmp_path, tmp_path / "state")
+    assert proj.run("up").returncode == 0
+    old = proj.pid()
+    (proj.state / "sandbox.pid").unlink()
+    try:
+        again = proj.run("up")
+        assert again.returncode == 0, again.stderr
+        assert f"pid {old}" in again.stdout
+        give_up = time.monotonic() + 5
+        while is_sandbox(old) and time.monotonic() < give_up:
+            time.sleep(0.05)
+        assert not is_sandbox(old)
+        assert is_sandbox(proj.pid())
+    finally:
+        proj.run("down")
+        if is_sandbox(old):
+            os.kill(old, signal.SIGKILL)
