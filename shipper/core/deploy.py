@@ -299,7 +299,10 @@ class Deploy(Command):
         if self.releaser.stop.is_set():
             self.hold.fence()
             raise Interrupted("interrupted during the release")
-        return [f for o in outcomes for f in o.failures()]
+        everything = [f for o in outcomes for f in o.failures()]
+        causes = [f for o in outcomes for f in o.causes()]
+        # the causes first, so the one-line result names what failed, not what it stopped
+        return causes + [f for f in everything if f not in causes]
 
     def _blocked(self, why: str, what: str) -> Outcome:
         record = self.record

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from shipper.core.events import Event, TargetFinished
-from shipper.core.model import Side, Snapshot, TargetResult, TargetState, Version
+from shipper.core.model import Side, Snapshot, TargetResult, TargetState, Verdict, Version
 from shipper.errors import ShipError
 from shipper.ports import Platform
 
@@ -27,6 +27,18 @@ class SideOutcome:
     def failures(self) -> list[str]:
         out = [f"{r.target}: {r.message or r.verdict.value}" for r in self.results if not r.ok]
         if self.error:
+            out.insert(0, f"{self.side.value}: {self.error}")
+        return out
+
+    def causes(self) -> list[str]:
+        """The failures that are causes, not consequences: a target whose wait was cut
+        short because the other side failed (PENDING) is not why the release failed."""
+        out = [
+            f"{r.target}: {r.message or r.verdict.value}"
+            for r in self.results
+            if not r.ok and r.verdict is not Verdict.PENDING
+        ]
+        if self.error and not self.error.startswith("stopped"):
             out.insert(0, f"{self.side.value}: {self.error}")
         return out
 

@@ -278,3 +278,17 @@ def test_a_release_without_migrations_reads_each_side_twice(world: World) -> Non
     """Once before (the snapshot, reused for the code release) and once after, no more."""
     world.deploy("v2")
     assert (world.heroku.snapshots, world.kube.snapshots) == (2, 2)
+
+
+def test_the_result_names_the_failure_not_the_wait_it_cut_short(world: World) -> None:
+    """When Kubernetes fails while Heroku still waits, the message names the Kubernetes cause."""
+    import threading
+
+    kube_failed = threading.Event()
+    world.kube.fail_deploy["deployment/web"] = "CrashLoopBackOff: app exited 1"
+    world.heroku.block_until_cancelled = True
+    world.kube.during_deploy = kube_failed.set
+    world.heroku.during_deploy = lambda: kube_failed.wait(timeout=5) and None
+    outcome = world.deploy("v2")
+    assert outcome.exit_code == 1
+    assert outcome.message.startswith("the release failed: kubernetes:deployment/web: Crash")
