@@ -28,7 +28,7 @@ import jsonschema
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.validators import extend
 
-SCHEMA_PATH = Path(__file__).parent / "data" / "platform-api-schema.json"
+SCHEMA_PATH = Path(__file__).parents[1] / "data" / "heroku-platform-api-schema.json"
 ACCEPT = "application/vnd.heroku+json; version=3"
 ACCEPT_DOCKER = "application/vnd.heroku+json; version=3.docker-releases"
 _SEGMENT = re.compile(r"\{\(([^)]*)\)\}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-SCHEMA = Path(__file__).parent / "data" / "heroku-platform-api-schema.json"
+SCHEMA = Path(__file__).parents[1] / "data" / "heroku-platform-api-schema.json"
 
 
 @functools.cache
