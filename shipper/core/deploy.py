@@ -116,20 +116,10 @@ class Deploy(Command):
     # --- the migration release ----------------------------------------------------------
 
     def _new_migration(self, snapshot: Snapshot) -> Outcome | None:
-        req = self.req
-        record = self.open(
-            ReleaseKind.MIGRATION,
-            req.version,
-            req.reason,
-            snapshot=snapshot,
-            gate_override=req.skip_gate_reason,
-            holder=req.holder,
-        )
-        record.enter(Phase.GATE)
-        closed = self.gate(Phase.GATE, req.skip_gate_reason)
-        if closed:
-            return self._blocked(closed, "the migration release")
-        record.leave(Phase.GATE, "passed")
+        opened = self._open_through_gate(ReleaseKind.MIGRATION, snapshot)
+        if isinstance(opened, Outcome):
+            return opened
+        record = opened
         record.enter(Phase.SNAPSHOT)
         record.emit(SnapshotTaken(targets={t.target.key: t.version for t in snapshot.targets}))
         record.leave(Phase.SNAPSHOT, "taken")
@@ -221,18 +211,10 @@ class Deploy(Command):
         with no change since: it saves reading every target again."""
         req, version = self.req, self.req.version
         if resumed is None:
-            record = self.open(
-                ReleaseKind.CODE,
-                version,
-                req.reason,
-                gate_override=req.skip_gate_reason,
-                holder=req.holder,
-            )
-            record.enter(Phase.GATE)
-            closed = self.gate(Phase.GATE, req.skip_gate_reason)
-            if closed:
-                return self._blocked(closed, "the code release")
-            record.leave(Phase.GATE, "passed")
+            opened = self._open_through_gate(ReleaseKind.CODE, None)
+            if isinstance(opened, Outcome):
+                return opened
+            record = opened
             record.enter(Phase.SNAPSHOT)
             snapshot = known or self.releaser.snapshot()
             record.update(snapshot=snapshot)  # written before the first change: the way back
@@ -303,6 +285,25 @@ class Deploy(Command):
         causes = [f for o in outcomes for f in o.causes()]
         # the causes first, so the one-line result names what failed, not what it stopped
         return causes + [f for f in everything if f not in causes]
+
+    def _open_through_gate(self, kind: ReleaseKind, snapshot: Snapshot | None) -> Record | Outcome:
+        """Open a release of `kind` and pass the status gate: the open record, or the
+        outcome of a gate that said no (recorded as a blocked release)."""
+        req = self.req
+        record = self.open(
+            kind,
+            req.version,
+            req.reason,
+            snapshot=snapshot,
+            gate_override=req.skip_gate_reason,
+            holder=req.holder,
+        )
+        record.enter(Phase.GATE)
+        closed = self.gate(Phase.GATE, req.skip_gate_reason)
+        if closed:
+            return self._blocked(closed, f"the {kind} release")
+        record.leave(Phase.GATE, "passed")
+        return record
 
     def _blocked(self, why: str, what: str) -> Outcome:
         record = self.record

@@ -42,24 +42,9 @@ class PlanView:
             return cls(plan.event)
         if isinstance(plan, PlanMade):
             return cls(plan)
-        return cls(
-            PlanMade(
-                version=plan.version,
-                migrations=plan.migrations.run,
-                migrations_why=plan.migrations.why,
-                targets=[
-                    {
-                        "target": t.target.key,
-                        "side": t.target.side.value,
-                        "from": t.from_version,
-                        "to": t.to_version,
-                        "action": t.action,
-                    }
-                    for t in plan.targets
-                ],
-                phases=list(plan.phases),
-            )
-        )
+        from shipper.core.command import plan_event
+
+        return cls(plan_event(plan))
 
 
 def render_plan(
