@@ -209,7 +209,7 @@ def _mode(output: Output | None) -> str:
 
 def _version(pipeline: Pipeline, raw: str) -> Version:
     checked = pipeline.policy().check_version(raw)
-    if not isinstance(checked, str) or checked != raw:
+    if checked != raw:  # anything but the version itself is the reason it was refused
         raise BadVersion(f"bad version: {checked}")
     from shipper.core.model import Version
 
