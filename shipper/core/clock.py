@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime
 
@@ -19,7 +18,3 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
-
-    def wait(self, event: threading.Event, seconds: float) -> bool:
-        """Sleep up to `seconds` or until `event` is set; True if it was set."""
-        return event.wait(max(0.0, seconds))

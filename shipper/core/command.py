@@ -31,7 +31,7 @@ from shipper.core.model import (
     TargetResult,
     Version,
 )
-from shipper.core.operation import ReleaseOperation
+from shipper.core.operation import ReleaseOperation, pause
 from shipper.core.outcome import EXIT_BLOCKED, EXIT_INTERRUPTED, Outcome
 from shipper.core.plan import Plan
 from shipper.core.record import Record
@@ -163,14 +163,6 @@ class Command:
     ) -> BakeResult:
         assert self.record is not None
         stop, clock = self.releaser.stop, self.clock
-
-        def pause(seconds: float) -> None:
-            remaining = seconds
-            while remaining > 0 and not stop.is_set():
-                step = min(0.25, remaining)
-                clock.sleep(step)
-                remaining -= step
-
         return bake(
             checks,
             self.policy.verify,
@@ -179,7 +171,7 @@ class Command:
             clock=clock,
             emit=self.record.emit,
             cancelled=stop.is_set,
-            pause=pause,
+            pause=lambda seconds: pause(clock, seconds, stop.is_set),
             rounds=rounds,
         )
 

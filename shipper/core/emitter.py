@@ -22,7 +22,6 @@ class Emitter:
         self._pipeline = pipeline
         self._release: int | None = None
         self._guard = threading.Lock()
-        self.history: list[Stamped] = []
 
     def set_release(self, number: int | None) -> None:
         self._release = number
@@ -30,7 +29,6 @@ class Emitter:
     def emit(self, event: Event) -> None:
         stamped = Stamped(self._clock.now(), self._pipeline, self._release, event)
         with self._guard:
-            self.history.append(stamped)
             for sink in self._sinks:
                 try:
                     sink.emit(stamped)

@@ -29,9 +29,6 @@ ORDER: dict[ReleaseKind, tuple[Phase, ...]] = {
     ReleaseKind.ROLLBACK: (Phase.LOCK, Phase.SNAPSHOT, Phase.ROLLBACK, Phase.VERIFY, Phase.DONE),
 }
 
-# Phases in which a platform may be changed: a failure from here on needs a rollback.
-CHANGING = frozenset({Phase.RELEASE, Phase.VERIFY})
-
 
 class IllegalTransition(Exception):
     """A transition the table does not allow (a bug in ship, never an operator error)."""

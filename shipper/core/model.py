@@ -108,12 +108,6 @@ class Snapshot:
     def runs_everywhere(self, version: Version) -> bool:
         return bool(self.targets) and all(t.version == version for t in self.targets)
 
-    def merge(self, other: Snapshot) -> Snapshot:
-        """This snapshot with `other`'s targets replacing or adding to ours."""
-        by_key = {t.target.key: t for t in self.targets}
-        by_key.update({t.target.key: t for t in other.targets})
-        return Snapshot(tuple(by_key.values()), other.taken_at or self.taken_at)
-
     def to_json(self) -> JSONDict:
         return {
             "taken_at": self.taken_at.isoformat() if self.taken_at else None,
@@ -196,13 +190,6 @@ class ReleaseState(enum.StrEnum):
     def is_open(self) -> bool:
         """An open release was started and never finished: it can be resumed or undone."""
         return self in (ReleaseState.RUNNING, ReleaseState.INTERRUPTED)
-
-    @property
-    def changed_something(self) -> bool | None:
-        """Whether a release in this state may have changed a platform (None: maybe)."""
-        if self in (ReleaseState.BLOCKED, ReleaseState.UNCHANGED, ReleaseState.FAILED):
-            return False
-        return None
 
 
 @dataclass(frozen=True)

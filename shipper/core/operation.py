@@ -13,6 +13,15 @@ from shipper.ports import Clock
 PAUSE_STEP = 0.25  # how quickly a pause notices a cancellation
 
 
+def pause(clock: Clock, seconds: float, stopped: Callable[[], bool]) -> None:
+    """Sleep up to `seconds` on `clock`, in short steps, returning once `stopped()`."""
+    remaining = seconds
+    while remaining > 0 and not stopped():
+        step = min(PAUSE_STEP, remaining)
+        clock.sleep(step)
+        remaining -= step
+
+
 class ReleaseOperation:
     """One deploy, rollback or migration of one release, as adapters see it.
 
@@ -82,11 +91,7 @@ class ReleaseOperation:
         self._emit(MigrationLog(line=line))
 
     def pause(self, seconds: float) -> None:
-        remaining = seconds
-        while remaining > 0 and not self.cancelled:
-            step = min(PAUSE_STEP, remaining)
-            self.clock.sleep(step)
-            remaining -= step
+        pause(self.clock, seconds, lambda: self.cancelled)
 
     def metric(self, name: str, value: float, target: Target | None = None) -> None:
         self._emit(MetricRecorded(metric=name, value=value, target=target.key if target else None))

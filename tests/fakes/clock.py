@@ -24,11 +24,5 @@ class FakeClock:
             self.sleeps.append(seconds)
             self._elapsed += max(0.0, seconds)
 
-    def wait(self, event: threading.Event, seconds: float) -> bool:
-        if event.is_set():
-            return True
-        self.sleep(seconds)
-        return event.is_set()
-
     def advance(self, seconds: float) -> None:
         self.sleep(seconds)
