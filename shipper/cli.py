@@ -582,15 +582,11 @@ def lock_show(
     """Who holds the lock, why, and since when."""
     with reported(debug):
         loaded = _load(pipeline, debug)
-        info = _wire(loaded).lock().show()
-        from shipper.status import lock_json, lock_line
+        wiring = _wire(loaded)
+        info = wiring.lock().show()
+        from shipper.report.status import render_lock
 
-        if _mode(output) == "json":
-            import json
-
-            typer.echo(json.dumps(lock_json(info)))
-        else:
-            typer.echo(lock_line(loaded.name, info))
+        render_lock(loaded.name, info, wiring.clock.now(), sys.stdout, _mode(output))  # type: ignore[arg-type]
 
 
 @app.command()

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from shipper.core.model import JSONDict, LockInfo, Release, Side, TargetState
+from shipper.core.model import LockInfo, Release, Side, TargetState
 from shipper.errors import ShipError
 from shipper.ports import GateReading, Platform
-from shipper.state.stale import describe_age
 
 if TYPE_CHECKING:
     from shipper.report.status import StatusView
@@ -78,30 +77,6 @@ def _gate(wiring: Wiring) -> GateReading | None:
         return gate.read() if gate is not None else None
     except ShipError as exc:
         return GateReading(is_open=False, summary=f"cannot read the platform status: {exc}")
-
-
-def lock_json(info: LockInfo | None) -> JSONDict:
-    if info is None:
-        return {"held": False}
-    return {
-        "held": True,
-        "holder": info.holder.name,
-        "reason": info.reason,
-        "acquired_at": info.acquired_at.isoformat(),
-        "renewed_at": info.renewed_at.isoformat(),
-        "ttl_seconds": info.ttl_seconds,
-        "manual": info.manual,
-    }
-
-
-def lock_line(pipeline: str, info: LockInfo | None) -> str:
-    if info is None:
-        return f"{pipeline}: not locked"
-    from datetime import UTC, datetime
-
-    age = describe_age((datetime.now(UTC) - info.acquired_at).total_seconds())
-    kind = "frozen" if info.manual else "locked"
-    return f'{pipeline}: {kind} by {info.holder} (reason: "{info.reason}", {age})'
 
 
 def reach_everything(wiring: Wiring, *, say: Callable[[str], None]) -> list[str]:

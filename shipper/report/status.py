@@ -60,6 +60,25 @@ def render_status(
     console_for(out, is_tty=is_tty).print(status_renderable(view), soft_wrap=False)
 
 
+def render_lock(
+    pipeline: str,
+    lock: LockInfo | None,
+    now: datetime,
+    out: TextIO,
+    output: OutputMode = "human",
+    *,
+    is_tty: bool | None = None,
+) -> None:
+    """`ship lock show`: the lock line of `ship status`, alone."""
+    if output == "json":
+        write_json(
+            out, {"held": False} if lock is None else {"held": True, **_lock_json(lock, now)}
+        )
+        return
+    line = Text(f"{pipeline}: ").append_text(_lock_text(lock, now))
+    console_for(out, is_tty=is_tty).print(line, soft_wrap=False)
+
+
 def status_json(view: StatusView) -> JSONDict:
     """The JSON form of `ship status` (documented in docs/events.md)."""
     skew = view.skew
