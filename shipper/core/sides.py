@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from shipper.core.events import Event, TargetFinished
 from shipper.core.model import Side, Snapshot, TargetResult, TargetState, Verdict, Version
@@ -81,18 +82,12 @@ def on_each_side(
         return [f.result() for f in futures]
 
 
-def read_snapshot(platforms: Mapping[Side, Platform], now: Callable[[], object]) -> Snapshot:
+def read_snapshot(platforms: Mapping[Side, Platform], now: Callable[[], datetime]) -> Snapshot:
     """What runs on every target of every side, read concurrently."""
     items = list(platforms.values())
     with ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix="snap") as pool:
         states = list(pool.map(lambda p: tuple(p.snapshot()), items))
-    stamp = now()
-    from datetime import datetime
-
-    return Snapshot(
-        tuple(t for side in states for t in side),
-        stamp if isinstance(stamp, datetime) else None,
-    )
+    return Snapshot(tuple(t for side in states for t in side), now())
 
 
 def common_version(states: Snapshot | Sequence[TargetState]) -> Version | None:
