@@ -49,9 +49,10 @@ class Rollback(Command):
 
     def _run(self) -> Outcome:
         req, ledger = self.req, self.ports.ledger
-        undone, snapshot = rollback_target(ledger.releases(limit=500), req.to)
-        label = common_version(snapshot) or Version("snapshot")
+        undone, recorded = rollback_target(ledger.releases(limit=500), req.to)
         now = self.releaser.snapshot()
+        snapshot = recorded or now
+        label = common_version(snapshot) or Version("snapshot")
         record = self.open(
             ReleaseKind.ROLLBACK,
             label,
@@ -131,12 +132,16 @@ _NOT_IN_EFFECT = frozenset(
 )
 
 
-def rollback_target(releases: Sequence[Release], to: ReleaseNo | None) -> tuple[Release, Snapshot]:
+def rollback_target(
+    releases: Sequence[Release], to: ReleaseNo | None
+) -> tuple[Release, Snapshot | None]:
     """Which release a rollback undoes, and the snapshot it restores.
 
     No `--to`: the latest release still in effect (succeeded, stopped half-way even before
     its first change, or whose own rollback failed), back to its snapshot: what ran before
     it. `--to N`: what release N deployed. Migrations are never undone by ship.
+    None as the snapshot means "what runs now": an open release killed before it read
+    its snapshot changed nothing, so undoing it is closing it.
     """
     if to is not None:
         chosen = next((r for r in releases if r.number == to), None)
@@ -149,10 +154,12 @@ def rollback_target(releases: Sequence[Release], to: ReleaseNo | None) -> tuple[
             )
         return chosen, chosen.deployed
     for release in releases:
-        if release.kind is ReleaseKind.MIGRATION or release.snapshot is None:
+        if release.kind is ReleaseKind.MIGRATION or release.state in _NOT_IN_EFFECT:
+            continue  # never undone by ship; or already undone, or it changed nothing
+        if release.snapshot is None:
+            if release.state.is_open and not release.changed:
+                return release, None
             continue
-        if release.state in _NOT_IN_EFFECT:
-            continue  # already undone, or it never changed anything
         if release.changed or release.kind is ReleaseKind.ROLLBACK or release.state.is_open:
             # An open release is undone even if it changed nothing yet: the stop message
             # offers `ship rollback`, and skipping it would undo an older release instead.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shipper.core.model import MeasurementStatus, ReleaseKind, ReleaseNo, ReleaseState
+from shipper.core.model import MeasurementStatus, Phase, ReleaseKind, ReleaseNo, ReleaseState
 from shipper.errors import BadInput
 from tests.core.conftest import World
 
@@ -126,3 +126,30 @@ def test_rollback_skips_a_release_that_was_already_rolled_back(world: World) -> 
     outcome = world.rollback()
     assert outcome.exit_code == 0, outcome.message
     assert world.everywhere("v1")
+
+
+def test_rollback_closes_a_release_killed_before_its_snapshot(world: World) -> None:
+    """A release killed at the gate (no snapshot, nothing changed) is closed by `ship
+    rollback`, which leaves the previous release running instead of undoing it."""
+    from dataclasses import replace
+
+    world.deploy("v2")
+    good = world.ledger.get(ReleaseNo(1))
+    assert good is not None
+    world.ledger.create(
+        replace(
+            good,
+            number=ReleaseNo(2),
+            version="v3",
+            state=ReleaseState.RUNNING,
+            phase=Phase.GATE,
+            snapshot=None,
+            deployed=None,
+            changed=False,
+            targets={},
+        )
+    )
+    outcome = world.rollback()
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v2")
+    assert world.ledger.get(ReleaseNo(2)).state is ReleaseState.SUPERSEDED  # type: ignore[union-attr]
