@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,9 +67,7 @@ class Database:
             self._conn = sqlite3.connect(
                 str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._migrate()
+            self._prepare(busy_timeout)
         except sqlite3.Error as exc:
             raise self.error("open", exc) from None
         except OSError as exc:
@@ -76,6 +75,28 @@ class Database:
                 f"cannot create the ledger at {path}: {exc.strerror}; "
                 "set SHIP_STATE_DIR or ledger.path to a writable place"
             ) from None
+
+    def _prepare(self, patience: float) -> None:
+        """WAL mode and the schema, retried while another process does the same.
+
+        Switching a new file to WAL needs an exclusive lock, and SQLite answers "database
+        is locked" at once, without its busy handler, when two processes race to do it (two
+        `ship` commands started together on a new pipeline). The race is short: wait it out.
+        """
+        deadline = time.monotonic() + patience
+        attempt = 0
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                attempt += 1
+                time.sleep(min(0.5, 0.01 * 2**attempt))
 
     def error(self, action: str, exc: BaseException) -> LedgerError:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
