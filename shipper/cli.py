@@ -90,8 +90,14 @@ class _Session:
     state_dir: Path | None = None
 
 
+def _one_line(text: str) -> str:
+    """Escape what a terminal or `splitlines` would break the line at (a YAML key or a
+    version may hold control characters): every message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _err(line: str) -> None:
-    sys.stderr.write(_Session.redactor.clean(line) + "\n")
+    sys.stderr.write(_one_line(_Session.redactor.clean(line)) + "\n")
     sys.stderr.flush()
 
 

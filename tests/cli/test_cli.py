@@ -124,3 +124,13 @@ def test_internal_error_goes_to_a_crash_file_without_secrets(
     assert "Traceback" not in err and "canary" not in err
     crash = next((project / "crash").glob("ship-crash-*.txt")).read_text()
     assert "RuntimeError" in crash and "canary-0123456789abcdef" not in crash
+
+
+def test_a_key_with_control_characters_still_gives_one_line(
+    ship: Callable[..., Result], project: Path
+) -> None:
+    """A YAML key holding a record separator is shown escaped, on one line."""
+    (project / "pipelines" / "web.yaml").write_text('"\\x1E": null\nname: web\n')
+    result = ship("validate")
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()) == 1 and "\\x1e" in result.stderr
