@@ -37,3 +37,51 @@ def test_internal_error_after_a_change_exits_4(capsys: pytest.CaptureFixture[str
         cli._Session.releaser = None
     assert info.value.exit_code == 4
     assert "internal error" in capsys.readouterr().err
+
+
+class _Left(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _capture_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake_exit(code: int) -> None:
+        raise _Left(code)
+
+    monkeypatch.setattr(cli.os, "_exit", fake_exit)
+
+
+def test_a_finished_command_leaves_at_once_with_its_exit_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`main` skips the interpreter's teardown, after the output is out, code intact."""
+    _capture_exit(monkeypatch)
+    monkeypatch.setattr(sys, "argv", ["ship", "--version"])
+    with pytest.raises(_Left) as left:
+        cli.main()
+    assert left.value.code == 0
+    assert capsys.readouterr().out.startswith("ship ")
+    monkeypatch.setattr(sys, "argv", ["ship", "deploy"])  # missing argument: usage error
+    with pytest.raises(_Left) as left:
+        cli.main()
+    assert left.value.code == 2
+
+
+def test_a_running_non_daemon_thread_gets_the_ordinary_exit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Work still running in a non-daemon thread is waited for, not cut off."""
+    import threading
+
+    _capture_exit(monkeypatch)
+    monkeypatch.setattr(sys, "argv", ["ship", "--version"])
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait, daemon=False)
+    worker.start()
+    try:
+        with pytest.raises(SystemExit) as done:
+            cli.main()
+        assert done.value.code == 0
+    finally:
+        release.set()
+        worker.join()
