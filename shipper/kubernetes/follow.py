@@ -54,14 +54,23 @@ def follow(
     cancelled: Callable[[], bool],
     tuning: Tuning,
     pause: Callable[[float], None],
+    created: Obj | None = None,
 ) -> Outcome:
     """Watch `kind/name` until `decide` (on the object) or `tick` (on pods, say) returns a
-    final verdict, the monotonic `deadline` passes (TIMED_OUT), or `cancelled()`."""
+    final verdict, the monotonic `deadline` passes (TIMED_OUT), or `cancelled()`.
+
+    `created` is the object as the create call returned it: the watch starts from its
+    resourceVersion without a LIST, and the first `tick` waits for the first wake-up,
+    since nothing can have happened to a thing that did not exist a moment ago."""
     clock = api.clock
     selector = f"metadata.name={name}"
-    obj: Obj | None = None
+    obj: Obj | None = created
     last = Reading(Verdict.PENDING, "waiting")
     rv: str | None = None
+    if created is not None:
+        rv = str((created.get("metadata") or {}).get("resourceVersion") or "") or None
+        last = decide(created)
+    fresh = rv is not None
     failures = 0
     while True:
         if cancelled():
@@ -78,10 +87,11 @@ def follow(
                 last = decide(obj)
                 if last.verdict.is_final:
                     return Outcome(last, obj)
-            if obj is not None:
+            if obj is not None and not fresh:
                 extra = tick(obj)
                 if extra is not None and extra.verdict.is_final:
                     return Outcome(extra, obj)
+            fresh = False
             wait = max(1, math.ceil(min(tuning.poll, deadline - clock.monotonic())))
             for event in api.watch(
                 kind,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from shipper.core.model import Side, Target, Verdict, Version
@@ -116,8 +117,13 @@ class KubernetesMigrationRunner:
         name = job_name(self.pipeline, op.release)
         target = Target(Side.KUBERNETES, f"job/{name}")
         try:
-            existing = self.api.find("job", name)
-            adopted = existing is not None
+            # The two reads a new Job needs go out together: is it there already (a resumed
+            # run), and the workload whose pod spec it borrows.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-spec") as pool:
+                base = pool.submit(self._base_pod_spec)
+                existing = self.api.find("job", name)
+                adopted = existing is not None
+                base_spec = base.result() if existing is None else {}
             if existing is not None:
                 running = _job_image(existing)
                 if running != image:
@@ -129,16 +135,19 @@ class KubernetesMigrationRunner:
                     )
                 op.progress(target, "adopted", f"following the Job {name} created earlier")
             else:
-                body = self._job(name, image, command, version, op)
+                body = self._job(name, image, command, version, op, base_spec)
                 op.intend(
                     target,
                     "create migration job",
                     {"job": name, "image": image, "command": list(command)},
                 )
                 try:
-                    self.api.create("job", body, subject=f"job/{name}")
+                    created = self.api.create("job", body, subject=f"job/{name}")
                 except KubeConflict:  # created meanwhile (a retry of ours, or a twin): adopt it
                     adopted = True
+                else:
+                    op.progress(target, "running", f"Job {name} created")
+                    return self._wait(name, target, op, adopted, created)
                 op.progress(target, "running", f"Job {name} created")
             return self._wait(name, target, op, adopted)
         except (Interrupted, LockLost, PlatformAuthError):
@@ -149,7 +158,13 @@ class KubernetesMigrationRunner:
     # --- building the Job ------------------------------------------------------------
 
     def _job(
-        self, name: str, image: str, command: Sequence[str], version: Version, op: Operation
+        self,
+        name: str,
+        image: str,
+        command: Sequence[str],
+        version: Version,
+        op: Operation,
+        base: dict[str, Any],
     ) -> Obj:
         labels = {
             "app.kubernetes.io/managed-by": "ship",
@@ -159,7 +174,6 @@ class KubernetesMigrationRunner:
         }
         container: dict[str, Any] = {"name": CONTAINER, "image": image, "command": list(command)}
         pod: dict[str, Any] = {"restartPolicy": "Never"}
-        base = self._base_pod_spec()
         if base:
             first = (base.get("containers") or [{}])[0]
             container.update({k: first[k] for k in _CONTAINER_KEYS if k in first})
@@ -197,7 +211,9 @@ class KubernetesMigrationRunner:
 
     # --- waiting ---------------------------------------------------------------------
 
-    def _wait(self, name: str, target: Target, op: Operation, adopted: bool) -> MigrationResult:
+    def _wait(
+        self, name: str, target: Target, op: Operation, adopted: bool, created: Obj | None = None
+    ) -> MigrationResult:
         clock = op.clock
         before = self.api.calls
         # The Job's own deadline stops it; ship waits a little longer to see it say so.
@@ -240,6 +256,7 @@ class KubernetesMigrationRunner:
             cancelled=lambda: op.cancelled,
             tuning=self.tuning,
             pause=op.pause,
+            created=created,
         )
         with contextlib.suppress(ShipError):
             collect()

@@ -100,6 +100,20 @@ def test_resumed_release_adopts_its_job(seeded: FakeKubeApiServer, kubeconfig: P
     assert op.intents == []
 
 
+def test_new_job_is_watched_from_its_creation(
+    seeded: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """A Job ship just created is watched from the create call's resourceVersion: no LIST
+    of it, and no look at its pods before the first wake-up (there are none yet)."""
+    seeded.reset_calls()
+    result = runner(kubeconfig).run(Version("v2"), COMMAND, real_op(release=4))
+    assert result.succeeded
+    assert seeded.call_count("create", "jobs") == 1
+    assert seeded.call_count("list", "jobs") == 0
+    assert seeded.call_count("watch", "jobs") >= 1
+    assert "$ bin/rails db:migrate" in result.log  # the log is still read at the end
+
+
 def test_existing_job_for_another_image_is_refused(
     seeded: FakeKubeApiServer, kubeconfig: Path
 ) -> None:
