@@ -9,6 +9,7 @@ to?") from at most a few list calls. Release labels are cached across steps in a
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 from shipper.heroku.api import HerokuApi
@@ -81,6 +82,16 @@ class AppHistory:
             builds = parse_list(body, Build.parse, "builds")
             self._builds = sorted(builds, key=lambda b: b.created_at, reverse=True)
         return self._builds
+
+    def read_both(self) -> None:
+        """Releases and builds in the time of one round trip: a deploy step asks about
+        both (does the app run the version? is a build of it under way?)."""
+        if self._releases is not None or self._builds is not None:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="heroku-builds") as pool:
+            builds = pool.submit(self.builds)
+            self.releases()
+            builds.result()
 
     def current(self) -> Release | None:
         """The live release: the one Heroku marks `current`.

@@ -132,6 +132,7 @@ class AppSteps:
         """Make sure a build of `version` exists and has finished, then say what to
         follow. Adopts a running or finished build of the version instead of building
         again."""
+        self.history.read_both()
         running = self.running(version)
         if running:
             return Prepared(
