@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from shipper.core import machine as m
+from shipper.core.early import Early
 from shipper.core.events import (
     GateBlocked,
     GatePassed,
@@ -47,11 +48,15 @@ from shipper.errors import (
 from shipper.ports import (
     Check,
     Clock,
+    GateReading,
     Platform,
 )
 
 if TYPE_CHECKING:
     from shipper.core.run import Releaser
+
+
+GATE_FRESH_SECONDS = 10.0  # a status reading older than this is read again
 
 
 class Command:
@@ -63,6 +68,7 @@ class Command:
         self.ports = releaser.ports
         self.hold = hold
         self.record: Record | None = None
+        self._early_gate: Early[GateReading] | None = None
 
     @property
     def clock(self) -> Clock:
@@ -109,6 +115,13 @@ class Command:
             )
         return self.record
 
+    def gate_soon(self, skip_reason: str) -> None:
+        """Start reading the status gate now, for the next `gate` call: the caller reads
+        the targets meanwhile, and both answers arrive in the time of one round trip."""
+        gate = self.ports.gate
+        if gate is not None and not skip_reason:
+            self._early_gate = Early(gate.read, self.clock)
+
     def gate(self, phase: Phase, skip_reason: str) -> str:
         """ "" when the gate is open (or overridden, which is recorded), else why not."""
         assert self.record is not None
@@ -118,7 +131,8 @@ class Command:
         if skip_reason:
             self.record.emit(GateSkipped(phase=phase.value, reason=skip_reason))
             return ""
-        reading = gate.read()
+        early, self._early_gate = self._early_gate, None
+        reading = (early.take(GATE_FRESH_SECONDS) if early else None) or gate.read()
         if reading.is_open:
             self.record.emit(GatePassed(phase=phase.value, summary=reading.summary))
             return ""

@@ -95,6 +95,7 @@ class Deploy(Command):
                 return self._code_release(None)
             return self._code_release(resumed)
 
+        self.gate_soon(req.skip_gate_reason)
         snapshot = self.releaser.snapshot()
         decision = self.releaser.decide_migrations(version, req.migrations, snapshot)
         self.ports.emitter.emit(plan_event(build_plan(version, snapshot, decision)))
@@ -211,12 +212,15 @@ class Deploy(Command):
         with no change since: it saves reading every target again."""
         req, version = self.req, self.req.version
         if resumed is None:
+            if known is None:  # the targets and the gate, read together (the gate decides)
+                self.gate_soon(req.skip_gate_reason)
+                known = self.releaser.snapshot()
             opened = self._open_through_gate(ReleaseKind.CODE, None)
             if isinstance(opened, Outcome):
                 return opened
             record = opened
             record.enter(Phase.SNAPSHOT)
-            snapshot = known or self.releaser.snapshot()
+            snapshot = known
             record.update(snapshot=snapshot)  # written before the first change: the way back
             record.emit(SnapshotTaken(targets={t.target.key: t.version for t in snapshot.targets}))
             record.leave(Phase.SNAPSHOT, "taken")

@@ -292,3 +292,56 @@ def test_the_result_names_the_failure_not_the_wait_it_cut_short(world: World) ->
     outcome = world.deploy("v2")
     assert outcome.exit_code == 1
     assert outcome.message.startswith("the release failed: kubernetes:deployment/web: Crash")
+
+
+def test_the_gate_is_read_while_the_targets_are(world: World) -> None:
+    """Before each release the status page and the targets are read together: each read
+    waits to see the other one start, which only happens when they overlap (one round
+    trip, not two), for both releases of a migration."""
+    import threading
+
+    from shipper.ports import GateReading
+
+    seen: list[tuple[str, bool]] = []
+    gate_started, snapshot_started = threading.Event(), threading.Event()
+    plain_read, plain_snapshot = world.gate.read, world.heroku.snapshot
+
+    def read() -> GateReading:
+        gate_started.set()
+        seen.append(("gate saw the snapshot", snapshot_started.wait(timeout=2)))
+        snapshot_started.clear()
+        return plain_read()
+
+    def snapshot():  # type: ignore[no-untyped-def]
+        if len(seen) >= 4:  # both releases have passed their gates: later reads are alone
+            return plain_snapshot()
+        snapshot_started.set()
+        seen.append(("snapshot saw the gate", gate_started.wait(timeout=2)))
+        gate_started.clear()
+        return plain_snapshot()
+
+    world.gate.read = read  # type: ignore[method-assign]
+    world.heroku.snapshot = snapshot  # type: ignore[method-assign]
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 0, outcome.message
+    assert sorted(seen) == sorted(
+        [("gate saw the snapshot", True), ("snapshot saw the gate", True)] * 2
+    )
+
+
+def test_a_stale_early_gate_reading_is_read_again(world: World) -> None:
+    """An early reading older than the freshness bound never decides: the gate is read
+    again at the gate itself (here it has turned yellow meanwhile)."""
+    from shipper.core import command
+
+    world.gate.script = [True, False]
+    plain_snapshot = world.heroku.snapshot
+
+    def slow_snapshot():  # type: ignore[no-untyped-def]
+        world.clock.sleep(command.GATE_FRESH_SECONDS + 1)
+        return plain_snapshot()
+
+    world.heroku.snapshot = slow_snapshot  # type: ignore[method-assign]
+    outcome = world.deploy("v2")
+    assert outcome.exit_code == 3
+    assert world.gate.reads == 2 and world.everywhere("v1")
