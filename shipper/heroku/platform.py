@@ -237,18 +237,23 @@ class HerokuPlatform:
         return Measurement(MeasurementStatus.SUCCESSFUL, value)
 
     def _app_health(self, app: str, version: str) -> str:
-        history = AppHistory(self._api, app, self._labels)
-        current = history.current()
-        if current is None:
-            return f"{app} has no current release"
-        label = history.label(current)
-        if label != version:
-            return f"{app} runs {label or 'an unknown version'} (v{current.version}), not {version}"
-        if current.status != "succeeded":
-            return f"{app} release v{current.version} is {current.status}"
-        dynos = parse_list(
-            self._api.get(f"{app_path(app)}/dynos", f"list the dynos of {app}"), Dyno.parse, "dynos"
-        )
+        # The dynos are read while the releases are: a measurement is one round trip, so
+        # the bake's last one ends soon after the window does.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="heroku-dynos") as pool:
+            listed = pool.submit(
+                self._api.get, f"{app_path(app)}/dynos", f"list the dynos of {app}"
+            )
+            history = AppHistory(self._api, app, self._labels)
+            current = history.current()
+            if current is None:
+                return f"{app} has no current release"
+            label = history.label(current)
+            if label != version:
+                running = label or "an unknown version"
+                return f"{app} runs {running} (v{current.version}), not {version}"
+            if current.status != "succeeded":
+                return f"{app} release v{current.version} is {current.status}"
+            dynos = parse_list(listed.result(), Dyno.parse, "dynos")
         crashed = [
             d.name
             for d in dynos

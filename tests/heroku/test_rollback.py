@@ -186,3 +186,28 @@ def test_rollback_cancels_a_pending_build_so_it_cannot_release_later(
     assert ("heroku:acme-web", "cancel build") in [(t, a) for t, a, _ in op.intents]
     clock.advance(3600)
     assert platform(api, apps=["acme-web"]).snapshot()[0].version == V41
+
+
+def test_a_health_measurement_reads_releases_and_dynos_together(
+    heroku: FakeHeroku, api: HerokuApi
+) -> None:
+    """One measurement is one round trip: the releases list waits here until the dynos
+    have been asked for, which only happens when both are in flight at once."""
+    import threading
+
+    dynos_asked = threading.Event()
+    overlapped: list[bool] = []
+
+    def releases(request: httpx.Request) -> httpx.Response:
+        overlapped.append(dynos_asked.wait(timeout=2))
+        return heroku._route(request)
+
+    def dynos(request: httpx.Request) -> httpx.Response:
+        dynos_asked.set()
+        return heroku._route(request)
+
+    heroku.fail("GET", r"/apps/acme-web/releases$", releases)
+    heroku.fail("GET", r"/apps/acme-web/dynos$", dynos)
+    measurement = platform(api, apps=["acme-web"]).health(Version("v41"))
+    assert measurement.status is MeasurementStatus.SUCCESSFUL, measurement.message
+    assert overlapped == [True]
