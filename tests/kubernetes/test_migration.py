@@ -100,9 +100,7 @@ def test_resumed_release_adopts_its_job(seeded: FakeKubeApiServer, kubeconfig: P
     assert op.intents == []
 
 
-def test_new_job_is_watched_from_its_creation(
-    seeded: FakeKubeApiServer, kubeconfig: Path
-) -> None:
+def test_new_job_is_watched_from_its_creation(seeded: FakeKubeApiServer, kubeconfig: Path) -> None:
     """A Job ship just created is watched from the create call's resourceVersion: no LIST
     of it, and no look at its pods before the first wake-up (there are none yet)."""
     seeded.reset_calls()

@@ -55,6 +55,10 @@ def api_error(code: int, reason: str, message: str, **kw: Any) -> ApiError:
 class HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A real API server listens with the kernel's backlog; socketserver's default of 5
+    # drops the connections of a client that opens dozens at once (one per watched
+    # workload), and each dropped SYN costs that client a 1 s retransmission.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, address: tuple[str, int], api: FakeKubeApiServer) -> None:
         self.api = api
