@@ -199,11 +199,24 @@ def test_detection_latency_is_bounded_by_interval_times_limit_plus_a_timeout() -
 
 
 def test_rounds_keep_a_fixed_cadence_when_measurements_take_time() -> None:
-    """A round whose measurements take 10 s still starts the next one 15 s after its own start."""
+    """A round whose measurements take 10 s still starts the next one 15 s after its own
+    start; only the window's last reading starts early (here as soon as the one before it
+    has ended), so that it lands near the window's end."""
     clock = FakeClock()
     check = ScriptedCheck(clock=clock, duration=10.0)
     Run(clock)([check])
-    assert [t - 1000.0 for _, t in check.calls] == [0.0, 15.0, 30.0, 45.0, 60.0]
+    assert [t - 1000.0 for _, t in check.calls] == [0.0, 15.0, 30.0, 45.0, 55.0]
+
+
+def test_the_last_reading_of_the_window_lands_at_its_end() -> None:
+    """Readings that take 2 s: the last one starts 2 s before the 60 s window closes, so
+    the bake lasts 60 s, not 60 s plus one reading."""
+    clock = FakeClock()
+    check = ScriptedCheck(clock=clock, duration=2.0)
+    result = Run(clock)([check], seconds=60)
+    assert result.passed
+    assert [t - 1000.0 for _, t in check.calls] == [0.0, 15.0, 30.0, 45.0, 58.0]
+    assert result.seconds == 60.0
 
 
 def test_check_failed_event_names_threshold_and_last_measurements() -> None:
