@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,25 +184,35 @@ class HerokuApi:
             log.info("could not read an output stream: %s", exc)
             return ""
 
-    # --- plumbing -------------------------------------------------------------------
-
-    def _read_stream(self, url: str, lines: int) -> str:
+    def stream_chunks(self, url: str, offset: int = 0) -> Iterator[bytes]:
+        """An output stream's bytes as they come, from byte `offset` (a resumed read
+        sends `Range`). Not a Platform API call: the URL is a capability on another
+        host, so it carries no token and spends nothing of the account's budget.
+        Failures raise PlatformError (a 404: the command has not started yet)."""
         action = "read an output stream"
-        buffer = bytearray()
-        total = 0
+        headers = {"User-Agent": USER_AGENT}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
         try:
-            with self._streams.stream("GET", url, headers={"User-Agent": USER_AGENT}) as resp:
+            with self._streams.stream("GET", url, headers=headers) as resp:
                 if resp.status_code >= 300:
                     resp.read()
                     raise from_response(resp, action, self.redact)
-                for chunk in resp.iter_bytes():
-                    total += len(chunk)
-                    buffer.extend(chunk)
-                    del buffer[:-STREAM_TAIL_BYTES]
-                    if total > STREAM_MAX_BYTES:
-                        break
+                yield from resp.iter_bytes()
         except httpx.RequestError as exc:
             raise from_transport(exc, action) from None
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _read_stream(self, url: str, lines: int) -> str:
+        buffer = bytearray()
+        total = 0
+        for chunk in self.stream_chunks(url):
+            total += len(chunk)
+            buffer.extend(chunk)
+            del buffer[:-STREAM_TAIL_BYTES]
+            if total > STREAM_MAX_BYTES:
+                break
         text = buffer.decode("utf-8", errors="replace")
         # Event-stream framing ("data: ...") is kept as plain lines.
         tail = [ln.removeprefix("data: ") for ln in text.splitlines() if ln.strip()]

@@ -1,4 +1,10 @@
-"""Frugal waiting on one Heroku resource: conditional GETs at intervals that grow.
+"""Frugal waiting on one Heroku resource: its output stream, else conditional GETs at
+intervals that grow.
+
+A build or a release command with an output stream is waited on through that stream
+(`stream.py`): the resource is read again the moment the stream ends, and otherwise only
+every `longest` seconds. The schedule below is for everything else, and for when a stream
+fails or ends too early.
 
 A build takes minutes and release phase can take an hour, while the account has 4,500
 calls an hour for everything. So the first look comes soon (`first`, 0.5 s: a release
@@ -31,6 +37,7 @@ from typing import Generic, TypeVar
 
 from shipper.core.model import Verdict
 from shipper.heroku.api import HerokuApi, Json
+from shipper.heroku.stream import StreamWatch
 from shipper.ports import Operation
 
 T = TypeVar("T")
@@ -66,8 +73,14 @@ def follow(
     op: Operation,
     settings: PollSettings,
     on_change: Callable[[T], None] | None = None,
+    stream_of: Callable[[T], str | None] | None = None,
 ) -> Watched[T]:
-    """Poll `path` until `is_final`, the operation's deadline, or its cancellation."""
+    """Poll `path` until `is_final`, the operation's deadline, or its cancellation.
+
+    With `stream_of` (the resource's output stream URL, once it has one) the wait follows
+    that stream instead, looking at the resource as soon as the stream ends and otherwise
+    every `longest` seconds; a stream that fails, or ends before the resource is final,
+    hands back to polling."""
     etag: str | None = None
     interval = settings.first
     since = op.clock.monotonic()  # when the resource last changed (or the wait began)
@@ -76,27 +89,40 @@ def follow(
     etag = page.etag
     if on_change:
         on_change(value)
-    while not is_final(value):
-        if op.cancelled:
-            return Watched(value, Verdict.PENDING)
-        left = op.deadline - op.clock.monotonic()
-        if left <= 0:
-            return Watched(value, Verdict.TIMED_OUT)
-        op.pause(min(interval, left))
-        if op.cancelled:
-            return Watched(value, Verdict.PENDING)
-        page = api.get_if_changed(path, action, etag)
-        if page.body is None:
-            interval = settings.next_interval(interval, op.clock.monotonic() - since)
-            continue
-        new = parse(page.body)
-        etag = page.etag
-        if new != value:
-            interval = settings.first
-            since = op.clock.monotonic()
-            if on_change:
-                on_change(new)
-        else:
-            interval = settings.next_interval(interval, op.clock.monotonic() - since)
-        value = new
-    return Watched(value, None)
+    watch: StreamWatch | None = None
+    streaming: StreamWatch | None = None  # the watch while its end is still to be seen
+    try:
+        while not is_final(value):
+            if op.cancelled:
+                return Watched(value, Verdict.PENDING)
+            left = op.deadline - op.clock.monotonic()
+            if left <= 0:
+                return Watched(value, Verdict.TIMED_OUT)
+            if watch is None and stream_of is not None and (url := stream_of(value)):
+                watch = streaming = StreamWatch(api, url)
+            if streaming is not None:
+                streaming.wait(op, min(settings.longest, left))
+                if not streaming.alive:  # one look after its end, then polling
+                    streaming = None
+            else:
+                op.pause(min(interval, left))
+            if op.cancelled:
+                return Watched(value, Verdict.PENDING)
+            page = api.get_if_changed(path, action, etag)
+            if page.body is None:
+                interval = settings.next_interval(interval, op.clock.monotonic() - since)
+                continue
+            new = parse(page.body)
+            etag = page.etag
+            if new != value:
+                interval = settings.first
+                since = op.clock.monotonic()
+                if on_change:
+                    on_change(new)
+            else:
+                interval = settings.next_interval(interval, op.clock.monotonic() - since)
+            value = new
+        return Watched(value, None)
+    finally:
+        if watch is not None:
+            watch.close()

@@ -158,6 +158,7 @@ class AppSteps:
             self.op,
             self._poll,
             lambda b: self.op.progress(self.target, "building", f"build {b.status}"),
+            lambda b: b.output_stream_url,
         )
         build = watched.value
         if watched.stopped is not None:
@@ -290,6 +291,7 @@ class AppSteps:
             self.op,
             self._poll,
             lambda r: self.op.progress(self.target, "release phase", f"v{r.version} {r.status}"),
+            lambda r: r.output_stream_url,
         )
         release = watched.value
         if watched.stopped is not None:

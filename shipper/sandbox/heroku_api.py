@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from shipper.sandbox.faults import Fault, FaultPlan
@@ -70,6 +70,8 @@ _ROUTES: list[Route] = [
     ]
 ]
 
+STREAM_HOLD = 120.0  # the longest a stream stays open before it ends anyway
+STREAM_LOOK = 0.02  # how often an open stream looks whether its command has ended
 _STREAM = re.compile(r"^/streams/(?P<kind>builds|releases)/(?P<ident>[0-9a-f-]+)\.log$")
 _ARTIFACT = re.compile(r"^/artifacts/(?P<version>[A-Za-z0-9._+@-]+)\.tar\.gz$")
 
@@ -394,25 +396,53 @@ class HerokuApi:
         return Answer.of_json(206, body, headers)
 
     def _stream(self, kind: str, ident: str, request: Request) -> Answer:
-        """The build or release-phase log: 404 until the command has started."""
+        """The build or release-phase log: 404 until the command has started, then open
+        for as long as the command runs (its output comes when it ends), as Heroku's
+        output streams stay open while a build or release command runs."""
         with self.world.lock:
-            self.world.settle()
-            found: Build | Release | None = None
-            for app in self.world.apps.values():
-                pool: list[Any] = app.builds if kind == "builds" else app.releases
-                found = next((x for x in pool if x.id == ident), found)
-            if found is None or (isinstance(found, Release) and not found.has_phase):
+            found = self._streamed(kind, ident)
+            if found is None:
                 return Answer.of_text(404, "stream not found\n")
             if self.world.clock() < found.created_at + self.world.timings.stream_start:
                 return Answer.of_text(404, "stream not started\n")
-            lines = list(found.log) or ["-----> Running..."]
-            if found.status == "pending":
-                lines = ["-----> Running..."]
-        text = "\n".join(lines) + "\n"
+            pending = found.status == "pending"
+            text = _log_text(found)
         skip = _byte_offset(request.header("Range"))
-        if skip:
-            return Answer(206, text.encode()[skip:], "text/plain; charset=utf-8")
-        return Answer.of_text(200, text)
+        status = 206 if skip else 200
+        content_type = "text/plain; charset=utf-8"
+        if not pending:
+            return Answer(status, text.encode()[skip:], content_type)
+        return Answer(status, b"", content_type, more=self._rest_of(kind, ident, skip))
+
+    def _streamed(self, kind: str, ident: str) -> Build | Release | None:
+        self.world.settle()
+        found: Build | Release | None = None
+        for app in self.world.apps.values():
+            pool: list[Any] = app.builds if kind == "builds" else app.releases
+            found = next((x for x in pool if x.id == ident), found)
+        if found is None or (isinstance(found, Release) and not found.has_phase):
+            return None
+        return found
+
+    def _rest_of(self, kind: str, ident: str, skip: int) -> Iterator[bytes]:
+        """The output once the command has ended; after STREAM_HOLD seconds the stream
+        ends anyway (the client then looks at the resource and reconnects or polls)."""
+        until = time.monotonic() + STREAM_HOLD
+        while time.monotonic() < until:
+            time.sleep(STREAM_LOOK)
+            with self.world.lock:
+                found = self._streamed(kind, ident)
+                if found is None or found.status != "pending":
+                    text = _log_text(found) if found is not None else ""
+                    yield text.encode()[skip:]
+                    return
+
+
+def _log_text(found: Build | Release) -> str:
+    lines = list(found.log) or ["-----> Running..."]
+    if found.status == "pending":
+        return ""  # a running command's output arrives when it ends
+    return "\n".join(lines) + "\n"
 
 
 _RATE_LIMIT_MESSAGE = (

@@ -10,11 +10,13 @@ drives, uniformly for every stand-in.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,6 +68,9 @@ class Answer:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    # A streamed answer (chunked): `body` goes first, then each piece as it comes, and
+    # the response ends when the iterator does. Output streams are served this way.
+    more: Iterator[bytes] | None = None
 
     @classmethod
     def of_json(cls, status: int, data: Any, headers: dict[str, str] | None = None) -> Answer:
@@ -155,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
             return Answer.of_json(500, {"id": "internal", "message": "stand-in error"})
 
     def _write(self, answer: Answer, method: str) -> None:
+        if answer.more is not None and method != "HEAD":
+            self._write_chunked(answer)
+            return
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)
@@ -164,6 +172,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if method != "HEAD" and answer.status != 304:
             self.wfile.write(answer.body)
+
+    def _write_chunked(self, answer: Answer) -> None:
+        assert answer.more is not None
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for piece in itertools.chain([answer.body], answer.more):
+                if piece:
+                    self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client went away mid-stream: nothing to answer to
+            self.close_connection = True
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 

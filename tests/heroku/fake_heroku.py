@@ -66,6 +66,9 @@ class FakeHeroku:
         self.rate_limit_remaining: int | None = None
         self._scripts: list[tuple[str, re.Pattern[str], list[Scripted]]] = []
         self.streams: dict[str, str] = {}
+        self.stream_requests: list[httpx.Request] = []
+        self.hold_streams = False  # streams of running commands stay open until they end
+        self.stream_hook: Callable[[httpx.Request], httpx.Response] | None = None
         self.router: Any = None  # the respx router serving this fake, for extra routes
         for app in self.apps.values():
             self.seed_release(app.name, "v41")
@@ -113,11 +116,40 @@ class FakeHeroku:
         return response
 
     def stream(self, request: httpx.Request) -> httpx.Response:
+        """An output stream. A finished command's output; for a command still running,
+        with `hold_streams` the stream stays open until it ends (on the fake clock: the
+        clock moves to its end), else the stream ends at once, empty (ship then looks at
+        the resource and goes back to polling)."""
         assert "Authorization" not in request.headers, "a stream URL got the token"
-        text = self.streams.get(request.url.path)
+        self.stream_requests.append(request)
+        if self.stream_hook is not None:
+            return self.stream_hook(request)
+        path = request.url.path
+        running = self._running_with_stream(path)
+        if running is not None:
+            if not self.hold_streams:
+                return httpx.Response(200, text="", headers={"Content-Type": "text/plain"})
+            self.clock.advance(max(0.0, running["_finish_at"] - self.clock.monotonic()))
+            self._advance()
+        if path in self.streams:  # a test's output (None: a stream that never starts)
+            text = self.streams[path]
+        else:
+            text = "-----> Done\n" if self._with_stream(path) is not None else None
         if text is None:
             return httpx.Response(404, json={"id": "not_found", "message": "not started"})
         return httpx.Response(200, text=text, headers={"Content-Type": "text/plain"})
+
+    def _running_with_stream(self, path: str) -> dict[str, Any] | None:
+        item = self._with_stream(path)
+        return item if item is not None and item["status"] == "pending" else None
+
+    def _with_stream(self, path: str) -> dict[str, Any] | None:
+        for app in self.apps.values():
+            for item in [*app.builds, *app.releases]:
+                url = item.get("output_stream_url")
+                if url and _path(url) == path:
+                    return item
+        return None
 
     def _route(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path

@@ -392,3 +392,27 @@ def test_uncancelled_build_releases_after_its_caller_gave_up(heroku: HerokuStand
     _build(heroku, "v2")
     heroku.clock.advance(5.0)
     assert heroku.world.running_version(APP) == "v2"
+
+
+def test_a_running_builds_stream_stays_open_until_the_build_ends(heroku: HerokuStandIn) -> None:
+    """As Heroku's do: the output stream of a running build is open until the build ends,
+    then carries its output and closes (ship waits on that end instead of polling)."""
+    import threading
+
+    build = _build(heroku, "v2")
+    heroku.clock.advance(0.2)  # the build has started: the stream exists
+    got: dict[str, str] = {}
+
+    def read() -> None:
+        got["text"] = httpx.get(build["output_stream_url"], timeout=10).text
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=0.5)
+    assert reader.is_alive(), "the stream of a running build ended early"
+    heroku.clock.advance(1.0)
+    reader.join(timeout=5)
+    assert not reader.is_alive()
+    done = heroku.client.get(f"/apps/{APP}/builds/{build['id']}").json()
+    assert done["status"] == "succeeded"
+    assert got["text"].strip()

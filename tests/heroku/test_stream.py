@@ -1,0 +1,73 @@
+"""Waiting on builds and release commands through their output streams."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+
+from shipper.core.model import Verdict, Version
+from shipper.heroku.api import HerokuApi
+from tests.fakes.clock import FakeClock
+from tests.fakes.operation import RecordingOperation
+from tests.heroku.conftest import platform
+from tests.heroku.fake_heroku import FakeHeroku
+
+V42 = Version("v42")
+
+
+def test_the_end_of_a_stream_is_noticed_at_once(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation, clock: FakeClock
+) -> None:
+    """With streams open while the build and the release command run, the deploy looks at
+    each exactly when it ends: the build is read twice (created, ended), and the deploy
+    takes the platform's own 60 s + 30 s, not a polling interval more."""
+    heroku.hold_streams = True
+    started = clock.monotonic()
+    [result] = platform(api, apps=["acme-web"]).deploy(V42, op)
+    assert result.verdict is Verdict.SUCCEEDED, result.message
+    build_id = heroku.builds_of("acme-web", "v42")[0]["id"]
+    assert len(heroku.calls("GET", rf"/builds/{build_id}$")) == 2
+    assert clock.monotonic() - started == heroku.build_seconds + heroku.release_seconds
+    assert len(heroku.stream_requests) == 2  # the build's, then the release command's
+
+
+def test_a_stream_that_ends_early_hands_back_to_polling(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A stream that ends while the build still runs is not trusted: ship polls on."""
+    [result] = platform(api, apps=["acme-web"]).deploy(V42, op)
+    assert result.verdict is Verdict.SUCCEEDED, result.message
+    build_id = heroku.builds_of("acme-web", "v42")[0]["id"]
+    assert len(heroku.calls("GET", rf"/builds/{build_id}$")) > 2
+
+
+def test_a_broken_stream_hands_back_to_polling(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A stream host that fails (here 503) costs nothing but the polling it replaces."""
+    heroku.stream_hook = lambda request: httpx.Response(503, text="unavailable")
+    [result] = platform(api, apps=["acme-web"]).deploy(V42, op)
+    assert result.verdict is Verdict.SUCCEEDED, result.message
+
+
+def test_a_cancellation_is_noticed_while_the_stream_is_quiet(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """The other side failed: the wait ends (PENDING) while the stream is still open and
+    silent, instead of waiting for the build to say anything."""
+    opened, release = threading.Event(), threading.Event()
+
+    def quiet(request: httpx.Request) -> httpx.Response:
+        opened.set()
+        release.wait(timeout=30)
+        return httpx.Response(200, text="")
+
+    heroku.stream_hook = quiet
+    threading.Thread(target=lambda: opened.wait(timeout=30) and op.cancel(), daemon=True).start()
+    try:
+        [result] = platform(api, apps=["acme-web"]).deploy(V42, op)
+        assert result.verdict is Verdict.PENDING, result.message
+        assert not release.is_set()  # the stream was still open when the wait ended
+    finally:
+        release.set()
