@@ -74,19 +74,30 @@ def follow(
     settings: PollSettings,
     on_change: Callable[[T], None] | None = None,
     stream_of: Callable[[T], str | None] | None = None,
+    first: T | None = None,
 ) -> Watched[T]:
     """Poll `path` until `is_final`, the operation's deadline, or its cancellation.
 
     With `stream_of` (the resource's output stream URL, once it has one) the wait follows
     that stream instead, looking at the resource as soon as the stream ends and otherwise
     every `longest` seconds; a stream that fails, or ends before the resource is final,
-    hands back to polling."""
+    hands back to polling. `first` is the resource as the caller read it a moment ago:
+    while it runs with a stream to wait on, it is not read again before the wait."""
     etag: str | None = None
     interval = settings.first
     since = op.clock.monotonic()  # when the resource last changed (or the wait began)
-    page = api.get_if_changed(path, action, etag)
-    value = parse(page.body)
-    etag = page.etag
+    usable = (
+        first is not None
+        and not is_final(first)
+        and stream_of is not None
+        and bool(stream_of(first))
+    )
+    if first is None or not usable:
+        page = api.get_if_changed(path, action, etag)
+        value = parse(page.body)
+        etag = page.etag
+    else:
+        value = first
     if on_change:
         on_change(value)
     watch: StreamWatch | None = None

@@ -292,6 +292,7 @@ class AppSteps:
             self._poll,
             lambda r: self.op.progress(self.target, "release phase", f"v{r.version} {r.status}"),
             lambda r: r.output_stream_url,
+            first=release,
         )
         release = watched.value
         if watched.stopped is not None:

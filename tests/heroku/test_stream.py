@@ -20,8 +20,8 @@ def test_the_end_of_a_stream_is_noticed_at_once(
     heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation, clock: FakeClock
 ) -> None:
     """With streams open while the build and the release command run, the deploy looks at
-    each exactly when it ends: the build is read twice (created, ended), and the deploy
-    takes the platform's own 60 s + 30 s, not a polling interval more."""
+    each exactly when it ends: the build and its release are each read twice, and the
+    deploy takes the platform's own 60 s + 30 s, not a polling interval more."""
     heroku.hold_streams = True
     started = clock.monotonic()
     [result] = platform(api, apps=["acme-web"]).deploy(V42, op)
@@ -30,6 +30,9 @@ def test_the_end_of_a_stream_is_noticed_at_once(
     assert len(heroku.calls("GET", rf"/builds/{build_id}$")) == 2
     assert clock.monotonic() - started == heroku.build_seconds + heroku.release_seconds
     assert len(heroku.stream_requests) == 2  # the build's, then the release command's
+    release_id = heroku.current("acme-web")["id"]
+    # read once as the build's release, then once when its stream ended: no look between
+    assert len(heroku.calls("GET", rf"/releases/{release_id}$")) == 2
 
 
 def test_a_stream_that_ends_early_hands_back_to_polling(
