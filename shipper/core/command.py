@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from shipper.core.run import Releaser
 
 
-GATE_FRESH_SECONDS = 10.0  # a status reading older than this is read again
+FRESH_SECONDS = 10.0  # an early reading (gate, targets) older than this is read again
 
 
 class Command:
@@ -132,7 +132,7 @@ class Command:
             self.record.emit(GateSkipped(phase=phase.value, reason=skip_reason))
             return ""
         early, self._early_gate = self._early_gate, None
-        reading = (early.take(GATE_FRESH_SECONDS) if early else None) or gate.read()
+        reading = (early.take(FRESH_SECONDS) if early else None) or gate.read()
         if reading.is_open:
             self.record.emit(GatePassed(phase=phase.value, summary=reading.summary))
             return ""

@@ -4,10 +4,12 @@ and on any regression the joint rollback of both sides."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shipper.core import machine as m
-from shipper.core.command import Command, plan_event
+from shipper.core.command import FRESH_SECONDS, Command, plan_event
+from shipper.core.early import Early
 from shipper.core.events import (
     Notice,
     PhaseFinished,
@@ -22,6 +24,7 @@ from shipper.core.model import (
     ReleaseKind,
     ReleaseState,
     Snapshot,
+    TargetState,
 )
 from shipper.core.outcome import (
     EXIT_BLOCKED,
@@ -57,6 +60,7 @@ class Deploy(Command):
     def __init__(self, releaser: Releaser, hold: Hold, req: DeployRequest) -> None:
         super().__init__(releaser, hold)
         self.req = req
+        self._early_targets: Early[Snapshot] | None = None
 
     def run(self, resumed: Release | None) -> Outcome:
         try:
@@ -169,6 +173,11 @@ class Deploy(Command):
         running = record.release.snapshot or self.releaser.snapshot()
         started = self.clock.monotonic()
         record.emit(PhaseStarted(phase=Phase.MIGRATION_BAKE.value))
+        if not self.req.migrations_only and policy.bake_seconds <= FRESH_SECONDS:
+            # Nothing changes a target while the old code bakes (this process holds the
+            # lock), so the code release's reads are made now, during the wait.
+            self.gate_soon(self.req.skip_gate_reason)
+            self._early_targets = Early(self.releaser.snapshot, self.clock)
         result = self.bake(
             self.pinned_checks(running),
             policy.bake_seconds,
@@ -212,6 +221,9 @@ class Deploy(Command):
         with no change since: it saves reading every target again."""
         req, version = self.req, self.req.version
         if resumed is None:
+            early, self._early_targets = self._early_targets, None
+            if known is None and early is not None:
+                known = early.take(FRESH_SECONDS)
             if known is None:  # the targets and the gate, read together (the gate decides)
                 self.gate_soon(req.skip_gate_reason)
                 known = self.releaser.snapshot()
@@ -243,7 +255,7 @@ class Deploy(Command):
 
         if resumed is None or resumed.phase is not Phase.VERIFY:
             record.enter(Phase.RELEASE)
-            failures = self._release_both(snapshot)
+            failures, reached = self._release_both(snapshot)
             if failures:
                 record.leave(Phase.RELEASE, "failed", failures[0])
                 return self._fail(snapshot, f"the release failed: {failures[0]}")
@@ -261,14 +273,15 @@ class Deploy(Command):
                 snapshot, f"check {result.check} ({result.side}) failed: {result.reason}"
             )
         record.leave(Phase.VERIFY, "passed")
-        running = self.releaser.snapshot()
+        running = _all_of(snapshot, reached, self.clock.now()) or self.releaser.snapshot()
         record.step(m.Succeed(), deployed=running)
         text = f"{version} runs on all {len(running.targets)} targets of both sides"
         record.finish(EXIT_OK, text, running)
         return Outcome(EXIT_OK, text, record.release.state, record.number, running)
 
-    def _release_both(self, snapshot: Snapshot) -> list[str]:
-        """Every side concurrently; the first failure stops the other side's wait."""
+    def _release_both(self, snapshot: Snapshot) -> tuple[list[str], list[TargetState]]:
+        """Every side concurrently; the first failure stops the other side's wait.
+        Returns the failures and the state each target reported at its end."""
         abort = threading.Event()
         version = self.req.version
         op = self.operation  # one Operation per side, sharing the abort flag
@@ -287,8 +300,9 @@ class Deploy(Command):
             raise Interrupted("interrupted during the release")
         everything = [f for o in outcomes for f in o.failures()]
         causes = [f for o in outcomes for f in o.causes()]
+        reached = [r.state for o in outcomes for r in o.results if r.ok and r.state]
         # the causes first, so the one-line result names what failed, not what it stopped
-        return causes + [f for f in everything if f not in causes]
+        return causes + [f for f in everything if f not in causes], reached
 
     def _open_through_gate(self, kind: ReleaseKind, snapshot: Snapshot | None) -> Record | Outcome:
         """Open a release of `kind` and pass the status gate: the open record, or the
@@ -375,3 +389,14 @@ class Deploy(Command):
         text = f"{why}; both sides were rolled back ({describe(running)}) and are healthy"
         record.finish(EXIT_FAILED, text, running)
         return Outcome(EXIT_FAILED, text, record.release.state, record.number, running)
+
+
+def _all_of(before: Snapshot, reached: list[TargetState], now: datetime) -> Snapshot | None:
+    """What runs after a release whose every target reported the state it ended in, as a
+    snapshot: the adapters report the same detail a fresh read would (a Heroku release id,
+    a pod template), and the bake's platform checks have just read every target on the
+    version. None when a target reported nothing (a resumed release): then read again."""
+    states = {s.target: s for s in reached}
+    if set(states) != {t.target for t in before.targets}:
+        return None
+    return Snapshot(tuple(states[t.target] for t in before.targets), now)

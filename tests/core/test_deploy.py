@@ -274,9 +274,33 @@ def test_undecided_migrations_stop_with_exit_2(world: World) -> None:
     assert not world.ledger.stored
 
 
-def test_a_release_without_migrations_reads_each_side_twice(world: World) -> None:
-    """Once before (the snapshot, reused for the code release) and once after, no more."""
-    world.deploy("v2")
+def test_a_release_without_migrations_reads_each_side_once(world: World) -> None:
+    """Once before (the snapshot, reused for the code release). What runs after is what
+    every target reported at its end, the detail a rollback --to needs included."""
+    outcome = world.deploy("v2")
+    assert (world.heroku.snapshots, world.kube.snapshots) == (1, 1)
+    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    assert release is not None and release.deployed is not None
+    assert {t.target.key: t.detail for t in release.deployed.targets} == {
+        t.target.key: t.detail for t in (*world.heroku.snapshot(), *world.kube.snapshot())
+    }
+
+
+def test_targets_that_report_no_end_state_are_read_after_the_release(world: World) -> None:
+    """A side whose results carry no state (an adapter that could not say) is read again
+    at the end, so the ledger's `deployed` is never a guess."""
+    from tests.fakes.ports import FakePlatform
+
+    plain_deploy = FakePlatform.deploy
+
+    def without_states(self, version, op):  # type: ignore[no-untyped-def]
+        return [replace(r, state=None) for r in plain_deploy(self, version, op)]
+
+    from dataclasses import replace
+
+    world.kube.deploy = without_states.__get__(world.kube)  # type: ignore[method-assign]
+    outcome = world.deploy("v2")
+    assert outcome.exit_code == 0, outcome.message
     assert (world.heroku.snapshots, world.kube.snapshots) == (2, 2)
 
 
@@ -338,7 +362,7 @@ def test_a_stale_early_gate_reading_is_read_again(world: World) -> None:
     plain_snapshot = world.heroku.snapshot
 
     def slow_snapshot():  # type: ignore[no-untyped-def]
-        world.clock.sleep(command.GATE_FRESH_SECONDS + 1)
+        world.clock.sleep(command.FRESH_SECONDS + 1)
         return plain_snapshot()
 
     world.heroku.snapshot = slow_snapshot  # type: ignore[method-assign]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from shipper.core.model import MeasurementStatus, ReleaseKind, ReleaseState, Version
 from tests.core.conftest import World
 
@@ -110,3 +112,54 @@ def test_interrupt_during_the_migration_bake_keeps_the_migration_outcome(world: 
     assert migration is not None
     assert (migration.state, migration.exit_code) == (ReleaseState.SUCCEEDED, 0)
     assert world.everywhere("v1")
+
+
+def _snapshot_times(world: World) -> list[float]:
+    """Patch the Heroku side to note the clock at each read of its targets."""
+    times: list[float] = []
+    plain = world.heroku.snapshot
+
+    def noted():  # type: ignore[no-untyped-def]
+        times.append(world.clock.now().timestamp())
+        return plain()
+
+    world.heroku.snapshot = noted  # type: ignore[method-assign]
+    return times
+
+
+def _bake_window(world: World) -> tuple[float, float]:
+    started = next(e for e in world.sink.of("phase_started") if e["phase"] == "migration_bake")
+    ended = next(e for e in world.sink.of("phase_finished") if e["phase"] == "migration_bake")
+    start = datetime.fromisoformat(str(started["time"])).timestamp()
+    end = datetime.fromisoformat(str(ended["time"])).timestamp()
+    return start, end
+
+
+def test_a_short_migration_bake_reads_the_code_releases_targets_meanwhile(world: World) -> None:
+    """With a bake short enough for its readings to stay fresh, the code release's
+    snapshot is read while the old code bakes (nothing changes a target meanwhile) and
+    used at once after it: no read between the bake and the first change."""
+    from dataclasses import replace
+
+    assert world.policy.migrations is not None
+    world.policy = replace(
+        world.policy, migrations=replace(world.policy.migrations, bake_seconds=5)
+    )
+    times = _snapshot_times(world)
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 0, outcome.message
+    assert len(times) == 2  # before the migration, and during its bake
+    assert world.everywhere("v2")
+    start, end = _bake_window(world)
+    assert start <= times[1] <= end
+
+
+def test_a_long_migration_bake_reads_the_targets_again_after_it(world: World) -> None:
+    """A bake longer than a reading stays fresh (60 s here): the code release reads its
+    targets after the bake, not a minute-old snapshot."""
+    times = _snapshot_times(world)
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 0, outcome.message
+    assert len(times) == 2
+    _, end = _bake_window(world)
+    assert times[1] >= end and times[1] - times[0] >= 60.0

@@ -162,7 +162,9 @@ class FakePlatform:
         return f"fake rollback {to.target.name} --to {to.version}"
 
     def _state(self, name: str) -> TargetState:
-        return TargetState(Target(self._side, name), self.running[name])
+        """As a real adapter does: the same detail a snapshot read gives."""
+        version = self.running[name]
+        return TargetState(Target(self._side, name), version, {"version": version})
 
 
 class FakeGate:
