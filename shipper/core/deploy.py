@@ -175,8 +175,9 @@ class Deploy(Command):
         record.emit(PhaseStarted(phase=Phase.MIGRATION_BAKE.value))
         if not self.req.migrations_only and policy.bake_seconds <= FRESH_SECONDS:
             # Nothing changes a target while the old code bakes (this process holds the
-            # lock), so the code release's reads are made now, during the wait.
-            self.gate_soon(self.req.skip_gate_reason)
+            # lock), so the code release's snapshot is read now, during the wait. Not the
+            # status gate: it is read after the bake, a status that turned yellow during
+            # it must still hold the code.
             self._early_targets = Early(self.releaser.snapshot, self.clock)
         result = self.bake(
             self.pinned_checks(running),
@@ -253,6 +254,7 @@ class Deploy(Command):
                 if closed:
                     return self._blocked(closed, "the code release")
 
+        reached: list[TargetState] = []  # a release resumed in its bake reports nothing
         if resumed is None or resumed.phase is not Phase.VERIFY:
             record.enter(Phase.RELEASE)
             failures, reached = self._release_both(snapshot)

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from shipper.errors import (
-    MalformedAnswer,
     PlatformAuthError,
     PlatformNotFound,
     PlatformRejected,
@@ -78,7 +77,6 @@ def kube_errors(action: str, where: Where, *, subject: str = "") -> Iterator[Non
     `subject` names the object (`deployment/web`) so a 404 says which one is missing.
     """
     from kubernetes.client.exceptions import ApiException
-    from pydantic import ValidationError
     from urllib3.exceptions import HTTPError as Urllib3Error
 
     try:
@@ -95,11 +93,6 @@ def kube_errors(action: str, where: Where, *, subject: str = "") -> Iterator[Non
         raise KubeUnavailable(
             f"could not reach the Kubernetes API {where.host} (context {where.context}) "
             f"to {action}: {type(exc).__name__}"
-        ) from None
-    except ValidationError as exc:
-        raise MalformedAnswer(
-            f"the Kubernetes API answered something ship cannot read to {action} "
-            f"({exc.error_count()} invalid fields); check the API server version"
         ) from None
 
 

@@ -163,3 +163,20 @@ def test_a_long_migration_bake_reads_the_targets_again_after_it(world: World) ->
     assert len(times) == 2
     _, end = _bake_window(world)
     assert times[1] >= end and times[1] - times[0] >= 60.0
+
+
+def test_a_status_turning_yellow_during_a_short_bake_still_holds_the_code(
+    world: World,
+) -> None:
+    """The targets may be read during a short migration bake, the status gate never: it
+    is read after the bake, so yellow by then stops the code release (exit 3)."""
+    from dataclasses import replace
+
+    assert world.policy.migrations is not None
+    world.policy = replace(
+        world.policy, migrations=replace(world.policy.migrations, bake_seconds=5)
+    )
+    world.gate.script = [True, False]
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 3, outcome.message
+    assert world.runner.starts == 1 and world.everywhere("v1")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class FakeHeroku:
         self._scripts: list[tuple[str, re.Pattern[str], list[Scripted]]] = []
         self.streams: dict[str, str] = {}
         self.stream_requests: list[httpx.Request] = []
+        self._guard = threading.RLock()
         self.hold_streams = False  # streams of running commands stay open until they end
         self.stream_hook: Callable[[httpx.Request], httpx.Response] | None = None
         self.router: Any = None  # the respx router serving this fake, for extra routes
@@ -109,8 +111,9 @@ class FakeHeroku:
                 if callable(answer) and not isinstance(answer, httpx.Response):
                     return answer(request)
                 return answer
-        self._advance()
-        response = self._route(request)
+        with self._guard:  # one request at a time, as one consistent platform
+            self._advance()
+            response = self._route(request)
         if self.rate_limit_remaining is not None:
             response.headers["RateLimit-Remaining"] = str(self.rate_limit_remaining)
         return response
@@ -124,6 +127,10 @@ class FakeHeroku:
         self.stream_requests.append(request)
         if self.stream_hook is not None:
             return self.stream_hook(request)
+        with self._guard:
+            return self._stream(request)
+
+    def _stream(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         running = self._running_with_stream(path)
         if running is not None:
