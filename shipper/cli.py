@@ -636,17 +636,14 @@ def _leave(code: int) -> NoReturn:
     """Exit now: the interpreter's teardown of every loaded module (the Kubernetes client
     alone brings hundreds) took 0.17 s after a deploy, time a person or a CI job waits for
     nothing. Nothing is lost by skipping it: every ledger write was committed when made,
-    the lock is released, and stdout, stderr and the log are flushed here. A command that
-    left a non-daemon thread running gets the ordinary exit, which waits for it."""
+    the lock is released, threads still working (a check's last request, say) are waited
+    for as the interpreter would, and stdout, stderr and the log are flushed here."""
     import logging
     import threading
 
-    if any(
-        t.is_alive() and not t.daemon
-        for t in threading.enumerate()
-        if t is not threading.main_thread()
-    ):
-        sys.exit(code)
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
     try:
         logging.shutdown()
         sys.stdout.flush()
