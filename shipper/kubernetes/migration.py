@@ -211,6 +211,19 @@ class KubernetesMigrationRunner:
 
     # --- waiting ---------------------------------------------------------------------
 
+    def _read_log_of(self, seen: list[str], logs: LogTail, op: Operation) -> bool:
+        """The whole log of the pod already found, without listing pods again; False when
+        there is none yet or it cannot be read (the caller then looks the pods up)."""
+        if not seen:
+            return False
+        try:
+            text = self.api.pod_log(seen[0], CONTAINER)
+        except ShipError:
+            return False
+        for line in logs.feed(text):
+            op.log(line)
+        return True
+
     def _wait(
         self, name: str, target: Target, op: Operation, adopted: bool, created: Obj | None = None
     ) -> MigrationResult:
@@ -221,11 +234,14 @@ class KubernetesMigrationRunner:
         logs = LogTail(self.log_cap)
         problems = ProblemClock()
 
+        seen: list[str] = []  # the Job's pod, once a look at its pods has found it
+
         def collect() -> list[Obj]:
             pods, _ = self.api.list("pod", label_selector=f"batch.kubernetes.io/job-name={name}")
             if not pods:
                 pods, _ = self.api.list("pod", label_selector=f"job-name={name}")
             pods.sort(key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp") or ""))
+            seen[:] = [str(p["metadata"]["name"]) for p in pods[-1:]]
             for pod in pods[-1:]:
                 statuses = (pod.get("status") or {}).get("containerStatuses") or []
                 if not any("waiting" not in (s.get("state") or {"waiting": 1}) for s in statuses):
@@ -246,11 +262,22 @@ class KubernetesMigrationRunner:
             fatal = problems.fatal(found, clock.monotonic())
             return Reading(Verdict.FAILED, fatal.describe()) if fatal is not None else None
 
+        def decide(job: Obj) -> Reading:
+            """`read_job`; and the first time the Job says its pod runs, that pod is looked
+            up meanwhile, so its log can be read straight away at the end. (backoffLimit 0:
+            the Job has that one pod.)"""
+            reading = read_job(job)
+            active = int((job.get("status") or {}).get("active") or 0)
+            if active and not seen and not reading.verdict.is_final:
+                with contextlib.suppress(ShipError):
+                    collect()
+            return reading
+
         outcome = follow(
             self.api,
             "job",
             name,
-            decide=read_job,
+            decide=decide,
             tick=tick,
             deadline=deadline,
             cancelled=lambda: op.cancelled,
@@ -258,8 +285,9 @@ class KubernetesMigrationRunner:
             pause=op.pause,
             created=created,
         )
-        with contextlib.suppress(ShipError):
-            collect()
+        if not self._read_log_of(seen, logs, op):
+            with contextlib.suppress(ShipError):
+                collect()
         for line in logs.finish():
             op.log(line)
         op.metric("kubernetes_api_calls", float(self.api.calls - before))

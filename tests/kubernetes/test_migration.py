@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from shipper.core.clock import SystemClock
 from shipper.core.model import Version
+from shipper.kubernetes.api import Obj
 from shipper.kubernetes.factory import build_kube_api, build_migration_runner
 from shipper.kubernetes.migration import KubernetesMigrationRunner, LogTail, job_name
 from shipper.kubernetes.workloads import Workload
@@ -110,6 +112,32 @@ def test_new_job_is_watched_from_its_creation(seeded: FakeKubeApiServer, kubecon
     assert seeded.call_count("list", "jobs") == 0
     assert seeded.call_count("watch", "jobs") >= 1
     assert "$ bin/rails db:migrate" in result.log  # the log is still read at the end
+
+
+def test_the_jobs_pod_is_looked_up_while_it_runs_not_after(
+    seeded: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """The pod is found while the Job runs, so at its end the log is read straight away:
+    no list of pods after the Job has completed."""
+    migration = runner(kubeconfig)
+    listed_after_completion: list[bool] = []
+    plain_list = migration.api.list
+
+    def noting(kind: str, **kw: Any) -> tuple[list[Obj], str]:
+        if kind == "pod":
+            job = seeded.get("jobs", NS, "ship-web-r5-migrate") or {}
+            done = any(
+                c.get("type") == "Complete" and c.get("status") == "True"
+                for c in (job.get("status") or {}).get("conditions") or []
+            )
+            listed_after_completion.append(done)
+        return plain_list(kind, **kw)
+
+    migration.api.list = noting  # type: ignore[method-assign]
+    result = migration.run(Version("v2"), COMMAND, real_op(release=5))
+    assert result.succeeded
+    assert "$ bin/rails db:migrate" in result.log
+    assert listed_after_completion and not any(listed_after_completion)
 
 
 def test_existing_job_for_another_image_is_refused(
