@@ -19,6 +19,7 @@ from shipper.core.verify import platform_check_name
 from shipper.errors import BadInput
 from shipper.pipeline import CheckSpec, Pipeline, PrometheusAuth
 from shipper.ports import Check, Clock
+from shipper.tls import shared_context
 
 
 def build_checks(
@@ -40,7 +41,9 @@ def build_checks(
                 f"verify.checks: the name {spec.name!r} is ship's own check of that side's "
                 "platform health; give the check another name"
             )
-    shared = client or httpx.Client(headers={"User-Agent": f"ship/{__version__}"})
+    shared = client or httpx.Client(
+        headers={"User-Agent": f"ship/{__version__}"}, verify=shared_context()
+    )
     return [_build(spec, env, shared, clock) for spec in pipeline.verify.checks]
 
 

@@ -24,6 +24,7 @@ from shipper.heroku.auth import Token
 from shipper.heroku.errors import from_response, from_transport, malformed
 from shipper.heroku.retry import CREATE, IDEMPOTENT, READ, STREAM, Retrier, RetryPolicy
 from shipper.ports import Clock
+from shipper.tls import shared_context
 
 log = logging.getLogger("shipper.heroku")
 
@@ -84,7 +85,9 @@ class HerokuApi:
         self._clock = clock
         self._retrier = retrier or Retrier(clock)
         # Output streams are capabilities on other hosts: no Authorization goes there.
-        self._streams = stream_client or httpx.Client(timeout=httpx.Timeout(15.0))
+        self._streams = stream_client or httpx.Client(
+            timeout=httpx.Timeout(15.0), verify=shared_context()
+        )
         self._guard = threading.Lock()
         self._calls = 0
         self._remaining: int | None = None

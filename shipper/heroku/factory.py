@@ -21,6 +21,7 @@ from shipper.heroku.retry import Retrier
 from shipper.heroku.status_gate import HerokuStatusGate
 from shipper.pipeline import Pipeline
 from shipper.ports import Clock, MigrationRunner, StatusGate
+from shipper.tls import shared_context
 
 API_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -50,7 +51,7 @@ def build_heroku_platform(
     api_url = _url_from(env, "SHIP_HEROKU_API_URL", section.api_url).rstrip("/")
     token = resolve_token(api_url, env, section.netrc)
     api = HerokuApi(
-        httpx.Client(base_url=api_url, timeout=API_TIMEOUT),
+        httpx.Client(base_url=api_url, timeout=API_TIMEOUT, verify=shared_context()),
         token,
         clock=clock,
         retrier=Retrier(clock, deadline_cap=deadline_cap),
@@ -61,7 +62,7 @@ def build_heroku_platform(
         image=section.artifact.image,
         process_types=section.artifact.process_types,
     )
-    images = ImageResolver(httpx.Client(timeout=API_TIMEOUT), token)
+    images = ImageResolver(httpx.Client(timeout=API_TIMEOUT, verify=shared_context()), token)
     return HerokuPlatform(api, section.apps, artifact, images=images)
 
 
@@ -71,7 +72,7 @@ def build_status_gate(pipeline: Pipeline, *, env: Mapping[str, str]) -> StatusGa
     if section is None:
         return None
     url = _url_from(env, "SHIP_HEROKU_STATUS_URL", section.url)
-    client = httpx.Client(timeout=section.timeout, follow_redirects=False)
+    client = httpx.Client(timeout=section.timeout, follow_redirects=False, verify=shared_context())
     return HerokuStatusGate(url, section.systems, client, timeout=section.timeout)
 
 

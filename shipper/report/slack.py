@@ -132,7 +132,11 @@ class SlackSink:
         if self._client is None:
             import httpx  # only a run that notifies pays for it
 
-            self._client = httpx.Client(timeout=self._timeout, follow_redirects=False)
+            from shipper.tls import shared_context
+
+            self._client = httpx.Client(
+                timeout=self._timeout, follow_redirects=False, verify=shared_context()
+            )
         return self._client
 
 

@@ -141,3 +141,36 @@ def test_heroku_migration_runner_refuses_with_the_reason() -> None:
     text = PIPELINE + "migrations: {command: [bin/rails, db:migrate], runner: heroku}\n"
     with pytest.raises(PipelineError, match="current release"):
         build_heroku_migration_runner(parse_pipeline(text, "web.yaml"), clock=FakeClock(), env={})
+
+
+def test_every_client_of_a_release_shares_one_tls_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Heroku API, its streams, images, the status page and the checks share one SSL
+    context: each one httpx builds loads the whole CA bundle (20 to 30 ms)."""
+    import ssl
+
+    from shipper import tls
+    from shipper.checks.factory import build_checks
+
+    built: list[object] = []
+    plain = ssl.create_default_context
+
+    def counted(*args: object, **kwargs: object) -> ssl.SSLContext:
+        built.append(1)
+        return plain(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    monkeypatch.setattr(tls, "_context", [])
+    text = (
+        PIPELINE
+        + "gates:\n  heroku_status: {systems: [Apps]}\n"
+        + "verify:\n  checks:\n    - {name: up, side: heroku, http: {url: 'https://x.example/h'}}\n"
+    )
+    pipeline = parse_pipeline(text, "web.yaml")
+    env = {"HEROKU_API_KEY": "k", "HOME": str(tmp_path)}
+    side = build_heroku_platform(pipeline, clock=FakeClock(), env=env)
+    gate = build_status_gate(pipeline, env=env)
+    checks = build_checks(pipeline, env=env, clock=FakeClock())
+    assert side is not None and gate is not None and checks
+    assert len(built) == 1
