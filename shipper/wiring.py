@@ -16,6 +16,7 @@ from shipper.core.clock import SystemClock
 from shipper.core.emitter import Emitter
 from shipper.core.model import Holder, Side
 from shipper.core.run import Ports, Releaser
+from shipper.deferred import DeferredPlatform, DeferredRunner
 from shipper.pipeline import Pipeline
 from shipper.ports import (
     Check,
@@ -55,12 +56,13 @@ class Wiring:
                 deadline_cap=QUICK_SECONDS if quick else None,
             )
         if self.pipeline.kubernetes is not None:
-            from shipper.kubernetes.factory import build_kubernetes_platform
-
-            out[Side.KUBERNETES] = build_kubernetes_platform(
-                self.pipeline, clock=self.clock, env=self.env
-            )
+            out[Side.KUBERNETES] = DeferredPlatform(Side.KUBERNETES, self._kubernetes)
         return out
+
+    def _kubernetes(self) -> Platform:
+        from shipper.kubernetes.factory import build_kubernetes_platform
+
+        return build_kubernetes_platform(self.pipeline, clock=self.clock, env=self.env)
 
     def gate(self) -> StatusGate | None:
         if self.pipeline.gates.heroku_status is None:
@@ -92,12 +94,13 @@ class Wiring:
                 )
             runner: MigrationRunner = build(self.pipeline, clock=self.clock, env=self.env)
             return runner
-        from shipper.kubernetes.factory import build_migration_runner
 
-        kube_runner: MigrationRunner = build_migration_runner(
-            self.pipeline, clock=self.clock, env=self.env
-        )
-        return kube_runner
+        def job_runner() -> MigrationRunner:
+            from shipper.kubernetes.factory import build_migration_runner
+
+            return build_migration_runner(self.pipeline, clock=self.clock, env=self.env)
+
+        return DeferredRunner(job_runner)
 
     def ledger(self) -> Ledger:
         if self.pipeline.ledger.backend == "kubernetes":

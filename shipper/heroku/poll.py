@@ -75,6 +75,7 @@ def follow(
     on_change: Callable[[T], None] | None = None,
     stream_of: Callable[[T], str | None] | None = None,
     first: T | None = None,
+    until: float | None = None,
 ) -> Watched[T]:
     """Poll `path` until `is_final`, the operation's deadline, or its cancellation.
 
@@ -82,7 +83,8 @@ def follow(
     that stream instead, looking at the resource as soon as the stream ends and otherwise
     every `longest` seconds; a stream that fails, or ends before the resource is final,
     hands back to polling. `first` is the resource as the caller read it a moment ago:
-    while it runs with a stream to wait on, it is not read again before the wait."""
+    while it runs with a stream to wait on, it is not read again before the wait.
+    `until` (monotonic) ends the wait sooner than the operation's deadline."""
     etag: str | None = None
     interval = settings.first
     since = op.clock.monotonic()  # when the resource last changed (or the wait began)
@@ -106,7 +108,8 @@ def follow(
         while not is_final(value):
             if op.cancelled:
                 return Watched(value, Verdict.PENDING)
-            left = op.deadline - op.clock.monotonic()
+            deadline = op.deadline if until is None else min(op.deadline, until)
+            left = deadline - op.clock.monotonic()
             if left <= 0:
                 return Watched(value, Verdict.TIMED_OUT)
             if watch is None and stream_of is not None and (url := stream_of(value)):

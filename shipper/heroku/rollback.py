@@ -8,11 +8,19 @@ previous release may be the failed one.
 
 from __future__ import annotations
 
+import logging
+
 from shipper.core.model import TargetResult, TargetState
 from shipper.heroku.history import app_path
 from shipper.heroku.labels import rollback_target
 from shipper.heroku.resources import Release
 from shipper.heroku.steps import AppSteps
+
+log = logging.getLogger("shipper.heroku")
+
+# How long a rollback waits for another version's release phase to end before going on
+# (a deploy stopped after its build leaves one running; a stuck one never ends).
+FOREIGN_RELEASE_WAIT = 30.0
 
 
 def cancel_pending_builds(steps: AppSteps) -> None:
@@ -48,6 +56,30 @@ def roll_back_app(steps: AppSteps, to: TargetState) -> TargetResult:
         return steps.failed("the snapshot holds no Heroku release for this app")
     cancel_pending_builds(steps)
     label = to.version
+    newest, current = steps.history.newest(), steps.history.current()
+    if (
+        newest
+        and not newest.is_final
+        and rollback_target(newest.description) != version
+        and (current is None or newest.version > current.version)
+    ):
+        # A release of something else still in release phase (a deploy stopped after its
+        # build, say) would go live after this rollback found nothing left to do. It
+        # cannot be cancelled: give it FOREIGN_RELEASE_WAIT to end, then look again. One
+        # stuck in release phase is not waited on for longer: the rollback goes on.
+        steps.op.progress(
+            steps.target,
+            "rolling back",
+            f"waiting for release v{newest.version} to finish its release phase first",
+        )
+        if steps.await_release_phase(newest, FOREIGN_RELEASE_WAIT) is None:
+            said = (
+                f"release v{newest.version} is still in release phase after "
+                f"{FOREIGN_RELEASE_WAIT:g}s; rolling back without waiting for it"
+            )
+            log.warning("%s: %s", steps.app, said)
+            steps.op.progress(steps.target, "rolling back", said)
+        steps.refresh()
     current = steps.history.current()
     if (
         current

@@ -280,6 +280,25 @@ class AppSteps:
 
     # --- following a release ------------------------------------------------------
 
+    def await_release_phase(self, release: Release, longest: float) -> Release | None:
+        """Wait up to `longest` seconds for `release` (not ship's to follow: a stopped
+        deploy's, say) to leave release phase, whatever its outcome; None when it has not
+        by then (or the wait was cut short)."""
+        watched = follow(
+            self.api,
+            f"{app_path(self.app)}/releases/{release.id}",
+            f"read release v{release.version} of {self.app}",
+            Release.parse,
+            lambda r: r.is_final,
+            self.op,
+            self._poll,
+            None,
+            lambda r: r.output_stream_url,
+            first=release,
+            until=self.op.clock.monotonic() + longest,
+        )
+        return watched.value if watched.stopped is None else None
+
     def follow_release(self, release: Release, label: str | None) -> TargetResult:
         """Wait for `release` to leave release phase; SUCCEEDED only once it is current."""
         watched = follow(

@@ -211,3 +211,40 @@ def test_a_health_measurement_reads_releases_and_dynos_together(
     measurement = platform(api, apps=["acme-web"]).health(Version("v41"))
     assert measurement.status is MeasurementStatus.SUCCESSFUL, measurement.message
     assert overlapped == [True]
+
+
+def test_rollback_waits_for_a_stopped_deploys_release_phase_then_rolls_back(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A deploy stopped after its build leaves v42's release in release phase, not yet
+    current. The rollback does not call the app "already back on v41": that release would
+    go live right after. It waits for it, then rolls back: v41 is what stays."""
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
+    app = heroku.apps["acme-web"]
+    pending = heroku._new_release(app, "slug-of-v42", "Deploy v42")
+    assert pending["status"] == "pending"
+    [result] = side.roll_back(before, op)
+    assert result.verdict is Verdict.SUCCEEDED, result.message
+    assert heroku.current("acme-web")["slug"]["id"] == before[0].detail["slug_id"]
+    [post] = heroku.calls("POST", r"^/apps/acme-web/releases$")
+    assert json.loads(post.content) == {"release": before[0].detail["release_id"]}
+    assert any("finish its release phase" in message for _, _, message in op.updates)
+
+
+def test_rollback_waits_only_so_long_for_a_stuck_release_phase(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation, clock: FakeClock
+) -> None:
+    """Another version's release phase that never ends is waited on for a bounded time,
+    then the rollback goes on (and says so): a stuck release command does not hold it."""
+    from shipper.heroku.rollback import FOREIGN_RELEASE_WAIT
+
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
+    heroku.release_seconds = 10_000.0
+    heroku._new_release(heroku.apps["acme-web"], "slug-of-v42", "Deploy v42")
+    started = clock.monotonic()
+    [result] = side.roll_back(before, op)
+    assert result.verdict is Verdict.SUCCEEDED, result.message
+    assert FOREIGN_RELEASE_WAIT <= clock.monotonic() - started < FOREIGN_RELEASE_WAIT + 30
+    assert any("still in release phase" in message for _, _, message in op.updates)
