@@ -59,9 +59,10 @@ def follow(
     """Watch `kind/name` until `decide` (on the object) or `tick` (on pods, say) returns a
     final verdict, the monotonic `deadline` passes (TIMED_OUT), or `cancelled()`.
 
-    `created` is the object as the create call returned it: the watch starts from its
-    resourceVersion without a LIST, and the first `tick` waits for the first wake-up,
-    since nothing can have happened to a thing that did not exist a moment ago."""
+    `created` is the object as the create or patch call just returned it: the watch
+    starts from its resourceVersion without a LIST, and the first `tick` waits for the
+    first wake-up, since nothing can have happened yet to what was just made or changed
+    (a patched Deployment has no new pods a moment later)."""
     clock = api.clock
     selector = f"metadata.name={name}"
     obj: Obj | None = created
@@ -70,6 +71,8 @@ def follow(
     if created is not None:
         rv = str((created.get("metadata") or {}).get("resourceVersion") or "") or None
         last = decide(created)
+        if last.verdict.is_final:  # already there (a resumed deploy, say): nothing to watch
+            return Outcome(last, created)
     fresh = rv is not None
     failures = 0
     while True:

@@ -174,6 +174,7 @@ class KubernetesPlatform:
                     f"(it has: {have}); fix kubernetes.workloads",
                 )
             images = w.images(obj)
+            latest = obj
             if all(images[c] == image for c in chosen):
                 op.progress(target, "patched", f"{w.ref} already runs {image}")
                 generation = _generation(obj)
@@ -195,9 +196,9 @@ class KubernetesPlatform:
                     content_type=STRATEGIC_MERGE_PATCH,
                     policy=self.patches,
                 )
-                generation = _generation(patched)
+                generation, latest = _generation(patched), patched
                 op.progress(target, "patched", f"{w.ref} set to {image}")
-            return self._await(w, generation, op, "rolled out")
+            return self._await(w, generation, op, "rolled out", latest)
         except _SIDE_ERRORS:
             raise
         except ShipError as exc:
@@ -205,10 +206,14 @@ class KubernetesPlatform:
 
     # --- waiting -------------------------------------------------------------------
 
-    def _await(self, w: Workload, generation: int, op: Operation, done: str) -> TargetResult:
+    def _await(
+        self, w: Workload, generation: int, op: Operation, done: str, latest: Obj
+    ) -> TargetResult:
+        """Follow `w` to the end of its rollout, from `latest`: the object as the patch
+        (or the read before it) returned it, so no list precedes the first watch."""
         target = w.target
         if w.kind == "cronjob":
-            obj = self.api.read(w.kind, w.name)
+            obj = latest  # a CronJob's change is done once its template is stored
             suspended = " (suspended)" if (obj.get("spec") or {}).get("suspend") else ""
             return TargetResult(
                 target,
@@ -235,6 +240,7 @@ class KubernetesPlatform:
             cancelled=lambda: op.cancelled,
             tuning=self.tuning,
             pause=op.pause,
+            created=latest,
         )
         reading = outcome.reading
         state = self._state(w, outcome.obj) if outcome.obj is not None else None
@@ -297,6 +303,7 @@ class KubernetesPlatform:
             )
         try:
             obj = self.api.read(w.kind, w.name)
+            latest = obj
             if w.template(obj) == recorded:
                 op.progress(target, "restored", f"{w.ref} already runs the recorded template")
                 generation = _generation(obj)
@@ -323,10 +330,10 @@ class KubernetesPlatform:
                 patched = self.api.patch(
                     w.kind, w.name, patch, content_type=JSON_PATCH, policy=self.patches
                 )
-                generation = _generation(patched)
+                generation, latest = _generation(patched), patched
                 if w.kind == "statefulset":
                     self._unstick(w, obj, state, op)
-            result = self._await(w, generation, op, "restored")
+            result = self._await(w, generation, op, "restored", latest)
         except _SIDE_ERRORS:
             raise
         except ShipError as exc:

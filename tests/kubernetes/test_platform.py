@@ -232,7 +232,7 @@ def test_watch_recovers_from_410_gone(kube: FakeKubeApiServer, kubeconfig: Path)
     kube.faults.gone_next_watch(1, as_event=False)
     [result] = make_platform(kubeconfig, ["deployment/web"]).deploy(Version("v2"), real_op())
     assert result.ok, result.message
-    assert kube.api_calls[("list", "deployments")] >= 3
+    assert kube.api_calls[("list", "deployments")] >= 2  # listed again after each 410
 
 
 def test_watch_survives_streams_ending_early(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
@@ -500,4 +500,23 @@ def test_rollout_survives_a_short_api_outage(tmp_path: Path) -> None:
         [result] = platform.deploy(Version("v2"), real_op())
         relists = slow.api_calls[("list", "deployments")]
     assert result.ok, result.message
-    assert relists >= 2  # the watch broke and the rollout was listed again
+    # the first watch starts from the patch's answer, with no list: any list is a re-list
+    # after the watch broke
+    assert relists >= 1
+
+
+def test_a_rollout_is_watched_from_the_patch_without_a_list(
+    kube: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """Per workload: one read, one patch, then watches from the patch's resourceVersion;
+    no list of the workload, and a CronJob is done with what its patch returned."""
+    kube.seed_deployment(NS, "web", V1)
+    kube.seed_cronjob(NS, "report", V1)
+    kube.reset_calls()
+    platform = make_platform(kubeconfig, ["deployment/web", "cronjob/report"])
+    results = platform.deploy(Version("v2"), real_op())
+    assert all(r.ok for r in results), [r.message for r in results]
+    assert kube.api_calls[("list", "deployments")] == 0
+    assert kube.api_calls[("get", "deployments")] == 1
+    assert kube.api_calls[("get", "cronjobs")] == 1
+    assert kube.api_calls[("watch", "deployments")] >= 1
