@@ -30,9 +30,12 @@ def cancel_pending_builds(steps: AppSteps) -> None:
     interrupted while building) would otherwise finish after the rollback and release
     itself, making the bad version current again behind ship's back.
     """
+    steps.history.read_both()  # the rollback reads the releases next: one round trip
+    cancelled = False
     for build in steps.history.builds():
         if build.status != "pending":
             continue
+        cancelled = True
         steps.op.intend(
             steps.target, "cancel build", {"build": build.id, "version": build.source_version}
         )
@@ -44,7 +47,8 @@ def cancel_pending_builds(steps: AppSteps) -> None:
         steps.api.delete(
             f"{app_path(steps.app)}/builds/{build.id}", f"cancel a build on {steps.app}"
         )
-    steps.refresh()
+    if cancelled:  # read the app afresh after changing it; else what was read still holds
+        steps.refresh()
 
 
 def roll_back_app(steps: AppSteps, to: TargetState) -> TargetResult:

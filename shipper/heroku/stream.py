@@ -28,8 +28,8 @@ from shipper.ports import Operation
 log = logging.getLogger("shipper.heroku")
 
 PAUSE_STEP = 0.1  # how quickly a wait on the stream notices a cancellation (real time)
-NOT_STARTED_LOOKS = 25  # a 404 (not started yet) is asked again this many times ...
-NOT_STARTED_PAUSE = 0.2  # ... this far apart
+NOT_STARTED_LOOKS = 50  # a 404 (not started yet) is asked again this many times ...
+NOT_STARTED_PAUSE = 0.1  # ... this far apart (not Platform API calls: no budget spent)
 RESUMES = 3  # a stream cut after some output is resumed this many times in a row
 
 

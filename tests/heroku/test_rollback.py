@@ -248,3 +248,35 @@ def test_rollback_waits_only_so_long_for_a_stuck_release_phase(
     assert result.verdict is Verdict.SUCCEEDED, result.message
     assert FOREIGN_RELEASE_WAIT <= clock.monotonic() - started < FOREIGN_RELEASE_WAIT + 30
     assert any("still in release phase" in message for _, _, message in op.updates)
+
+
+def test_a_rollback_reads_builds_and_releases_together_before_posting(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """Builds (for pending ones to cancel) and releases are read once each, in flight
+    together (the builds read waits here for the releases read to be asked), then POST."""
+    import threading
+
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
+    side.deploy(V42, op)
+    heroku.requests.clear()
+    releases_asked = threading.Event()
+    overlapped: list[bool] = []
+
+    def builds(request: httpx.Request) -> httpx.Response:
+        overlapped.append(releases_asked.wait(timeout=2))
+        return heroku._route(request)
+
+    def releases(request: httpx.Request) -> httpx.Response:
+        releases_asked.set()
+        return heroku._route(request)
+
+    heroku.fail("GET", r"^/apps/acme-web/releases$", releases)
+    heroku.fail("GET", r"^/apps/acme-web/builds$", builds)
+    [result] = side.roll_back(before, op)
+    assert result.verdict is Verdict.SUCCEEDED, result.message
+    assert overlapped == [True]
+    upto = next(i for i, r in enumerate(heroku.requests) if r.method == "POST")
+    reads = [r.url.path for r in heroku.requests[:upto] if r.method == "GET"]
+    assert sorted(reads) == ["/apps/acme-web/builds", "/apps/acme-web/releases"]
