@@ -508,15 +508,16 @@ def test_rollout_survives_a_short_api_outage(tmp_path: Path) -> None:
 def test_a_rollout_is_watched_from_the_patch_without_a_list(
     kube: FakeKubeApiServer, kubeconfig: Path
 ) -> None:
-    """Per workload: one read, one patch, then watches from the patch's resourceVersion;
-    no list of the workload, and a CronJob is done with what its patch returned."""
+    """The workloads are read by one list per kind, then per workload one patch and
+    watches from the patch's resourceVersion: no GET, no list again before the watch, and
+    a CronJob is done with what its patch returned."""
     kube.seed_deployment(NS, "web", V1)
     kube.seed_cronjob(NS, "report", V1)
     kube.reset_calls()
     platform = make_platform(kubeconfig, ["deployment/web", "cronjob/report"])
     results = platform.deploy(Version("v2"), real_op())
     assert all(r.ok for r in results), [r.message for r in results]
-    assert kube.api_calls[("list", "deployments")] == 0
-    assert kube.api_calls[("get", "deployments")] == 1
-    assert kube.api_calls[("get", "cronjobs")] == 1
+    assert kube.api_calls[("list", "deployments")] == kube.api_calls[("list", "cronjobs")] == 1
+    assert kube.api_calls[("get", "deployments")] == kube.api_calls[("get", "cronjobs")] == 0
+    assert kube.api_calls[("patch", "deployments")] == kube.api_calls[("patch", "cronjobs")] == 1
     assert kube.api_calls[("watch", "deployments")] >= 1
