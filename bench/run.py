@@ -256,7 +256,7 @@ def release_figures(world: World, latency: float, version: str) -> tuple[list[Fi
             _calls(before, after, "kubernetes") / world.workloads,
             3.0,
             "calls",
-            "ideal: read, patch, one watch; Job included",
+            "ideal: read, patch, one watch; a list reads many",
         ),
     ]
     return rows, run
