@@ -80,6 +80,25 @@ class FakeHeroku:
     def fail(self, method: str, path: str, *answers: Scripted) -> None:
         self._scripts.append((method, re.compile(path), list(answers)))
 
+    def expect_together(self, waiting: str, other: str) -> list[bool]:
+        """Script the next GET of `waiting` (a path regex) to wait up to 2 s for a GET of
+        `other` to be asked: it sees it only when both are in flight at once. The list
+        returned gets True (they overlapped) or False per wait."""
+        asked = threading.Event()
+        overlapped: list[bool] = []
+
+        def wait_for_other(request: httpx.Request) -> httpx.Response:
+            overlapped.append(asked.wait(timeout=2))
+            return self._route(request)
+
+        def other_asked(request: httpx.Request) -> httpx.Response:
+            asked.set()
+            return self._route(request)
+
+        self.fail("GET", waiting, wait_for_other)
+        self.fail("GET", other, other_asked)
+        return overlapped
+
     def seed_release(self, app: str, label: str, *, by_build: bool = True) -> dict[str, Any]:
         """A finished, current release of `label` (made by a build of that version)."""
         state = self.apps[app]

@@ -193,21 +193,7 @@ def test_a_health_measurement_reads_releases_and_dynos_together(
 ) -> None:
     """One measurement is one round trip: the releases list waits here until the dynos
     have been asked for, which only happens when both are in flight at once."""
-    import threading
-
-    dynos_asked = threading.Event()
-    overlapped: list[bool] = []
-
-    def releases(request: httpx.Request) -> httpx.Response:
-        overlapped.append(dynos_asked.wait(timeout=2))
-        return heroku._route(request)
-
-    def dynos(request: httpx.Request) -> httpx.Response:
-        dynos_asked.set()
-        return heroku._route(request)
-
-    heroku.fail("GET", r"/apps/acme-web/releases$", releases)
-    heroku.fail("GET", r"/apps/acme-web/dynos$", dynos)
+    overlapped = heroku.expect_together(r"/apps/acme-web/releases$", r"/apps/acme-web/dynos$")
     measurement = platform(api, apps=["acme-web"]).health(Version("v41"))
     assert measurement.status is MeasurementStatus.SUCCESSFUL, measurement.message
     assert overlapped == [True]
@@ -255,25 +241,11 @@ def test_a_rollback_reads_builds_and_releases_together_before_posting(
 ) -> None:
     """Builds (for pending ones to cancel) and releases are read once each, in flight
     together (the builds read waits here for the releases read to be asked), then POST."""
-    import threading
-
     side = platform(api, apps=["acme-web"])
     before = side.snapshot()
     side.deploy(V42, op)
     heroku.requests.clear()
-    releases_asked = threading.Event()
-    overlapped: list[bool] = []
-
-    def builds(request: httpx.Request) -> httpx.Response:
-        overlapped.append(releases_asked.wait(timeout=2))
-        return heroku._route(request)
-
-    def releases(request: httpx.Request) -> httpx.Response:
-        releases_asked.set()
-        return heroku._route(request)
-
-    heroku.fail("GET", r"^/apps/acme-web/releases$", releases)
-    heroku.fail("GET", r"^/apps/acme-web/builds$", builds)
+    overlapped = heroku.expect_together(r"^/apps/acme-web/builds$", r"^/apps/acme-web/releases$")
     [result] = side.roll_back(before, op)
     assert result.verdict is Verdict.SUCCEEDED, result.message
     assert overlapped == [True]
