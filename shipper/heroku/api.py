@@ -187,17 +187,26 @@ class HerokuApi:
             log.info("could not read an output stream: %s", exc)
             return ""
 
-    def stream_chunks(self, url: str, offset: int = 0) -> Iterator[bytes]:
+    def stream_chunks(
+        self, url: str, offset: int = 0, *, quiet: float | None = None
+    ) -> Iterator[bytes]:
         """An output stream's bytes as they come, from byte `offset` (a resumed read
         sends `Range`). Not a Platform API call: the URL is a capability on another
         host, so it carries no token and spends nothing of the account's budget.
-        Failures raise PlatformError (a 404: the command has not started yet)."""
+        Failures raise PlatformError (a 404: the command has not started yet). `quiet`:
+        how long the stream may say nothing before it counts as cut (default: the stream
+        client's read timeout)."""
         action = "read an output stream"
         headers = {"User-Agent": USER_AGENT}
         if offset:
             headers["Range"] = f"bytes={offset}-"
         try:
-            with self._streams.stream("GET", url, headers=headers) as resp:
+            timeout = (
+                httpx.Timeout(self._streams.timeout.connect or 15.0, read=quiet)
+                if quiet is not None
+                else httpx.USE_CLIENT_DEFAULT
+            )
+            with self._streams.stream("GET", url, headers=headers, timeout=timeout) as resp:
                 if resp.status_code >= 300:
                     resp.read()
                     raise from_response(resp, action, self.redact)

@@ -31,6 +31,7 @@ PAUSE_STEP = 0.1  # how quickly a wait on the stream notices a cancellation (rea
 NOT_STARTED_LOOKS = 50  # a 404 (not started yet) is asked again this many times ...
 NOT_STARTED_PAUSE = 0.1  # ... this far apart (not Platform API calls: no budget spent)
 RESUMES = 3  # a stream cut after some output is resumed this many times in a row
+QUIET = 120.0  # a build step may print nothing for minutes (assets, say): not a cut
 
 
 class StreamWatch:
@@ -82,7 +83,7 @@ class StreamWatch:
         while not self._stop.is_set():
             before = self.bytes
             try:
-                for chunk in self._api.stream_chunks(self._url, self.bytes):
+                for chunk in self._api.stream_chunks(self._url, self.bytes, quiet=QUIET):
                     self.bytes += len(chunk)
                     if self._stop.is_set():
                         return False

@@ -74,3 +74,16 @@ def test_a_cancellation_is_noticed_while_the_stream_is_quiet(
         assert not release.is_set()  # the stream was still open when the wait ended
     finally:
         release.set()
+
+
+def test_a_quiet_stream_is_not_taken_for_a_cut_one(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """A build step may print nothing for minutes: the wait on a stream allows 120 s of
+    silence before it counts the stream as cut (the tail read keeps the client's 15 s)."""
+    from shipper.heroku.stream import QUIET
+
+    heroku.hold_streams = True
+    platform(api, apps=["acme-web"]).deploy(V42, op)
+    reads = [r.extensions["timeout"]["read"] for r in heroku.stream_requests]
+    assert reads and all(read == QUIET == 120.0 for read in reads)
