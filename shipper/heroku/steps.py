@@ -27,7 +27,7 @@ from shipper.heroku.api import ACCEPT_DOCKER, HerokuApi, Json
 from shipper.heroku.errors import HerokuUnavailable
 from shipper.heroku.history import AppHistory, LabelCache, app_path
 from shipper.heroku.labels import ship_description
-from shipper.heroku.poll import PollSettings, follow
+from shipper.heroku.poll import PollSettings, Watched, follow
 from shipper.heroku.resources import Build, Release
 from shipper.heroku.retry import CREATE
 from shipper.ports import Operation
@@ -280,38 +280,40 @@ class AppSteps:
 
     # --- following a release ------------------------------------------------------
 
+    def _watch_release(
+        self,
+        release: Release,
+        on_change: Callable[[Release], None] | None,
+        until: float | None = None,
+    ) -> Watched[Release]:
+        """Wait for `release` (read a moment ago) to leave release phase, through its
+        output stream when it has one."""
+        return follow(
+            self.api,
+            f"{app_path(self.app)}/releases/{release.id}",
+            f"read release v{release.version} of {self.app}",
+            Release.parse,
+            lambda r: r.is_final,
+            self.op,
+            self._poll,
+            on_change,
+            lambda r: r.output_stream_url,
+            first=release,
+            until=until,
+        )
+
     def await_release_phase(self, release: Release, longest: float) -> Release | None:
         """Wait up to `longest` seconds for `release` (not ship's to follow: a stopped
         deploy's, say) to leave release phase, whatever its outcome; None when it has not
         by then (or the wait was cut short)."""
-        watched = follow(
-            self.api,
-            f"{app_path(self.app)}/releases/{release.id}",
-            f"read release v{release.version} of {self.app}",
-            Release.parse,
-            lambda r: r.is_final,
-            self.op,
-            self._poll,
-            None,
-            lambda r: r.output_stream_url,
-            first=release,
-            until=self.op.clock.monotonic() + longest,
-        )
+        watched = self._watch_release(release, None, self.op.clock.monotonic() + longest)
         return watched.value if watched.stopped is None else None
 
     def follow_release(self, release: Release, label: str | None) -> TargetResult:
         """Wait for `release` to leave release phase; SUCCEEDED only once it is current."""
-        watched = follow(
-            self.api,
-            f"{app_path(self.app)}/releases/{release.id}",
-            f"read release v{release.version} of {self.app}",
-            Release.parse,
-            lambda r: r.is_final,
-            self.op,
-            self._poll,
+        watched = self._watch_release(
+            release,
             lambda r: self.op.progress(self.target, "release phase", f"v{r.version} {r.status}"),
-            lambda r: r.output_stream_url,
-            first=release,
         )
         release = watched.value
         if watched.stopped is not None:
