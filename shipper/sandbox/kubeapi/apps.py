@@ -142,7 +142,33 @@ class AppsControllers(ControllerBase):
             (rs for rs in owned if rs["metadata"]["labels"].get("pod-template-hash") == h), None
         )
         old_status = d.get("status") or {}
-        if spec.get("paused") or new is None:
+        if spec.get("paused"):
+            # The controller's own bookkeeping: Progressing goes Unknown/DeploymentPaused
+            # and no progress deadline counts while paused.
+            kept = [c for c in old_status.get("conditions") or [] if c["type"] != "Progressing"]
+            prev = next(
+                (c for c in old_status.get("conditions") or [] if c["type"] == "Progressing"), None
+            )
+            stamp = now_iso()
+            paused = {
+                "type": "Progressing",
+                "status": "Unknown",
+                "reason": "DeploymentPaused",
+                "message": "Deployment is paused",
+                "lastUpdateTime": stamp,
+                "lastTransitionTime": stamp,
+            }
+            if prev is not None and prev.get("reason") == "DeploymentPaused":
+                paused = prev
+            status = {
+                **old_status,
+                "observedGeneration": meta["generation"],
+                "conditions": [*kept, paused],
+            }
+            self._set_status("deployments", d, status)
+            sim.key, sim.since = (), now
+            return
+        if new is None:
             status = {**old_status, "observedGeneration": meta["generation"]}
             self._set_status("deployments", d, status)
             return

@@ -60,11 +60,15 @@ class Kubelet(ControllerBase):
         statuses = []
         for c in containers:
             statuses.append(self._container_status(pod, sim, c, kinds[c["name"]], elapsed, start))
+        inits = self._init_statuses(pod, sim, elapsed, start)
+        init_ok = all(s["ready"] for s in inits)
         states = [next(iter(s["state"])) for s in statuses]
         if sim.job and all(state == "terminated" for state in states):
             failed = any(s["state"]["terminated"]["exitCode"] for s in statuses)
             pod_phase = "Failed" if failed else "Succeeded"
-        elif any(s["state"].get("waiting", {}).get("reason") in PENDING_REASONS for s in statuses):
+        elif not init_ok or any(
+            s["state"].get("waiting", {}).get("reason") in PENDING_REASONS for s in statuses
+        ):
             pod_phase = "Pending"
         else:
             pod_phase = "Running"
@@ -104,7 +108,30 @@ class Kubelet(ControllerBase):
             "startTime": pod["status"].get("startTime") or stamp,
             "conditions": conditions,
             "containerStatuses": statuses,
+            **({"initContainerStatuses": inits} if inits else {}),
         }
+
+    def _init_statuses(
+        self, pod: Obj, sim: PodSim, elapsed: float, start: float
+    ) -> list[dict[str, Any]]:
+        """Init containers run the same scripts as the others: a native sidecar
+        (`restartPolicy: Always`) keeps running beside them; a classic one has completed
+        once it started well. One that fails keeps the pod Pending, as Init:... does."""
+        out = []
+        for c in pod["spec"].get("initContainers") or []:
+            st = self._container_status(pod, sim, c, sc.scenario(c["image"]), elapsed, start)
+            if c.get("restartPolicy") != "Always" and "running" in st["state"] and st["ready"]:
+                stamp = now_iso()
+                st["state"] = {
+                    "terminated": {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "startedAt": stamp,
+                        "finishedAt": stamp,
+                    }
+                }
+            out.append(st)
+        return out
 
     def _container_status(
         self, pod: Obj, sim: PodSim, c: dict[str, Any], kind: str, elapsed: float, start: float

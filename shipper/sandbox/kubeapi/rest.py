@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from shipper.sandbox.kubeapi.controller import Controller
+from shipper.sandbox.kubeapi.managed import record
 from shipper.sandbox.kubeapi.patch import PATCH_TYPES, PatchError, apply_patch
 from shipper.sandbox.kubeapi.resources import BadRequest, Resource
-from shipper.sandbox.kubeapi.selectors import field_matcher, label_matcher
+from shipper.sandbox.kubeapi.selectors import field_matcher, label_matcher, selector_string
 from shipper.sandbox.kubeapi.store import Obj, Store, StoreError
 
 
@@ -35,7 +36,9 @@ class RestSemantics:
             "items": items,
         }
 
-    def rest_create(self, res: Resource, ns: str, body: Any, dry_run: bool) -> Obj:
+    def rest_create(
+        self, res: Resource, ns: str, body: Any, dry_run: bool, manager: str = "unknown"
+    ) -> Obj:
         if not isinstance(body, dict):
             raise BadRequest("the body of the request must be an object")
         meta = body.get("metadata") or {}
@@ -46,15 +49,29 @@ class RestSemantics:
             )
         if body.get("kind") not in (None, res.kind):
             raise BadRequest(f"a {body.get('kind')} cannot be created as {res.plural}")
+        if res.plural not in ("pods", "replicasets", "controllerrevisions", "events"):
+            body = record(None, dict(body), manager, "Update")
         return self.store.create(res.plural, ns, body, dry_run=dry_run)
 
     def rest_replace(
-        self, res: Resource, ns: str, name: str, body: Any, sub: str, dry_run: bool
+        self,
+        res: Resource,
+        ns: str,
+        name: str,
+        body: Any,
+        sub: str,
+        dry_run: bool,
+        manager: str = "unknown",
     ) -> Obj:
         if not isinstance(body, dict):
             raise BadRequest("the body of the request must be an object")
         return self.store.update(
-            res.plural, ns, name, lambda _cur: body, subresource=sub, dry_run=dry_run
+            res.plural,
+            ns,
+            name,
+            lambda cur: record(cur, body, manager, "Update", sub),
+            subresource=sub,
+            dry_run=dry_run,
         )
 
     def rest_patch(
@@ -66,15 +83,17 @@ class RestSemantics:
         body: Any,
         sub: str,
         dry_run: bool,
+        manager: str = "unknown",
     ) -> Obj:
         kind = content_type.split(";")[0].strip()
         if kind not in PATCH_TYPES:
             raise PatchError(f"the body of the request was in an unknown format - {kind}", 415)
+        operation = "Apply" if kind == "application/apply-patch+yaml" else "Update"
         return self.store.update(
             res.plural,
             ns,
             name,
-            lambda cur: apply_patch(kind, cur, body),
+            lambda cur: record(cur, apply_patch(kind, cur, body), manager, operation, sub),
             subresource=sub,
             dry_run=dry_run,
         )
@@ -138,3 +157,56 @@ class RestSemantics:
             lines = text.splitlines(keepends=True)
             text = "".join(lines[-int(tail) :]) if int(tail) > 0 else ""
         return text
+
+    # --- the /scale subresource -------------------------------------------------------
+
+    def rest_scale(self, res: Resource, ns: str, name: str) -> Obj:
+        """A workload's autoscaling/v1 Scale, as an HPA reads it."""
+        obj = self.store.get(res.plural, ns, name)
+        if obj is None:
+            raise StoreError(404, "NotFound", f'{res.qualified} "{name}" not found')
+        return _scale_of(obj)
+
+    def rest_scale_write(
+        self, res: Resource, ns: str, name: str, method: str, content_type: str, body: Any
+    ) -> Obj:
+        """PUT or PATCH a Scale: only `spec.replicas` reaches the workload."""
+
+        def change(cur: Obj) -> Obj:
+            scale = _scale_of(cur)
+            if method == "PUT":
+                new_scale = body if isinstance(body, dict) else {}
+            else:
+                kind = content_type.split(";")[0].strip()
+                if kind not in PATCH_TYPES:
+                    raise PatchError(
+                        f"the body of the request was in an unknown format - {kind}", 415
+                    )
+                new_scale = apply_patch(kind, scale, body)
+            replicas = (new_scale.get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or replicas < 0:
+                raise BadRequest("spec.replicas of a Scale must be a non-negative integer")
+            cur["spec"]["replicas"] = replicas
+            return cur
+
+        return _scale_of(self.store.update(res.plural, ns, name, change))
+
+
+def _scale_of(obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    return {
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+            "creationTimestamp": meta.get("creationTimestamp"),
+        },
+        "spec": {"replicas": int((obj.get("spec") or {}).get("replicas", 1))},
+        "status": {
+            "replicas": int((obj.get("status") or {}).get("replicas") or 0),
+            "selector": selector_string((obj.get("spec") or {}).get("selector") or {}),
+        },
+    }

@@ -22,6 +22,7 @@ import yaml
 
 from shipper.sandbox.kubeapi.controller import Controller, Timing, template_hash
 from shipper.sandbox.kubeapi.faults import Faults
+from shipper.sandbox.kubeapi.rbac import Rbac
 from shipper.sandbox.kubeapi.rest import RestSemantics
 from shipper.sandbox.kubeapi.store import Obj, Store
 from shipper.sandbox.kubeapi.wire import PATH, HttpServer
@@ -54,6 +55,7 @@ class FakeKubeApiServer(RestSemantics):
         self.store = Store(history_limit=history_limit)
         self.controller = Controller(self.store, speed=speed, timing=timing or Timing(), tick=tick)
         self.faults = Faults()
+        self.rbac = Rbac()
         self._calls: Counter[tuple[str, str]] = Counter()
         self._calls_lock = threading.Lock()
         self.stopping = threading.Event()
@@ -156,17 +158,9 @@ class FakeKubeApiServer(RestSemantics):
     # --- API calls, counted --------------------------------------------------------
 
     def count_call(self, method: str, path: str, query: Mapping[str, str]) -> None:
-        match = PATH.match(path)
-        plural = match["plural"] if match else path
-        if match and match["sub"]:
-            plural = f"{plural}/{match['sub']}"
-        if method == "GET":
-            if match and match["name"]:
-                verb = "get"
-            else:
-                verb = "watch" if query.get("watch") in ("true", "1") else "list"
-        else:
-            verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[method]
+        verb, plural, sub = request_verb(method, path, query)
+        if sub:
+            plural = f"{plural}/{sub}"
         with self._calls_lock:
             self._calls[(verb, plural)] += 1
 
@@ -280,6 +274,21 @@ class FakeKubeApiServer(RestSemantics):
                 return
             time.sleep(0.005)
         raise TimeoutError(f"{resource}/{name} did not roll out within {timeout}s")
+
+
+def request_verb(method: str, path: str, query: Mapping[str, str]) -> tuple[str, str, str]:
+    """(verb, resource, subresource) of a request, in the authorizer's words."""
+    match = PATH.match(path)
+    plural = match["plural"] if match else path
+    sub = (match["sub"] or "") if match else ""
+    if method == "GET":
+        if match and match["name"]:
+            verb = "get"
+        else:
+            verb = "watch" if query.get("watch") in ("true", "1") else "list"
+    else:
+        verb = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[method]
+    return verb, plural, sub
 
 
 def _template(

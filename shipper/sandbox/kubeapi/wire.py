@@ -19,7 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from shipper.sandbox.kubeapi.managed import manager_of
 from shipper.sandbox.kubeapi.patch import PatchError
+from shipper.sandbox.kubeapi.rbac import forbidden_message
 from shipper.sandbox.kubeapi.resources import (
     BadRequest,
     Invalid,
@@ -40,6 +42,7 @@ PATH = re.compile(
     r"/namespaces/(?P<ns>[^/]+)/(?P<plural>[^/]+)(?:/(?P<name>[^/]+)(?:/(?P<sub>[^/]+))?)?$"
 )
 DEFAULT_WATCH_SECONDS = 300
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
 class ApiError(Exception):
@@ -160,14 +163,69 @@ class _Handler(BaseHTTPRequestHandler):
                     headers,
                 )
                 return
+            if parts.path == SSAR_PATH:
+                self._access_review(method, body)
+                return
+            self._authorize(method, parts.path, query)
             self._route(method, parts.path, query, body)
         except ApiError as exc:
             self._send_json(int(exc.body["code"]), exc.body)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def _authorize(self, method: str, path: str, query: dict[str, str]) -> None:
+        """A 403 Status, as the real authorizer words it, for a denied verb."""
+        from shipper.sandbox.kubeapi.server import request_verb
+
+        match = PATH.match(path)
+        if match is None:
+            return
+        verb, plural, sub = request_verb(method, path, query)
+        if not self.server.api.rbac.allowed(verb, plural, sub):
+            group = match["group"] or ""
+            raise api_error(
+                403,
+                "Forbidden",
+                forbidden_message(verb, plural, sub, group, match["ns"]),
+                name=match["name"] or None,
+                resource=resource_for(group, match["core"] or match["version"], plural),
+            )
+
+    def _access_review(self, method: str, body: Any) -> None:
+        """A SelfSubjectAccessReview: whether this user may do what it asks about."""
+        if method != "POST":
+            raise api_error(405, "MethodNotAllowed", f"{method} is not supported here")
+        spec = (body or {}).get("spec") if isinstance(body, dict) else None
+        attrs = (spec or {}).get("resourceAttributes")
+        if not isinstance(attrs, dict):
+            raise api_error(
+                422,
+                "Invalid",
+                "SelfSubjectAccessReview.authorization.k8s.io is invalid: "
+                "spec.resourceAttributes: Required value",
+            )
+        allowed = self.server.api.rbac.allowed(
+            str(attrs.get("verb") or ""),
+            str(attrs.get("resource") or ""),
+            str(attrs.get("subresource") or ""),
+        )
+        status: dict[str, Any] = {"allowed": allowed}
+        if allowed:
+            status["reason"] = "allowed by the sandbox's role"
+        self._send_json(
+            201,
+            {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "metadata": {"creationTimestamp": None},
+                "spec": spec,
+                "status": status,
+            },
+        )
+
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> None:
         api = self.server.api
+        manager = manager_of(query, self.headers.get("User-Agent"))
         if path == "/version" and method == "GET":
             self._send_json(
                 200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-ship-sandbox"}
@@ -182,7 +240,11 @@ class _Handler(BaseHTTPRequestHandler):
         if match is None or res is None:
             raise api_error(404, "NotFound", "the server could not find the requested resource")
         ns, name, sub = match["ns"], match["name"], match["sub"] or ""
-        if sub not in ("", "status", "log") or (sub == "log" and res.plural != "pods"):
+        if (
+            sub not in ("", "status", "log", "scale")
+            or (sub == "log" and res.plural != "pods")
+            or (sub == "scale" and res.plural not in ("deployments", "statefulsets", "replicasets"))
+        ):
             raise api_error(404, "NotFound", "the server could not find the requested resource")
         dry_run = query.get("dryRun") == "All"
         try:
@@ -192,7 +254,17 @@ class _Handler(BaseHTTPRequestHandler):
                 elif method == "GET":
                     self._send_json(200, api.rest_list(res, ns, query))
                 elif method == "POST":
-                    self._send_json(201, api.rest_create(res, ns, body, dry_run))
+                    self._send_json(201, api.rest_create(res, ns, body, dry_run, manager))
+                else:
+                    raise api_error(405, "MethodNotAllowed", f"{method} is not supported here")
+            elif sub == "scale":
+                if method == "GET":
+                    self._send_json(200, api.rest_scale(res, ns, name))
+                elif method in ("PUT", "PATCH"):
+                    content_type = self.headers.get("Content-Type", "")
+                    self._send_json(
+                        200, api.rest_scale_write(res, ns, name, method, content_type, body)
+                    )
                 else:
                     raise api_error(405, "MethodNotAllowed", f"{method} is not supported here")
             elif sub == "log":
@@ -205,11 +277,11 @@ class _Handler(BaseHTTPRequestHandler):
                     raise StoreError(404, "NotFound", f'{res.qualified} "{name}" not found')
                 self._send_json(200, found)
             elif method == "PUT":
-                self._send_json(200, api.rest_replace(res, ns, name, body, sub, dry_run))
+                self._send_json(200, api.rest_replace(res, ns, name, body, sub, dry_run, manager))
             elif method == "PATCH":
                 content_type = self.headers.get("Content-Type", "")
                 self._send_json(
-                    200, api.rest_patch(res, ns, name, content_type, body, sub, dry_run)
+                    200, api.rest_patch(res, ns, name, content_type, body, sub, dry_run, manager)
                 )
             elif method == "DELETE":
                 self._send_json(200, api.rest_delete(res, ns, name, body, query))
