@@ -166,6 +166,12 @@ class KubernetesSection(Strict):
     image: str
     workloads: tuple[str, ...] = Field(min_length=1)
     rollout_timeout: Duration = 600.0
+    # How long the preflight waits for a rollout someone else started (0: refuse at once).
+    rollout_wait: Duration = 0.0
+    # Let ship change workloads a GitOps controller manages (a revert still fails the release).
+    allow_gitops: bool = False
+    # Change StatefulSets with OnDelete or a partition, reporting the pods left behind.
+    statefulset_partitioned: bool = False
 
     @field_validator("image")
     @classmethod

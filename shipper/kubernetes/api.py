@@ -262,6 +262,25 @@ class KubeApi:
             lambda: self._json("DELETE", self._path(kind, name), action, body=options),
         )
 
+    def may(self, right: Any) -> bool:
+        """Whether the caller may do `right` (an `access.Access`) in this namespace: one
+        SelfSubjectAccessReview, which every authenticated user may create."""
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": right.attributes(self.namespace)},
+        }
+        action = f"review the right to {right.shown}"
+        answer = self._call(
+            action,
+            "selfsubjectaccessreviews",
+            lambda: self._json(
+                "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", action, body=body
+            ),
+            self.reads,
+        )
+        return bool((answer.get("status") or {}).get("allowed"))
+
     def pod_log(
         self, name: str, container: str, *, tail: int | None = None, previous: bool = False
     ) -> str:

@@ -11,11 +11,13 @@ from collections.abc import Mapping
 from kubernetes import client
 
 from shipper.errors import PipelineError
+from shipper.kubernetes.access import needed
 from shipper.kubernetes.api import KubeApi
 from shipper.kubernetes.config import connect
 from shipper.kubernetes.follow import Tuning
 from shipper.kubernetes.migration import KubernetesMigrationRunner
 from shipper.kubernetes.platform import KubernetesPlatform
+from shipper.kubernetes.preflight import Rules
 from shipper.kubernetes.workloads import workloads
 from shipper.pipeline import KubernetesSection, Pipeline
 from shipper.ports import Clock, MigrationRunner, Platform
@@ -54,12 +56,25 @@ def build_kubernetes_platform(
     pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str]
 ) -> Platform:
     kube = _section(pipeline)
+    chosen = workloads(kube.workloads, kube.image)
+    migrations = pipeline.migrations
+    rights = needed(
+        [w.kind for w in chosen],
+        migration_jobs=migrations is not None and migrations.runner == "kubernetes",
+        lease_lock=pipeline.lock.backend == "kubernetes",
+        configmap_ledger=pipeline.ledger.backend == "kubernetes",
+    )
     return KubernetesPlatform(
         build_kube_api(pipeline, clock=clock, env=env),
-        workloads(kube.workloads),
+        chosen,
         image_template=kube.image,
         rollout_timeout=kube.rollout_timeout,
         tuning=Tuning(),
+        rules=Rules(
+            allow_gitops=kube.allow_gitops, statefulset_partitioned=kube.statefulset_partitioned
+        ),
+        rights=rights,
+        rollout_wait=kube.rollout_wait,
     )
 
 
@@ -69,7 +84,7 @@ def build_migration_runner(
     kube = _section(pipeline)
     if pipeline.migrations is None:
         raise PipelineError("migrations: this pipeline has no migrations section")
-    configured = workloads(kube.workloads)
+    configured = workloads(kube.workloads, kube.image)
     base = next((w for w in configured if w.kind != "cronjob"), configured[0])
     return KubernetesMigrationRunner(
         build_kube_api(pipeline, clock=clock, env=env),

@@ -10,7 +10,12 @@ must be looked at by a person, not retried blindly. `activeDeadlineSeconds` come
 The pod spec borrows the environment of the first configured workload (env, envFrom,
 volumes, service account, pull secrets), because a migration needs the same database
 credentials as the application it migrates; probes, ports and lifecycle hooks are left
-out. The argv is the container's `command`, exactly as the pipeline writes it.
+out. Native sidecars (init containers with `restartPolicy: Always`, such as a database
+proxy the application reaches its database through) come along with the volumes, since
+the migration needs them just as much, and the kubelet stops them when the migration
+ends. A classic sidecar (a second regular container, often injected by a webhook) would
+keep the pod running after the migration finished: that is named as the failure rather
+than waited out. The argv is the container's `command`, exactly as the pipeline writes it.
 """
 
 from __future__ import annotations
@@ -26,7 +31,13 @@ from shipper.errors import Interrupted, LockLost, PlatformAuthError, ShipError
 from shipper.kubernetes.api import KubeApi, Obj
 from shipper.kubernetes.errors import KubeConflict
 from shipper.kubernetes.follow import Tuning, follow
-from shipper.kubernetes.rollout import ProblemClock, Reading, pod_problems, read_job
+from shipper.kubernetes.rollout import (
+    PodProblem,
+    ProblemClock,
+    Reading,
+    pod_problems,
+    read_job,
+)
 from shipper.kubernetes.workloads import CHANGE_CAUSE, Workload
 from shipper.pipeline import render
 from shipper.ports import MigrationResult, Operation
@@ -178,6 +189,9 @@ class KubernetesMigrationRunner:
             first = (base.get("containers") or [{}])[0]
             container.update({k: first[k] for k in _CONTAINER_KEYS if k in first})
             pod.update({k: base[k] for k in _POD_KEYS if k in base})
+            sidecars = native_sidecars(base)
+            if sidecars:
+                pod["initContainers"] = sidecars
         pod["containers"] = [container]
         return {
             "apiVersion": "batch/v1",
@@ -259,6 +273,7 @@ class KubernetesMigrationRunner:
             found = [
                 p for pod in pods for p in pod_problems(pod, self.tuning.graces, managed=False)
             ]
+            found += [p for pod in pods for p in held_open(pod, self.tuning.graces.persistent)]
             fatal = problems.fatal(found, clock.monotonic())
             return Reading(Verdict.FAILED, fatal.describe()) if fatal is not None else None
 
@@ -326,3 +341,38 @@ def _job_image(job: Obj) -> str:
         if c.get("name") == CONTAINER:
             return str(c.get("image"))
     return str(containers[0].get("image")) if containers else ""
+
+
+def native_sidecars(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The init containers of `spec` that run beside the others (`restartPolicy: Always`),
+    without their probes and lifecycle hooks (a Job pod has no Service to be ready for)."""
+    drop = {"livenessProbe", "readinessProbe", "startupProbe", "lifecycle"}
+    return [
+        {k: v for k, v in c.items() if k not in drop}
+        for c in spec.get("initContainers") or []
+        if c.get("restartPolicy") == "Always"
+    ]
+
+
+def held_open(pod: Obj, grace: float) -> list[PodProblem]:
+    """A classic sidecar keeping the Job's pod alive after the migration container
+    finished: the Job never completes, so it is named instead of waited out."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    mine = next((s for s in statuses if s.get("name") == CONTAINER), None)
+    if mine is None or "terminated" not in (mine.get("state") or {}):
+        return []
+    name = str((pod.get("metadata") or {}).get("name") or "?")
+    return [
+        PodProblem(
+            name,
+            str(s.get("name")),
+            "SidecarKeepsPodRunning",
+            f"the migration container finished (exit code "
+            f"{mine['state']['terminated'].get('exitCode')}) but sidecar {s.get('name')} "
+            "still runs, so the Job can't complete; make it a native sidecar "
+            "(an init container with restartPolicy: Always) or stop it from the migration",
+            grace,
+        )
+        for s in statuses
+        if s.get("name") != CONTAINER and "running" in (s.get("state") or {})
+    ]

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from shipper.core.model import (
+    Finding,
     Measurement,
     Side,
     Target,
@@ -29,9 +30,12 @@ from shipper.errors import (
     LockLost,
     PlatformAuthError,
     PlatformNotFound,
+    PlatformRejected,
     ShipError,
 )
+from shipper.kubernetes.access import Access
 from shipper.kubernetes.api import JSON_PATCH, STRATEGIC_MERGE_PATCH, KubeApi, Obj
+from shipper.kubernetes.checks import Preflight
 from shipper.kubernetes.follow import Outcome, Tuning, follow
 from shipper.kubernetes.health import HealthReader
 from shipper.kubernetes.pods import (
@@ -41,6 +45,8 @@ from shipper.kubernetes.pods import (
     selector_string,
     uid,
 )
+from shipper.kubernetes.preflight import Rules
+from shipper.kubernetes.proof import changed_by_someone
 from shipper.kubernetes.retry import RetryPolicy
 from shipper.kubernetes.rollout import (
     Reading,
@@ -81,9 +87,17 @@ class KubernetesPlatform:
         rollout_timeout: float,
         tuning: Tuning | None = None,
         patches: RetryPolicy | None = None,
+        rules: Rules | None = None,
+        rights: Sequence[Access] = (),
+        rollout_wait: float = 0.0,
     ) -> None:
         self.api = api
-        self.workloads = list(workloads)
+        # Containers are chosen by the pipeline image's repository (see `workloads`).
+        self.workloads = [w if w.repository else w.for_image(image_template) for w in workloads]
+        self.rules = rules or Rules()
+        self._preflight = Preflight(
+            api, self.workloads, self.rules, rights=rights, rollout_wait=rollout_wait
+        )
         self.image_template = image_template
         self.rollout_timeout = rollout_timeout
         self.tuning = tuning or Tuning()
@@ -208,13 +222,15 @@ class KubernetesPlatform:
                 patched = self.api.patch(
                     w.kind,
                     w.name,
-                    w.image_patch(chosen, image, str(op.release), cause),
+                    w.image_patch(chosen, image, str(op.release), cause, init=w.init_names(obj)),
                     content_type=STRATEGIC_MERGE_PATCH,
                     policy=self.patches,
                 )
                 generation, latest = _generation(patched), patched
                 op.progress(target, "patched", f"{w.ref} set to {image}")
-            return self._await(w, generation, op, "rolled out", latest)
+            return self._await(
+                w, generation, op, "rolled out", latest, dict.fromkeys(chosen, image)
+            )
         except _SIDE_ERRORS:
             raise
         except ShipError as exc:
@@ -223,13 +239,27 @@ class KubernetesPlatform:
     # --- waiting -------------------------------------------------------------------
 
     def _await(
-        self, w: Workload, generation: int, op: Operation, done: str, latest: Obj
+        self,
+        w: Workload,
+        generation: int,
+        op: Operation,
+        done: str,
+        latest: Obj,
+        expected: dict[str, str],
     ) -> TargetResult:
         """Follow `w` to the end of its rollout, from `latest`: the object as the patch
-        (or the read before it) returned it, so no list precedes the first watch."""
+        (or the read before it) returned it, so no list precedes the first watch.
+
+        `expected` is the image of every container ship set: a template that stops
+        carrying them fails the rollout, whatever its status says afterwards."""
         target = w.target
         if w.kind == "cronjob":
             obj = latest  # a CronJob's change is done once its template is stored
+            changed = changed_by_someone(w, obj, expected)
+            if changed:
+                return TargetResult(
+                    target, Verdict.FAILED, self._state(w, obj), f"{w.ref}: {changed}"
+                )
             suspended = " (suspended)" if (obj.get("spec") or {}).get("suspend") else ""
             return TargetResult(
                 target,
@@ -244,7 +274,7 @@ class KubernetesPlatform:
             if own_limit <= op.deadline
             else "the time left for this operation"
         )
-        decide = self._decider(w, generation, op)
+        decide = self._decider(w, generation, op, expected)
         tick = PodWatch(self.api, w, generation, self.tuning.graces, op.clock)
         outcome: Outcome = follow(
             self.api,
@@ -279,20 +309,46 @@ class KubernetesPlatform:
         op.progress(target, "failed", reading.message)
         return TargetResult(target, Verdict.FAILED, state, f"{w.ref} failed: {reading.message}")
 
-    def _decider(self, w: Workload, generation: int, op: Operation) -> Callable[[Obj], Reading]:
+    def _decider(
+        self, w: Workload, generation: int, op: Operation, expected: dict[str, str]
+    ) -> Callable[[Obj], Reading]:
         target = w.target
         read = read_deployment if w.kind == "deployment" else read_statefulset
 
         said: list[str] = []
 
         def decide(obj: Obj) -> Reading:
-            reading = read(obj, generation)
+            changed = changed_by_someone(w, obj, expected)
+            if changed:  # a revert's rollout completing is never ship's success
+                return Reading(Verdict.FAILED, changed)
+            reading = self._read_rollout(w, obj, generation, read)
             if reading.verdict is Verdict.PENDING and said[-1:] != [reading.message]:
                 said[:] = [reading.message]  # report changes, not every watch event
                 op.progress(target, "rolling out", reading.message)
             return reading
 
         return decide
+
+    def _read_rollout(
+        self, w: Workload, obj: Obj, generation: int, read: Callable[[Obj, int], Reading]
+    ) -> Reading:
+        """The rollout rule, with the StatefulSet shapes the pipeline opted into: an
+        OnDelete template is done once observed, saying how many pods still run the old
+        revision (they change when someone deletes them), never claiming they don't."""
+        spec = obj.get("spec") or {}
+        on_delete = (spec.get("updateStrategy") or {}).get("type") == "OnDelete"
+        if w.kind != "statefulset" or not on_delete or not self.rules.statefulset_partitioned:
+            return read(obj, generation)
+        status = obj.get("status") or {}
+        if int(status.get("observedGeneration") or 0) < generation:
+            return Reading(Verdict.PENDING, "waiting for the new spec to be observed")
+        desired = int(spec.get("replicas", 1))
+        old = max(0, desired - int(status.get("updatedReplicas") or 0))
+        return Reading(
+            Verdict.SUCCEEDED,
+            f"template updated (OnDelete): {old} of {desired} pods still run the old "
+            "revision until they are deleted",
+        )
 
     # --- rollback ------------------------------------------------------------------
 
@@ -339,21 +395,18 @@ class KubernetesPlatform:
                 )
                 back_to = state.version or "the snapshot"
                 notes = {
-                    **annotations_of(obj),
                     CHANGE_CAUSE: f"ship {op.pipeline} release {op.release}: back to {back_to}",
                     RELEASE_ANNOTATION: str(op.release),
                 }
-                patch = [
-                    {"op": "replace", "path": w.template_pointer, "value": recorded},
-                    {"op": "add", "path": "/metadata/annotations", "value": notes},
-                ]
-                patched = self.api.patch(
-                    w.kind, w.name, patch, content_type=JSON_PATCH, policy=self.patches
-                )
+                patched = self._write_template(w, obj, recorded, notes)
                 generation, latest = _generation(patched), patched
                 if w.kind == "statefulset":
                     self._unstick(w, obj, state, op)
-            result = self._await(w, generation, op, "restored", latest)
+            images = state.detail.get("images")
+            wanted = {
+                str(c): str(i) for c, i in (images.items() if isinstance(images, dict) else [])
+            }
+            result = self._await(w, generation, op, "restored", latest, wanted)
         except _SIDE_ERRORS:
             raise
         except ShipError as exc:
@@ -369,6 +422,39 @@ class KubernetesPlatform:
                 f"{w.ref} is back on {shown or 'the recorded template'}",
             )
         return result
+
+    def _write_template(
+        self, w: Workload, obj: Obj, template: Mapping[str, object], notes: dict[str, str]
+    ) -> Obj:
+        """Put `template` back and set each of `notes` as its own annotation key, so a key
+        another writer set meanwhile is never lost (the map read earlier is never written
+        back whole). Only a workload with no annotations at all needs the map created,
+        and that write is guarded by a test of the resourceVersion just read."""
+        ops: list[dict[str, object]] = [
+            {"op": "replace", "path": w.template_pointer, "value": template}
+        ]
+        for attempt in range(3):
+            if annotations_of(obj) or (obj.get("metadata") or {}).get("annotations") == {}:
+                body = ops + [
+                    {"op": "add", "path": f"/metadata/annotations/{_pointer(k)}", "value": v}
+                    for k, v in notes.items()
+                ]
+            else:
+                version = (obj.get("metadata") or {}).get("resourceVersion")
+                body = [
+                    {"op": "test", "path": "/metadata/resourceVersion", "value": version},
+                    *ops,
+                    {"op": "add", "path": "/metadata/annotations", "value": dict(notes)},
+                ]
+            try:
+                return self.api.patch(
+                    w.kind, w.name, body, content_type=JSON_PATCH, policy=self.patches
+                )
+            except PlatformRejected:
+                if attempt == 2 or body[0].get("op") != "test":
+                    raise
+                obj = self.api.read(w.kind, w.name)  # written meanwhile: look again
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _unstick(self, w: Workload, before: Obj, state: TargetState, op: Operation) -> None:
         """Delete the not-ready pods of the bad revision: with OrderedReady the StatefulSet
@@ -389,9 +475,20 @@ class KubernetesPlatform:
 
     # --- health and manual steps ---------------------------------------------------
 
-    def health(self, version: Version) -> Measurement:
-        """Every workload rolled out on `version`, fully available, no restarts climbing."""
-        return self._health.read(version)
+    def preflight(self, version: Version) -> Sequence[Finding]:
+        """What can't be done safely on this namespace, before any change anywhere: every
+        finding of `shipper.kubernetes.preflight` per workload, and the API rights."""
+        return self._preflight.run(render(self.image_template, version))
+
+    def health(self, expected: Sequence[TargetState]) -> Measurement:
+        """Every workload on the images `expected` records, fully available, no restarts
+        climbing."""
+        return self._health.read(expected)
 
     def manual_steps(self, to: TargetState) -> str:
         return manual_steps(to, self.api.where)
+
+
+def _pointer(key: str) -> str:
+    """A map key as one JSON pointer segment (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")

@@ -21,6 +21,10 @@ from shipper.sandbox.kubeapi.resources import image_tag
 
 Obj = dict[str, Any]
 
+SIDECAR_WORKLOAD = "web"
+SIDECAR = "cloud-sql-proxy"
+SIDECAR_IMAGE = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.8.0"
+
 
 @dataclass(frozen=True)
 class KubeLayout:
@@ -82,7 +86,14 @@ class KubeSide:
         image = self.layout.image_for(self._seed_version)
         ns = self.layout.namespace
         for kind, name, replicas in self.layout.workloads:
-            if kind == "deployment":
+            if kind == "deployment" and name == SIDECAR_WORKLOAD:
+                # A database proxy beside the application, as production namespaces have:
+                # ship must leave it alone (it runs another repository's image).
+                containers = {name: image, SIDECAR: SIDECAR_IMAGE}
+                self.server.seed_deployment(
+                    ns, name, image, replicas=replicas, containers=containers
+                )
+            elif kind == "deployment":
                 self.server.seed_deployment(ns, name, image, replicas=replicas)
             elif kind == "statefulset":
                 self.server.seed_statefulset(ns, name, image, replicas=replicas)

@@ -1,0 +1,103 @@
+"""Running the Kubernetes preflight: read every workload once, apply the pure rules of
+`preflight.py`, and ask the cluster about ship's rights, all before any change.
+
+Read-only. The workload lists and the access reviews go out together, so the preflight
+costs about one round trip. A workload still finishing someone else's rollout is looked
+at again for up to `kubernetes.rollout_wait`; past that it is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from shipper.core.model import Finding, Severity
+from shipper.errors import PlatformAuthError, ShipError
+from shipper.kubernetes.access import Access, findings
+from shipper.kubernetes.api import KubeApi, Obj
+from shipper.kubernetes.preflight import Rules, check_workload
+from shipper.kubernetes.workloads import Workload
+
+log = logging.getLogger(__name__)
+
+WAIT_STEP = 2.0  # seconds between looks at a rollout the preflight waits for
+
+
+class Preflight:
+    def __init__(
+        self,
+        api: KubeApi,
+        workloads: Sequence[Workload],
+        rules: Rules,
+        *,
+        rights: Sequence[Access] = (),
+        rollout_wait: float = 0.0,
+    ) -> None:
+        self.api = api
+        self.workloads = list(workloads)
+        self.rules = rules
+        self.rights = list(rights)
+        self.rollout_wait = rollout_wait
+
+    def run(self, image: str) -> list[Finding]:
+        """Every finding: per workload in pipeline order, then the rights."""
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="kube-preflight") as pool:
+            denied = pool.submit(self._denied)
+            found = self._workloads(image)
+            deadline = self.api.clock.monotonic() + self.rollout_wait
+            while _waiting(found) and self.api.clock.monotonic() + WAIT_STEP <= deadline:
+                self.api.clock.sleep(WAIT_STEP)
+                found = self._workloads(image)
+            return found + denied.result()
+
+    def _workloads(self, image: str) -> list[Finding]:
+        kinds = list(dict.fromkeys(w.kind for w in self.workloads))
+        listed: dict[tuple[str, str], Obj] = {}
+        for kind in kinds:
+            items, _ = self.api.list(kind)
+            listed |= {(kind, str((o.get("metadata") or {}).get("name"))): o for o in items}
+        out: list[Finding] = []
+        for w in self.workloads:
+            obj = listed.get((w.kind, w.name))
+            if obj is None:
+                out.append(
+                    Finding(
+                        w.target,
+                        "exists",
+                        Severity.BLOCK,
+                        f"{w.ref} not found in namespace {self.api.namespace}; check "
+                        "kubernetes.workloads and kubernetes.namespace in the pipeline",
+                    )
+                )
+                continue
+            out += check_workload(w, obj, self.rules, image)
+        return out
+
+    def _denied(self) -> list[Finding]:
+        if not self.rights:
+            return []
+        try:
+            with ThreadPoolExecutor(
+                max_workers=min(8, len(self.rights)), thread_name_prefix="kube-access"
+            ) as pool:
+                answers = list(pool.map(self.api.may, self.rights))
+        except PlatformAuthError as exc:
+            return [Finding(None, "permissions", Severity.WARN, f"could not check rights: {exc}")]
+        except ShipError as exc:
+            log.info("access reviews failed: %s", exc)
+            return [
+                Finding(
+                    None,
+                    "permissions",
+                    Severity.WARN,
+                    f"could not check ship's rights (SelfSubjectAccessReview): {exc}",
+                )
+            ]
+        missing = [r for r, ok in zip(self.rights, answers, strict=True) if not ok]
+        who = f"the kubeconfig user of context {self.api.where.context}"
+        return findings(missing, self.api.namespace, who)
+
+
+def _waiting(found: Sequence[Finding]) -> bool:
+    return any(f.check == "rollout-in-progress" for f in found)
