@@ -128,11 +128,11 @@ class KubeSide:
                 images = _images(_template_of(plural, obj))
                 if images and images != self._images.get(key):
                     self._images[key] = images
-                    version = image_tag(images[0]) or None
+                    version = _label(images[0])
                     self._note("image", key, version)
             elif plural == "jobs":
                 images = _images(_template_of("jobs", obj))
-                version = image_tag(images[0]) if images else None
+                version = _label(images[0]) if images else None
                 if kind == "ADDED":
                     self._jobs[name] = "running"
                     self._note("job", f"job/{name}", version)
@@ -175,7 +175,7 @@ class KubeSide:
             ]
             mine.sort(key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
             images = _images(mine[-1]) if mine else ()
-            out[f"{kind}/{name}"] = image_tag(images[0]) or None if images else None
+            out[f"{kind}/{name}"] = _label(images[0]) if images else None
         return out
 
     def summary(self) -> dict[str, Any]:
@@ -189,7 +189,7 @@ class KubeSide:
             images = _images(_template_of(plural, obj))
             key = f"{kind}/{name}"
             workloads[key] = {
-                "version": image_tag(images[0]) or None if images else None,
+                "version": _label(images[0]) if images else None,
                 "serving": serving.get(key),
             }
         jobs = {j["metadata"]["name"]: _job_state(j) for j in self.server.objects("jobs", ns)}
@@ -213,3 +213,9 @@ def _job_state(job: Obj) -> str:
 def _owner_kind(obj: Obj) -> str | None:
     refs = (obj.get("metadata") or {}).get("ownerReferences") or []
     return str(refs[0].get("kind")) if refs else None
+
+
+def _label(image: str) -> str | None:
+    """What a person calls the version of `image`: its tag, else (pinned by digest alone)
+    its digest; None when it names neither."""
+    return image_tag(image) or image.partition("@")[2] or None
