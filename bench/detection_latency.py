@@ -65,6 +65,10 @@ class Timed:
     def threshold(self) -> str:
         return self.check.threshold
 
+    @property
+    def uses_version(self) -> bool:
+        return self.check.uses_version
+
     def measure(self, version: Version) -> Measurement:
         started = time.monotonic()
         m = self.check.measure(version)

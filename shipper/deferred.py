@@ -14,7 +14,15 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from shipper.core.model import Measurement, Side, Target, TargetResult, TargetState, Version
+from shipper.core.model import (
+    Finding,
+    Measurement,
+    Side,
+    Target,
+    TargetResult,
+    TargetState,
+    Version,
+)
 from shipper.ports import MigrationResult, MigrationRunner, Operation, Platform
 
 T = TypeVar("T")
@@ -56,8 +64,11 @@ class DeferredPlatform:
     def roll_back(self, to: Sequence[TargetState], op: Operation) -> Sequence[TargetResult]:
         return self._real.get().roll_back(to, op)
 
-    def health(self, version: Version) -> Measurement:
-        return self._real.get().health(version)
+    def preflight(self, version: Version) -> Sequence[Finding]:
+        return self._real.get().preflight(version)
+
+    def health(self, expected: Sequence[TargetState]) -> Measurement:
+        return self._real.get().health(expected)
 
     def manual_steps(self, to: TargetState) -> str:
         return self._real.get().manual_steps(to)

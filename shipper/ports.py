@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from shipper.core.events import Stamped
 from shipper.core.model import (
+    Finding,
     Holder,
     JSONDict,
     LedgerEntry,
@@ -60,6 +61,7 @@ class Operation(Protocol):
     release: ReleaseNo
     pipeline: str
     version: Version
+    commit: str | None  # the git SHA `version` resolved to, where the project could tell
     clock: Clock
 
     @property
@@ -127,8 +129,17 @@ class Platform(Protocol):
         """Put back exactly the recorded states `to` and wait until each is rolled out."""
         ...
 
-    def health(self, version: Version) -> Measurement:
-        """The side's own health during a bake: rolled out, available, not crashing."""
+    def preflight(self, version: Version) -> Sequence[Finding]:
+        """What this side can't do safely, read-only, before the first change anywhere:
+        every finding, not just the first (a BLOCK finding stops the release, exit 3)."""
+        ...
+
+    def health(self, expected: Sequence[TargetState]) -> Measurement:
+        """The side's own health during a bake: every target runs what `expected` records
+        for it (by the platform's identity, never by label), rolled out, not crashing.
+
+        `expected` is what the deploy reached (the forward bake), or the snapshot (the
+        migration bake, and after a rollback)."""
         ...
 
     def manual_steps(self, to: TargetState) -> str:
@@ -182,6 +193,12 @@ class Check(Protocol):
     @property
     def threshold(self) -> str:
         """What passing means, in words (`p99 < 0.5`, `HTTP 2xx with "v42"`)."""
+        ...
+
+    @property
+    def uses_version(self) -> bool:
+        """Whether a measurement needs the version's label (a `{version}` in its URL,
+        query or expected body): such a check can't judge code whose label is unknown."""
         ...
 
     def measure(self, version: Version) -> Measurement:

@@ -84,6 +84,11 @@ class HttpCheck:
             parts.append(f"within {self._max_latency:g}s")
         return ", ".join(parts)
 
+    @property
+    def uses_version(self) -> bool:
+        templates = (self._url, self._body_contains, self._equals)
+        return any(t is not None and "{version}" in t for t in templates)
+
     def measure(self, version: Version) -> Measurement:
         """GET the URL and judge the answer; never raises.
 

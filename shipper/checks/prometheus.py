@@ -118,6 +118,10 @@ class PrometheusCheck:
             parts.append(f"<= {self._max:g}")
         return f"every series {' and '.join(parts)} (no data: {self._on_empty})"
 
+    @property
+    def uses_version(self) -> bool:
+        return "{version}" in self._query
+
     def measure(self, version: Version) -> Measurement:
         """Query once and judge the answer; never raises (see the module docstring)."""
         try:

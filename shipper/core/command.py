@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from shipper.core import machine as m
@@ -15,6 +16,7 @@ from shipper.core.events import (
     GateSkipped,
     Notice,
     PlanMade,
+    PreflightFinding,
     RollbackFinished,
 )
 from shipper.core.holding import Hold
@@ -26,6 +28,7 @@ from shipper.core.model import (
     Release,
     ReleaseKind,
     ReleaseNo,
+    Severity,
     Side,
     Snapshot,
     Target,
@@ -115,6 +118,33 @@ class Command:
             )
         return self.record
 
+    def preflight(self, version: Version) -> Outcome | None:
+        """Every side's preflight, read concurrently, after the snapshot and before the
+        first change anywhere. Every finding is emitted; any BLOCK one ends the run with
+        exit 3 and nothing changed (the outcome names the first)."""
+        sides = list(self.ports.platforms.values())
+        with ThreadPoolExecutor(max_workers=max(1, len(sides)), thread_name_prefix="pre") as pool:
+            found = [f for side in pool.map(lambda p: p.preflight(version), sides) for f in side]
+        for f in found:
+            self.ports.emitter.emit(
+                PreflightFinding(
+                    target=f.target.key if f.target else None,
+                    check=f.check,
+                    severity=f.severity.value,
+                    message=f.message,
+                )
+            )
+        blocks = [f for f in found if f.severity is Severity.BLOCK]
+        if not blocks:
+            return None
+        first = blocks[0]
+        where = f"{first.target}: " if first.target else ""
+        more = f" (and {len(blocks) - 1} more)" if len(blocks) > 1 else ""
+        return Outcome(
+            EXIT_BLOCKED,
+            f"refused before any change: {where}{first.message}{more}; nothing was changed",
+        )
+
     def gate_soon(self, skip_reason: str) -> None:
         """Start reading the status gate now, for the next `gate` call: the caller reads
         the targets meanwhile, and both answers arrive in the time of one round trip."""
@@ -145,6 +175,9 @@ class Command:
         budget: float,
         abort: threading.Event,
         snapshot: Snapshot | None = None,
+        *,
+        to: Snapshot | None = None,
+        commit: str | None = None,
     ) -> ReleaseOperation:
         record = self.record
         assert record is not None
@@ -160,6 +193,8 @@ class Command:
             fence=self.hold.fence,
             emit=record.emit,
             from_versions={t.target.key: t.version for t in snapshot.targets} if snapshot else {},
+            to_versions={t.target.key: t.version for t in to.targets} if to else None,
+            commit=commit,
         )
 
     def _write_ahead(self, target: Target, action: str, detail: JSONDict) -> None:
@@ -190,16 +225,31 @@ class Command:
         )
 
     def pinned_checks(self, snapshot: Snapshot, *, health_only: bool = False) -> list[Check]:
-        """The checks, measured against what `snapshot` runs (old code, or restored code)."""
-        checks: list[Check] = []
-        for side, platform in self.ports.platforms.items():
-            checks.append(
-                Pinned(PlatformHealthCheck(platform), common_version(snapshot.side(side)))
-            )
-        if not health_only:
-            checks.extend(
-                Pinned(c, common_version(snapshot.side(c.side))) for c in self.ports.checks
-            )
+        """The checks, measured against what `snapshot` runs (old code, or restored code).
+
+        Each side's health expects exactly the snapshot's states, by identity. A
+        configured check is measured with the label the side's targets share; one that
+        needs a label (`{version}` in its URL or query) is left out, with a notice, when
+        the label is unknown or mixed: an unknown label is never by itself a failure."""
+        checks: list[Check] = [
+            PlatformHealthCheck(platform, snapshot.side(side))
+            for side, platform in self.ports.platforms.items()
+        ]
+        if health_only:
+            return checks
+        for check in self.ports.checks:
+            label = common_version(snapshot.side(check.side))
+            if label is None and check.uses_version:
+                assert self.record is not None
+                self.record.emit(
+                    Notice(
+                        level="warning",
+                        message=f"check {check.name} not measured: it needs the version's "
+                        f"label and the {check.side.value} side's running label is unknown",
+                    )
+                )
+                continue
+            checks.append(Pinned(check, label))
         return checks
 
     def restore(self, snapshot: Snapshot) -> tuple[list[str], list[str], Snapshot]:
@@ -209,11 +259,9 @@ class Command:
 
         def act(platform: Platform) -> Sequence[TargetResult]:
             states = snapshot.side(platform.side)
+            label = common_version(states) or Version("")  # for people only; may be unknown
             op = self.operation(
-                common_version(states) or Version("snapshot"),
-                self.policy.rollback_timeout_seconds,
-                abort,
-                None,
+                label, self.policy.rollback_timeout_seconds, abort, None, to=snapshot
             )
             return platform.roll_back(states, op)
 
@@ -285,7 +333,10 @@ class Command:
 
 
 class Pinned:
-    """A check measured against a fixed version (the old code, or the restored one)."""
+    """A check measured against a fixed version (the old code, or the restored one).
+
+    `version` None: the label is unknown, and the check does not use it (see
+    `Command.pinned_checks`), so it is measured with an empty one."""
 
     def __init__(self, check: Check, version: Version | None) -> None:
         self._check = check
@@ -303,8 +354,12 @@ class Pinned:
     def threshold(self) -> str:
         return self._check.threshold
 
+    @property
+    def uses_version(self) -> bool:
+        return self._check.uses_version
+
     def measure(self, version: Version) -> Measurement:
-        return self._check.measure(self._version or version)
+        return self._check.measure(self._version if self._version is not None else Version(""))
 
 
 # Releases whose changes are not in effect: a rollback skips them to find the latest one

@@ -25,6 +25,7 @@ from shipper.core.model import (
     ReleaseState,
     Snapshot,
     TargetState,
+    Version,
 )
 from shipper.core.outcome import (
     EXIT_BLOCKED,
@@ -103,11 +104,14 @@ class Deploy(Command):
         snapshot = self.releaser.snapshot()
         decision = self.releaser.decide_migrations(version, req.migrations, snapshot)
         self.ports.emitter.emit(plan_event(build_plan(version, snapshot, decision)))
+        refused = self.preflight(version)
+        if refused is not None:
+            return refused
         if req.migrations_only:
             if not decision.run:
                 return Outcome(EXIT_OK, f"no migration release for {version}: {decision.why}")
             return self._new_migration(snapshot) or self._migrated()
-        if snapshot.runs_everywhere(version) and not decision.run and not req.force:
+        if snapshot.runs_everywhere(version, req.commit) and not decision.run and not req.force:
             message = f"{version} already runs on every target; nothing to do (--force redeploys)"
             self.ports.emitter.emit(Notice(level="info", message=message))
             return Outcome(EXIT_OK, message, ReleaseState.UNCHANGED, None, snapshot)
@@ -139,7 +143,9 @@ class Deploy(Command):
         if policy is None or runner is None:
             raise BadInput("this pipeline has no migration runner; drop --migrations")
         record.enter(Phase.MIGRATE)
-        op = self.operation(version, policy.timeout_seconds, threading.Event(), snapshot)
+        op = self.operation(
+            version, policy.timeout_seconds, threading.Event(), snapshot, commit=self.req.commit
+        )
         result = runner.run(version, policy.command, op)
         if self.releaser.stop.is_set():
             self.hold.fence()
@@ -182,7 +188,7 @@ class Deploy(Command):
         result = self.bake(
             self.pinned_checks(running),
             policy.bake_seconds,
-            common_version(running) or self.req.version,
+            common_version(running) or Version(""),  # the old code's label: may be unknown
         )
         record.emit(
             PhaseFinished(
@@ -264,7 +270,10 @@ class Deploy(Command):
             record.leave(Phase.RELEASE, "succeeded")
 
         record.enter(Phase.VERIFY)
-        checks: list[Check] = [PlatformHealthCheck(p) for p in self.ports.platforms.values()]
+        expected = _all_of(snapshot, reached, self.clock.now()) or self.releaser.snapshot()
+        checks: list[Check] = [
+            PlatformHealthCheck(p, expected.side(side)) for side, p in self.ports.platforms.items()
+        ]
         checks.extend(self.ports.checks)
         result = self.bake(checks, self.policy.verify.bake_seconds, version)
         if result.interrupted:
@@ -275,7 +284,7 @@ class Deploy(Command):
                 snapshot, f"check {result.check} ({result.side}) failed: {result.reason}"
             )
         record.leave(Phase.VERIFY, "passed")
-        running = _all_of(snapshot, reached, self.clock.now()) or self.releaser.snapshot()
+        running = expected
         record.step(m.Succeed(), deployed=running)
         text = f"{version} runs on all {len(running.targets)} targets of both sides"
         record.finish(EXIT_OK, text, running)
@@ -291,7 +300,14 @@ class Deploy(Command):
         outcomes = on_each_side(
             self.ports.platforms,
             lambda p: p.deploy(
-                version, op(version, self.policy.rollout_timeout_seconds, abort, snapshot)
+                version,
+                op(
+                    version,
+                    self.policy.rollout_timeout_seconds,
+                    abort,
+                    snapshot,
+                    commit=self.req.commit,
+                ),
             ),
             emit=self.record.emit,
             on_failure=abort.set,
@@ -372,7 +388,7 @@ class Deploy(Command):
         result = self.bake(
             self.pinned_checks(snapshot),
             0.0,
-            common_version(snapshot) or self.req.version,
+            common_version(snapshot) or Version(""),  # the restored code's label: may be unknown
             rounds=1,
         )
         if result.interrupted:

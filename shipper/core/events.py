@@ -220,6 +220,17 @@ class MetricRecorded(Event):
 
 
 @dataclass(frozen=True)
+class PreflightFinding(Event):
+    """One thing the preflight found before any change: `block` stops the release."""
+
+    name: ClassVar[str] = "preflight_finding"
+    target: str | None
+    check: str
+    severity: str  # block | warn
+    message: str
+
+
+@dataclass(frozen=True)
 class Notice(Event):
     """Something the operator should know that is not a failure (an override, a warning)."""
 

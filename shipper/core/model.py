@@ -55,9 +55,12 @@ class TargetState:
     """What one target runs at one moment.
 
     `version` is the version label ship can read off the target (None when the target
-    carries no label ship understands). `detail` is the adapter's own record of
-    everything needed to put this exact state back (a Heroku release id, a pod template);
-    the core stores it and hands it back without looking inside.
+    carries no label ship understands): it is for people. `identity` is the platform's
+    own id of the code that runs (a Heroku slug, the images of a pod template), made by the
+    adapter: two states run the same code exactly when their identities are equal and not
+    None. `detail` is the adapter's own record of everything needed to put this exact state
+    back (a Heroku release id, a pod template); the core stores it and hands it back
+    without looking inside.
     """
 
     target: Target
@@ -65,11 +68,18 @@ class TargetState:
     detail: JSONDict = field(default_factory=dict)
     healthy: bool | None = None
     message: str = ""
+    identity: str | None = None
+
+    def runs_same_code(self, other: TargetState) -> bool:
+        """Whether `other` runs the same code, by the platform's identity: an identity
+        that can't be read is never "the same" (None is not equal to None here)."""
+        return self.identity is not None and self.identity == other.identity
 
     def to_json(self) -> JSONDict:
         return {
             "target": self.target.key,
             "version": self.version,
+            "identity": self.identity,
             "detail": self.detail,
             "healthy": self.healthy,
             "message": self.message,
@@ -80,12 +90,14 @@ class TargetState:
         detail = data.get("detail") or {}
         version = data.get("version")
         healthy = data.get("healthy")
+        identity = data.get("identity")
         return cls(
             target=Target.from_key(str(data["target"])),
             version=Version(str(version)) if version is not None else None,
             detail=dict(detail) if isinstance(detail, dict) else {},
             healthy=healthy if isinstance(healthy, bool) else None,
             message=str(data.get("message") or ""),
+            identity=str(identity) if isinstance(identity, str) and identity else None,
         )
 
 
@@ -105,8 +117,12 @@ class Snapshot:
     def versions(self, side: Side) -> set[Version | None]:
         return {t.version for t in self.side(side)}
 
-    def runs_everywhere(self, version: Version) -> bool:
-        return bool(self.targets) and all(t.version == version for t in self.targets)
+    def runs_everywhere(self, version: Version, commit: str | None = None) -> bool:
+        """Every target's label names `version` (or its commit): a label ship read off
+        the platform (a slug's commit, ship's own release description), never a guess."""
+        return bool(self.targets) and all(
+            names_version(t.version, version, commit) for t in self.targets
+        )
 
     def to_json(self) -> JSONDict:
         return {
@@ -124,6 +140,50 @@ class Snapshot:
         )
         taken = data.get("taken_at")
         return cls(targets, datetime.fromisoformat(taken) if isinstance(taken, str) else None)
+
+
+MIN_SHA_PREFIX = 7
+
+
+def names_version(label: str | None, version: str, commit: str | None = None) -> bool:
+    """Whether a label read off a target names `version`: the same name, or, when the
+    requested version resolved to `commit` (a git SHA), that SHA or a prefix of it of at
+    least seven characters (`git push` history carries SHAs, people name tags)."""
+    if label is None:
+        return False
+    if label == version:
+        return True
+    if commit is None or len(label) < MIN_SHA_PREFIX:
+        return False
+    return commit.lower().startswith(label.lower())
+
+
+class Severity(enum.StrEnum):
+    """How much a preflight finding weighs: BLOCK stops the release before any change."""
+
+    BLOCK = "block"
+    WARN = "warn"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a preflight found about a target (or a whole side when `target` is None).
+
+    `check` names the rule (`paused`, `gitops`, `permissions`), `message` says what was
+    found and how to fix it, in one line."""
+
+    target: Target | None
+    check: str
+    severity: Severity
+    message: str
+
+    def to_json(self) -> JSONDict:
+        return {
+            "target": self.target.key if self.target else None,
+            "check": self.check,
+            "severity": self.severity.value,
+            "message": self.message,
+        }
 
 
 class Verdict(enum.StrEnum):

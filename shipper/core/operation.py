@@ -44,6 +44,8 @@ class ReleaseOperation:
         fence: Callable[[], None],
         emit: Callable[[Event], None],
         from_versions: Mapping[str, Version | None] | None = None,
+        to_versions: Mapping[str, Version | None] | None = None,
+        commit: str | None = None,
     ) -> None:
         self.release = release
         self.pipeline = pipeline
@@ -56,6 +58,8 @@ class ReleaseOperation:
         self._fence = fence
         self._emit = emit
         self._from = dict(from_versions or {})
+        self._to = dict(to_versions or {})
+        self.commit = commit
         self._guard = threading.Lock()
 
     @property
@@ -81,7 +85,7 @@ class ReleaseOperation:
                 target=target.key,
                 side=target.side.value,
                 from_version=self._from.get(target.key),
-                to_version=self.version,
+                to_version=self._to.get(target.key, self.version) or None,
                 status=status,
                 message=message,
             )

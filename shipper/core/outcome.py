@@ -54,6 +54,7 @@ class DeployRequest:
     lock_wait_seconds: float = 0.0
     force: bool = False  # deploy even if the version already runs everywhere
     migrations_only: bool = False  # `ship migrate`
+    commit: str | None = None  # the git SHA `version` names, where the project can tell
 
 
 @dataclass(frozen=True)

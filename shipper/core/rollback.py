@@ -32,6 +32,8 @@ from shipper.errors import (
     LockLost,
 )
 
+UNKNOWN_LABEL = "(unknown version)"  # a rollback's ledger label when the snapshot's is unknown
+
 if TYPE_CHECKING:
     from shipper.core.run import Releaser
 
@@ -52,7 +54,9 @@ class Rollback(Command):
         undone, recorded = rollback_target(ledger.releases(limit=500), req.to)
         now = self.releaser.snapshot()
         snapshot = recorded or now
-        label = common_version(snapshot) or Version("snapshot")
+        # the label is for people (history, the live view); what is restored and verified
+        # is the snapshot's states by the platforms' identities
+        label = common_version(snapshot) or Version(UNKNOWN_LABEL)
         record = self.open(
             ReleaseKind.ROLLBACK,
             label,
@@ -101,7 +105,10 @@ class Rollback(Command):
         # to know now). A check failing in that round is measured on until its limits, so
         # one flaky reading does not call for a person. --no-verify keeps only the health.
         result = self.bake(
-            self.pinned_checks(snapshot, health_only=not req.verify), 0.0, label, rounds=1
+            self.pinned_checks(snapshot, health_only=not req.verify),
+            0.0,
+            common_version(snapshot) or Version(""),
+            rounds=1,
         )
         if result.interrupted:
             raise Interrupted("interrupted while verifying the rollback")

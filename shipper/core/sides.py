@@ -101,18 +101,35 @@ def describe(snapshot: Snapshot) -> str:
     """`v41 on 5 targets` or `v41 on 3 targets, v40 on 2 targets`."""
     counts: dict[str, int] = {}
     for t in snapshot.targets:
-        counts[str(t.version)] = counts.get(str(t.version), 0) + 1
+        label = str(t.version) if t.version is not None else "an unknown version"
+        counts[label] = counts.get(label, 0) + 1
     return ", ".join(f"{v} on {n} target{'s' if n != 1 else ''}" for v, n in counts.items())
 
 
 def divergent(wanted: Snapshot, running: Snapshot, known: Sequence[str]) -> list[str]:
-    """Targets that do not run what `wanted` says, unless already in `known`."""
+    """Targets that do not run the code `wanted` records, by the platform's identity,
+    unless already in `known`. A target whose identity can't be read on either side is
+    one ship can't call back: it is listed, never assumed."""
     out = []
     for target in wanted.targets:
         now = running.get(target.target)
-        if now is None or now.version == target.version:
+        if now is None or now.runs_same_code(target):
             continue
+        if target.identity is None and target.version is not None and now.version == target.version:
+            continue  # recorded before identities were (an older ledger): its label decides
         if any(target.target.key in k for k in known):
             continue
-        out.append(f"{target.target}: runs {now.version}, wanted {target.version}")
+        if target.identity is None or now.identity is None:
+            out.append(
+                f"{target.target}: can't tell what runs ({shown(now)}), wanted {shown(target)}"
+            )
+            continue
+        out.append(f"{target.target}: runs {shown(now)}, wanted {shown(target)}")
     return out
+
+
+def shown(state: TargetState) -> str:
+    """A state for people: its label, or that it is unknown and the platform's id."""
+    if state.version is not None:
+        return str(state.version)
+    return f"an unknown version ({state.identity or 'no id'})"

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 
 from shipper.core.config import VerifyPolicy
 from shipper.core.events import CheckFailed, CheckMeasured, Event, Notice
-from shipper.core.model import Measurement, MeasurementStatus, Side, Version
+from shipper.core.model import Measurement, MeasurementStatus, Side, TargetState, Version
 from shipper.errors import ShipError
 from shipper.ports import Check, Clock, Platform
 
@@ -80,10 +80,15 @@ def platform_check_name(side: Side) -> str:
 
 
 class PlatformHealthCheck:
-    """A side's own health (rolled out, available, not crashing) as a check."""
+    """A side's own health (rolled out, available, not crashing) as a check.
 
-    def __init__(self, platform: Platform) -> None:
+    It is measured against `expected`, the states each target must run (by the
+    platform's identity), not against the version under test: after a migration the old
+    code must still run, after a rollback the restored one, whatever their labels."""
+
+    def __init__(self, platform: Platform, expected: Sequence[TargetState]) -> None:
         self._platform = platform
+        self._expected = tuple(expected)
 
     @property
     def name(self) -> str:
@@ -95,10 +100,14 @@ class PlatformHealthCheck:
 
     @property
     def threshold(self) -> str:
-        return "every target on the new version, available, not crashing"
+        return "every target on the expected code, available, not crashing"
+
+    @property
+    def uses_version(self) -> bool:
+        return False
 
     def measure(self, version: Version) -> Measurement:
-        return self._platform.health(version)
+        return self._platform.health(self._expected)
 
 
 @dataclass

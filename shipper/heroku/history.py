@@ -3,7 +3,10 @@
 `AppHistory` answers the questions every idempotency check asks ("does the app already
 run v42?", "is a build of v42 under way?", "which release did that rollback go back
 to?") from at most a few list calls. Release labels are cached across steps in a
-`LabelCache`, because a release never changes what it runs.
+`LabelCache`, and slug commits in a `SlugCache`, because neither a release nor a slug
+ever changes what it runs. The list windows below only make the common case fast: a
+label or identity older than any window is read by id (`GET .../releases/{n}`,
+`GET .../slugs/{id}`), never given up on.
 """
 
 from __future__ import annotations
@@ -14,8 +17,13 @@ from urllib.parse import quote
 
 from shipper.heroku.api import HerokuApi
 from shipper.heroku.errors import RangeNotSatisfiable
-from shipper.heroku.labels import label_from_description, rollback_target
-from shipper.heroku.resources import Build, Release, parse_list
+from shipper.heroku.labels import (
+    commit_from_description,
+    identity,
+    label_from_description,
+    rollback_target,
+)
+from shipper.heroku.resources import Build, Release, Slug, parse_list
 
 # The Heroku CLI's form, proven in production (reference/heroku.md 1.5).
 RECENT_COUNT = 10
@@ -24,7 +32,7 @@ DEEPER_RELEASES = "version ..; max=200, order=desc"
 # `created_at` as a Range field of builds is unconfirmed; on a 416 ship falls back to
 # the whole list and sorts it itself (slower, still correct).
 RECENT_BUILDS = "created_at ..; max=20, order=desc"
-MAX_ROLLBACK_HOPS = 5
+MAX_ROLLBACK_HOPS = 20  # a chain of rollbacks of rollbacks; deeper reads as unknown
 
 
 def app_path(app: str) -> str:
@@ -49,13 +57,35 @@ class LabelCache:
             self._labels[release_id] = label
 
 
+class SlugCache:
+    """slug id -> its `commit` (None: the slug records none). Shared by threads; kept for
+    the life of the process, since a slug never changes."""
+
+    def __init__(self) -> None:
+        self._commits: dict[str, str | None] = {}
+        self._guard = threading.Lock()
+
+    def get(self, slug_id: str) -> tuple[bool, str | None]:
+        with self._guard:
+            if slug_id in self._commits:
+                return True, self._commits[slug_id]
+            return False, None
+
+    def put(self, slug_id: str, commit: str | None) -> None:
+        with self._guard:
+            self._commits[slug_id] = commit
+
+
 class AppHistory:
     """Recent releases and builds of one app, fetched lazily, newest first."""
 
-    def __init__(self, api: HerokuApi, app: str, labels: LabelCache) -> None:
+    def __init__(
+        self, api: HerokuApi, app: str, labels: LabelCache, slugs: SlugCache | None = None
+    ) -> None:
         self.api = api
         self.app = app
         self._labels = labels
+        self._slugs = slugs if slugs is not None else SlugCache()
         self._releases: list[Release] | None = None
         self._builds: list[Build] | None = None
 
@@ -140,24 +170,55 @@ class AppHistory:
         self._labels.put(release.id, label)
         return label
 
+    def identity(self, release: Release, hops: int = 0) -> str:
+        """The id of the code `release` runs (`labels.identity`): its slug; for a slugless
+        rollback release, the identity of the release it went back to."""
+        back_to = rollback_target(release.description)
+        if release.slug_id or back_to is None or hops >= MAX_ROLLBACK_HOPS:
+            return identity(release.slug_id, release.id)
+        if back_to >= release.version:
+            return identity(None, release.id)
+        return self.identity(self.release(back_to), hops + 1)
+
+    def slug_commit(self, slug_id: str) -> str | None:
+        """The slug's `commit` (`GET /apps/{app}/slugs/{id}`), read once per process."""
+        known, commit = self._slugs.get(slug_id)
+        if known:
+            return commit
+        body = self.api.get(
+            f"{app_path(self.app)}/slugs/{quote(slug_id, safe='')}",
+            f"read slug {slug_id} of {self.app}",
+        )
+        commit = Slug.parse(body).commit
+        self._slugs.put(slug_id, commit)
+        return commit
+
     def _read_label(self, release: Release, hops: int) -> str | None:
+        """The label, from the first source that has one (see `shipper.heroku.labels`).
+
+        Every source is a fact Heroku keeps about this release or its slug; a config-var
+        or add-on release re-releases the slug before it, so the slug's commit labels it
+        like that one."""
         own = label_from_description(release.description)
         if own is not None:
             return own
+        if release.slug_id:
+            commit = self.slug_commit(release.slug_id)
+            if commit:
+                return commit
+            for build in self.builds():
+                if build.slug_id == release.slug_id and build.source_version:
+                    return build.source_version
+        pushed = commit_from_description(release.description)
+        if pushed is not None:
+            return pushed
         back_to = rollback_target(release.description)
         if back_to is not None:
             if hops >= MAX_ROLLBACK_HOPS or back_to >= release.version:
                 return None
             return self.label(self.release(back_to), hops + 1)
-        for build in self.builds():
-            if build.release_id == release.id and build.source_version:
-                return build.source_version
         if release.slug_id:
-            # A config change re-releases the same slug: it runs what the slug's build
-            # (or an earlier ship release of that slug) ran.
-            for build in self.builds():
-                if build.slug_id == release.slug_id and build.status == "succeeded":
-                    return build.source_version
+            # a slug with no commit, released again: an earlier ship release of it says
             for other in self.releases():
                 if other.slug_id == release.slug_id and other.id != release.id:
                     own = label_from_description(other.description)

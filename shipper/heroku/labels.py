@@ -1,11 +1,14 @@
 """The version label a Heroku release carries, and how ship writes it.
 
-Heroku has no field for "the version this release runs". ship reads it from, in order:
-its own release description (`ship: v42 (release 7)`, written on every release ship
-creates with a slug), the `source_blob.version` of the build that made the release's
-slug, and, for a rollback release (`Rollback to v41`), the label of the release it went
-back to. A label that cannot be read is None, never a guess: a wrong label could make
-ship skip a deploy that is needed.
+Heroku has no field for "the version this release runs": the label is for people, and
+ship never decides what runs by it (that is the slug, see `identity`). It is read, in
+order, from ship's own release description (`ship: v42 (release 7)`, written on every
+release ship creates with a slug), the `commit` of the release's slug (a `git push` or a
+Build API build records the pushed SHA or `source_blob.version` there), the build that
+made the slug, a `Deploy 1a2b3c4d` description (what `git push` and the Build API write),
+and, for a rollback release (`Rollback to v41`), the label of the release it went back
+to. A label that cannot be read is None, never a guess: a wrong label could make ship
+skip a deploy that is needed.
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ import re
 
 _SHIP = re.compile(r"^ship: (?P<version>\S+) \(release (?P<release>\d+)\)$")
 _ROLLBACK = re.compile(r"^Rollback to v(?P<version>\d+)\b")
+# `git push` and Build API releases: "Deploy 1a2b3c4d" (a commit's first 8 characters).
+# Promotions through a Pipeline say "Promote <app> v12 <sha>" (unconfirmed wording): the
+# slug's commit labels those, never this text.
+_DEPLOY = re.compile(r"^Deploy (?P<commit>[0-9a-f]{7,40})\b")
 
 
 def ship_description(version: str, release: int) -> str:
@@ -27,7 +34,20 @@ def label_from_description(description: str) -> str | None:
     return match.group("version") if match else None
 
 
+def commit_from_description(description: str) -> str | None:
+    """The short SHA of a `Deploy 1a2b3c4d` release, if it is one."""
+    match = _DEPLOY.match(description.strip())
+    return match.group("commit") if match else None
+
+
 def rollback_target(description: str) -> int | None:
     """The release version a Heroku rollback release went back to, if it is one."""
     match = _ROLLBACK.match(description.strip())
     return int(match.group("version")) if match else None
+
+
+def identity(slug_id: str | None, release_id: str) -> str:
+    """The platform's id of the code a release runs: its slug. A release with no slug (a
+    container release, or an app's first) is its own identity: conservative, since a
+    later release of the same image reads as different code, never the reverse."""
+    return f"slug:{slug_id}" if slug_id else f"release:{release_id}"

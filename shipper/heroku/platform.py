@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
 from shipper.core.model import (
+    Finding,
     Measurement,
     MeasurementStatus,
     Side,
@@ -31,12 +32,13 @@ from shipper.errors import (
     PlatformUnavailable,
 )
 from shipper.heroku.api import HerokuApi
-from shipper.heroku.history import AppHistory, LabelCache, app_path
+from shipper.heroku.history import AppHistory, LabelCache, SlugCache, app_path
 from shipper.heroku.image import ImageResolver
+from shipper.heroku.labels import identity, rollback_target
 from shipper.heroku.poll import PollSettings
-from shipper.heroku.resources import Dyno, parse_list
+from shipper.heroku.resources import Dyno, Release, parse_list
 from shipper.heroku.rollback import roll_back_app
-from shipper.heroku.steps import AppSteps, Prepared, release_detail
+from shipper.heroku.steps import AppSteps, Prepared, release_state
 from shipper.pipeline import render
 from shipper.ports import Operation
 
@@ -75,6 +77,7 @@ class HerokuPlatform:
         self._poll = poll or PollSettings()
         self._images = images
         self._labels = LabelCache()
+        self._slugs = SlugCache()
 
     @property
     def side(self) -> Side:
@@ -93,7 +96,7 @@ class HerokuPlatform:
         return self._each(self._snapshot_app)
 
     def _snapshot_app(self, app: str) -> TargetState:
-        history = AppHistory(self._api, app, self._labels)
+        history = self._history(app)
         target = Target(Side.HEROKU, app)
         current = history.current()
         if current is None:
@@ -103,13 +106,17 @@ class HerokuPlatform:
         message = ""
         if newest and newest.version > current.version and not newest.is_final:
             message = f"release v{newest.version} is in release phase"
-        return TargetState(
-            target,
-            Version(label) if label is not None else None,
-            release_detail(current, label),
-            healthy=current.status == "succeeded",
-            message=message,
-        )
+        elif label is None:
+            slug = f"slug {current.slug_id}" if current.slug_id else "no slug"
+            message = f"release v{current.version} ({slug}) carries no version ship can read"
+        return replace(release_state(history, current, label), message=message)
+
+    # --- preflight ----------------------------------------------------------------
+
+    def preflight(self, version: Version) -> Sequence[Finding]:
+        """Nothing to refuse on Heroku yet: the snapshot already proved every app readable
+        with this token, and a release in release phase is waited out by the steps."""
+        return []
 
     # --- deploy -------------------------------------------------------------------
 
@@ -218,11 +225,14 @@ class HerokuPlatform:
 
     # --- health -------------------------------------------------------------------
 
-    def health(self, version: Version) -> Measurement:
-        """SUCCESSFUL when every app's current release runs `version`, finished release
-        phase, and none of its dynos is crashed; INCONCLUSIVE when Heroku cannot be read."""
+    def health(self, expected: Sequence[TargetState]) -> Measurement:
+        """SUCCESSFUL when every app runs what `expected` records for it (see
+        `_app_health`), finished release phase, and none of its dynos is crashed;
+        INCONCLUSIVE when Heroku cannot be read."""
+        wanted = {s.target.name: s for s in expected if s.target.side is Side.HEROKU}
+        apps = [app for app in self._apps if app in wanted]
         try:
-            problems = self._each(lambda app: self._app_health(app, version))
+            problems = self._each(lambda app: self._app_health(app, wanted[app]), apps)
         except PlatformAuthError:
             raise
         except (PlatformUnavailable, MalformedAnswer) as exc:
@@ -230,27 +240,31 @@ class HerokuPlatform:
         except PlatformError as exc:
             return Measurement(MeasurementStatus.FAILED, message=str(exc))
         found = [p for p in problems if p]
-        ok = len(self._apps) - len(found)
-        value = f"{ok}/{len(self._apps)} apps healthy on {version}"
+        ok = len(apps) - len(found)
+        value = f"{ok}/{len(apps)} apps healthy on the expected release"
         if found:
             return Measurement(MeasurementStatus.FAILED, value, "; ".join(found))
         return Measurement(MeasurementStatus.SUCCESSFUL, value)
 
-    def _app_health(self, app: str, version: str) -> str:
+    def _app_health(self, app: str, expected: TargetState) -> str:
+        """ "" when the app runs `expected`, else what is wrong.
+
+        "Runs `expected`" is Heroku's identity, never a label: the current release is the
+        recorded one, or a rollback release to it (what ship's rollback call created, or
+        `heroku rollback`) running the recorded slug."""
         # The dynos are read while the releases are: a measurement is one round trip, so
         # the bake's last one ends soon after the window does.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="heroku-dynos") as pool:
             listed = pool.submit(
                 self._api.get, f"{app_path(app)}/dynos", f"list the dynos of {app}"
             )
-            history = AppHistory(self._api, app, self._labels)
+            history = self._history(app)
             current = history.current()
             if current is None:
                 return f"{app} has no current release"
-            label = history.label(current)
-            if label != version:
-                running = label or "an unknown version"
-                return f"{app} runs {running} (v{current.version}), not {version}"
+            problem = _not_expected(current, expected, history)
+            if problem:
+                return f"{app} {problem}"
             if current.status != "succeeded":
                 return f"{app} release v{current.version} is {current.status}"
             dynos = parse_list(listed.result(), Dyno.parse, "dynos")
@@ -266,7 +280,10 @@ class HerokuPlatform:
     # --- plumbing -----------------------------------------------------------------
 
     def _steps(self, app: str, op: Operation) -> AppSteps:
-        return AppSteps(self._api, app, op, self._labels, self._poll)
+        return AppSteps(self._api, app, op, self._labels, self._poll, self._slugs)
+
+    def _history(self, app: str) -> AppHistory:
+        return AppHistory(self._api, app, self._labels, self._slugs)
 
     def _need(self, value: str | None, key: str) -> str:
         if not value:
@@ -319,3 +336,26 @@ def _raise_first(outcomes: Sequence[object]) -> None:
             raise error
     if errors:
         raise errors[0]
+
+
+def _not_expected(current: Release, expected: TargetState, history: AppHistory) -> str:
+    """ "" when `current` is the release `expected` records, or a rollback to it that runs
+    the same code; else what runs instead, in words that name Heroku's ids."""
+    release_id = expected.detail.get("release_id")
+    number = expected.detail.get("release_version")
+    if not isinstance(release_id, str) or not isinstance(number, int):
+        return "has no recorded release to compare with"
+    if current.id == release_id:
+        return ""
+    went_back = rollback_target(current.description) == number
+    slug = expected.detail.get("slug_id")
+    # a state recorded before identities were (an older ledger) has its slug in detail
+    wanted = expected.identity or identity(slug if isinstance(slug, str) else None, release_id)
+    if went_back and history.identity(current) == wanted:
+        return ""
+    label = history.label(current)
+    running = f"{label} " if label else ""
+    slug = f"slug {current.slug_id}" if current.slug_id else "no slug"
+    return f"runs {running}(release v{current.version}, {slug}), not release v{number}" + (
+        f" ({expected.version})" if expected.version else ""
+    )

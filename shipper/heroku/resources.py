@@ -96,6 +96,18 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Slug:
+    id: str
+    commit: str | None  # the pushed SHA, or the Build API's source_blob.version
+
+    @classmethod
+    def parse(cls, body: Any) -> Slug:
+        what = "a slug"
+        commit = _field(body, "commit", str, what, null=True)
+        return cls(id=_field(body, "id", str, what), commit=commit or None)
+
+
+@dataclass(frozen=True)
 class Dyno:
     name: str
     type: str

@@ -22,10 +22,11 @@ from shipper.core.model import (
     TargetState,
     Verdict,
     Version,
+    names_version,
 )
 from shipper.heroku.api import ACCEPT_DOCKER, HerokuApi, Json
 from shipper.heroku.errors import HerokuUnavailable
-from shipper.heroku.history import AppHistory, LabelCache, app_path
+from shipper.heroku.history import AppHistory, LabelCache, SlugCache, app_path
 from shipper.heroku.labels import ship_description
 from shipper.heroku.poll import PollSettings, Watched, follow
 from shipper.heroku.resources import Build, Release
@@ -50,7 +51,8 @@ def public_url(url: str) -> str:
 
 
 def release_detail(release: Release, label: str | None) -> JSONDict:
-    """What a rollback needs to put this release back (TargetState.detail)."""
+    """What a rollback needs to put this release back, and what verifying it compares
+    (TargetState.detail)."""
     return {
         "release_id": release.id,
         "release_version": release.version,
@@ -58,6 +60,17 @@ def release_detail(release: Release, label: str | None) -> JSONDict:
         "label": label,
         "status": release.status,
     }
+
+
+def release_state(history: AppHistory, release: Release, label: str | None) -> TargetState:
+    """`release` as a TargetState: its label for people, its slug as the identity."""
+    return TargetState(
+        Target(Side.HEROKU, history.app),
+        Version(label) if label is not None else None,
+        release_detail(release, label),
+        healthy=release.status == "succeeded",
+        identity=history.identity(release),
+    )
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,7 @@ class AppSteps:
         op: Operation,
         labels: LabelCache,
         poll: PollSettings,
+        slugs: SlugCache | None = None,
     ) -> None:
         self.api = api
         self.app = app
@@ -87,18 +101,23 @@ class AppSteps:
         self.target = Target(Side.HEROKU, app)
         self._labels = labels
         self._poll = poll
-        self.history = AppHistory(api, app, labels)
+        self._slugs = slugs if slugs is not None else SlugCache()
+        self.history = AppHistory(api, app, labels, self._slugs)
 
     # --- reading live state -------------------------------------------------------
 
     def refresh(self) -> AppHistory:
-        self.history = AppHistory(self.api, self.app, self._labels)
+        self.history = AppHistory(self.api, self.app, self._labels, self._slugs)
         return self.history
+
+    def names(self, release: Release, version: str) -> bool:
+        """Whether `release`'s label names `version` (or the commit it resolved to)."""
+        return names_version(self.history.label(release), version, self.op.commit)
 
     def running(self, version: str) -> Release | None:
         """The current release, if it runs `version` and release phase succeeded."""
         current = self.history.current()
-        if current and current.status == "succeeded" and self.history.label(current) == version:
+        if current and current.status == "succeeded" and self.names(current, version):
             return current
         return None
 
@@ -108,17 +127,12 @@ class AppSteps:
         for release in self.history.releases():
             if current and release.version <= current.version:
                 break
-            if not release.is_final and self.history.label(release) == version:
+            if not release.is_final and self.names(release, version):
                 return release
         return None
 
     def state_of(self, release: Release, label: str | None) -> TargetState:
-        return TargetState(
-            self.target,
-            Version(label) if label is not None else None,
-            release_detail(release, label),
-            healthy=release.status == "succeeded",
-        )
+        return release_state(self.history, release, label)
 
     def done(self, release: Release, label: str | None, message: str) -> TargetResult:
         return TargetResult(self.target, Verdict.SUCCEEDED, self.state_of(release, label), message)

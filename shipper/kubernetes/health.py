@@ -23,7 +23,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from shipper.core.model import Measurement, MeasurementStatus, Verdict, Version
+from shipper.core.model import Measurement, MeasurementStatus, TargetState, Verdict
 from shipper.errors import PlatformUnavailable, ShipError
 from shipper.kubernetes.api import KubeApi, Obj
 from shipper.kubernetes.pods import annotations_of, controlled_by, uid
@@ -34,7 +34,7 @@ from shipper.kubernetes.rollout import (
     read_statefulset,
     restart_counts,
 )
-from shipper.kubernetes.workloads import REVISION, Workload, version_of
+from shipper.kubernetes.workloads import REVISION, Workload, identity_of, version_of
 
 _NO_GRACE = Graces(0, 0, 0)
 
@@ -108,10 +108,12 @@ class HealthReader:
             kinds.append("pod")
         self.kinds = kinds
 
-    def read(self, version: Version) -> Measurement:
-        """Every workload rolled out on `version`, fully available, no restarts climbing.
+    def read(self, expected: Sequence[TargetState]) -> Measurement:
+        """Every workload running what `expected` records for it (by its images, never a
+        label), rolled out, fully available, no restarts climbing.
 
         The verdict is the first problem in workload order."""
+        wanted = {s.target: s for s in expected}
         try:
             listing = self._list()
         except PlatformUnavailable as exc:
@@ -120,7 +122,9 @@ class HealthReader:
             return Measurement(MeasurementStatus.FAILED, "error", str(exc))
         parts: list[str] = []
         for w in self.workloads:
-            outcome = self._read_one(listing, w, version)
+            if w.target not in wanted:
+                continue
+            outcome = self._read_one(listing, w, wanted[w.target])
             if isinstance(outcome, Measurement):
                 return outcome
             parts.append(outcome)
@@ -137,7 +141,7 @@ class HealthReader:
             lists = list(pool.map(lambda kind: self.api.list(kind)[0], self.kinds))
         return Listing(dict(zip(self.kinds, lists, strict=True)))
 
-    def _read_one(self, listing: Listing, w: Workload, version: Version) -> Measurement | str:
+    def _read_one(self, listing: Listing, w: Workload, expected: TargetState) -> Measurement | str:
         obj = listing.find(w.kind, w.name)
         if obj is None:
             return Measurement(
@@ -146,12 +150,15 @@ class HealthReader:
                 f"{w.ref} not found in namespace {self.api.namespace}",
             )
         chosen, _ = w.selected(obj)
-        running = version_of(w.images(obj), chosen, self.pattern)
-        if running != version:
+        images = w.images(obj)
+        if identity_of(images, chosen) is None or identity_of(images, chosen) != expected.identity:
+            running = version_of(images, chosen, self.pattern) or "an unknown version"
+            shown = ", ".join(f"{c}={images.get(c, '')}" for c in chosen) or "no container"
+            wanted = expected.version or expected.identity or "the recorded template"
             return Measurement(
                 MeasurementStatus.FAILED,
                 f"{w.ref}={running}",
-                f"{w.ref} runs {running}, not {version}",
+                f"{w.ref} runs {shown}, not {wanted}",
             )
         if w.kind == "cronjob":
             return f"{w.ref} ok"

@@ -13,7 +13,7 @@ from shipper.core.model import JSONDict, TargetState
 from shipper.kubernetes.api import Obj
 from shipper.kubernetes.errors import Where
 from shipper.kubernetes.pods import annotations_of
-from shipper.kubernetes.workloads import REVISION, Workload, version_of
+from shipper.kubernetes.workloads import REVISION, Workload, identity_of, version_of
 
 
 def state_of(w: Workload, obj: Obj, where: Where, pattern: re.Pattern[str]) -> TargetState:
@@ -46,6 +46,7 @@ def state_of(w: Workload, obj: Obj, where: Where, pattern: re.Pattern[str]) -> T
         target=w.target,
         version=version_of(images, chosen, pattern) if chosen else None,
         detail=detail,
+        identity=identity_of(images, chosen),
     )
 
 

@@ -201,4 +201,3 @@ def identity_of(images: Mapping[str, str], containers: Sequence[str]) -> str | N
     if not pairs:
         return None
     return "k8s:" + ",".join(f"{name}={image}" for name, image in pairs)
-

@@ -25,6 +25,7 @@ from shipper.core.events import (
     PhaseFinished,
     PhaseStarted,
     PlanMade,
+    PreflightFinding,
     ReleaseStarted,
     RollbackFinished,
     RollbackStarted,
@@ -134,6 +135,11 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
             return Line(
                 f"rollback {event.verdict.replace('_', ' ')}: not restored: {missing}", "error"
             )
+        case PreflightFinding():
+            where = f"{event.target}: " if event.target else ""
+            if event.severity == "block":
+                return Line(f"preflight refused: {where}{event.message}", "error")
+            return Line(f"preflight warning: {where}{event.message}", "warning")
         case Notice():
             if event.level == "error":
                 return Line(f"error: {event.message}", "error")

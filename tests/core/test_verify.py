@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from shipper.core.clock import SystemClock
 from shipper.core.config import VerifyPolicy
 from shipper.core.events import CheckFailed, CheckMeasured, Event, Notice
-from shipper.core.model import Measurement, MeasurementStatus, Side, Version
+from shipper.core.model import Measurement, MeasurementStatus, Side, Target, TargetState, Version
 from shipper.core.verify import BakeResult, PlatformHealthCheck, bake
 from shipper.errors import PlatformUnavailable
 from shipper.ports import Check
@@ -308,26 +308,28 @@ class FakePlatform:
     side = Side.KUBERNETES
 
     def __init__(self) -> None:
-        self.asked: list[Version] = []
+        self.asked: list[tuple[TargetState, ...]] = []
 
-    def health(self, version: Version) -> Measurement:
-        self.asked.append(version)
+    def health(self, expected: Sequence[TargetState]) -> Measurement:
+        self.asked.append(tuple(expected))
         return Measurement(
             MeasurementStatus.FAILED, "1/3 available", "deployment/web: 2 pods crashing"
         )
 
 
 def test_platform_health_check_wraps_platform_health() -> None:
-    """PlatformHealthCheck is named after its side and reports the platform's health."""
+    """PlatformHealthCheck is named after its side and reports the platform's health,
+    measured against the states it was given, whatever version the bake is for."""
     platform = FakePlatform()
-    check = PlatformHealthCheck(platform)  # type: ignore[arg-type]
+    expected = [TargetState(Target(Side.KUBERNETES, "deployment/web"), None, identity="x")]
+    check = PlatformHealthCheck(platform, expected)  # type: ignore[arg-type]
     m = check.measure(V42)
     assert (check.name, check.side, m.value) == (
         "kubernetes-platform",
         Side.KUBERNETES,
         "1/3 available",
     )
-    assert platform.asked == [V42]
+    assert platform.asked == [tuple(expected)]
 
 
 def test_verify_imports_no_vendor() -> None:

@@ -12,6 +12,7 @@ from tests.fakes.clock import FakeClock
 @dataclass
 class RecordingOperation:
     version: Version = Version("v2")
+    commit: str | None = None
     release: ReleaseNo = ReleaseNo(7)
     pipeline: str = "web"
     clock: FakeClock = field(default_factory=FakeClock)

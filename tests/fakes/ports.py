@@ -15,6 +15,7 @@ from datetime import datetime
 from shipper.core.emitter import Emitter
 from shipper.core.events import Stamped
 from shipper.core.model import (
+    Finding,
     Holder,
     LedgerEntry,
     LockInfo,
@@ -43,7 +44,9 @@ class FakePlatform:
     changed; `fail_rollback[name]` makes its rollback fail; `deploy_seconds` makes each
     deploy take that long on the clock (in steps, honouring cancellation and the
     deadline); `unhealthy_versions` lists versions whose health measurement fails;
-    `during_deploy` runs once inside deploy (to flip a gate or interrupt).
+    `during_deploy` runs once inside deploy (to flip a gate or interrupt); `unlabelled`
+    lists versions whose label can't be read (a brownfield target: its identity, the
+    code it runs, still can); `findings` is what `preflight` answers.
     """
 
     def __init__(self, side: Side, names: Sequence[str], version: str = "v1") -> None:
@@ -60,6 +63,8 @@ class FakePlatform:
         self.deploys: list[tuple[str, str]] = []  # (target, version) per change made
         self.rollbacks: list[tuple[str, str]] = []
         self.snapshots = 0
+        self.unlabelled: set[str] = set()
+        self.findings: list[Finding] = []
         self.cancelled_seen = False
         self._guard = threading.Lock()
 
@@ -72,9 +77,10 @@ class FakePlatform:
 
     def snapshot(self) -> Sequence[TargetState]:
         self.snapshots += 1
-        return [
-            TargetState(Target(self._side, n), v, {"version": v}) for n, v in self.running.items()
-        ]
+        return [self._state(n) for n in self.running]
+
+    def preflight(self, version: Version) -> Sequence[Finding]:
+        return list(self.findings)
 
     def deploy(self, version: Version, op: Operation) -> Sequence[TargetResult]:
         if self.during_deploy is not None:
@@ -129,7 +135,8 @@ class FakePlatform:
         results = []
         for state in to:
             name = state.target.name
-            if self.running.get(name) == state.version:
+            code = state.detail.get("version")
+            if self.running.get(name) == code:
                 results.append(TargetResult(state.target, Verdict.SUCCEEDED, self._state(name)))
                 continue
             if name in self.fail_rollback:
@@ -139,32 +146,42 @@ class FakePlatform:
                     )
                 )
                 continue
-            op.intend(state.target, "roll back", {"to": state.version})
+            op.intend(state.target, "roll back", {"to": code})
             with self._guard:
-                assert state.version is not None
-                self.running[name] = state.version
-                self.rollbacks.append((name, state.version))
+                assert isinstance(code, str)
+                self.running[name] = Version(code)
+                self.rollbacks.append((name, code))
             verdict = self._wait(op, self.rollback_seconds)
             results.append(TargetResult(state.target, verdict, self._state(name), verdict.value))
         return results
 
-    def health(self, version: Version) -> Measurement:
+    def health(self, expected: Sequence[TargetState]) -> Measurement:
+        """By identity, as a real adapter: the code each target runs, never its label."""
         if self.health_error is not None:
             raise self.health_error
-        wrong = [n for n, v in self.running.items() if v != version]
-        if wrong:
-            return Measurement(MeasurementStatus.FAILED, message=f"{wrong[0]} not on {version}")
-        if version in self.unhealthy_versions:
-            return Measurement(MeasurementStatus.FAILED, message=f"{version} is crashing")
+        for state in expected:
+            now = self._state(state.target.name)
+            if not now.runs_same_code(state):
+                return Measurement(
+                    MeasurementStatus.FAILED, message=f"{state.target.name} not on {state.identity}"
+                )
+            if self.running[state.target.name] in self.unhealthy_versions:
+                return Measurement(
+                    MeasurementStatus.FAILED,
+                    message=f"{self.running[state.target.name]} is crashing",
+                )
         return Measurement(MeasurementStatus.SUCCESSFUL, value="healthy")
 
     def manual_steps(self, to: TargetState) -> str:
-        return f"fake rollback {to.target.name} --to {to.version}"
+        return f"fake rollback {to.target.name} --to {to.detail.get('version')}"
 
     def _state(self, name: str) -> TargetState:
         """As a real adapter does: the same detail a snapshot read gives."""
         version = self.running[name]
-        return TargetState(Target(self._side, name), version, {"version": version})
+        label = None if version in self.unlabelled else version
+        return TargetState(
+            Target(self._side, name), label, {"version": version}, identity=f"code:{version}"
+        )
 
 
 class FakeGate:
@@ -195,6 +212,7 @@ class FakeCheck:
         self.measured: list[tuple[float, str]] = []  # (monotonic time, version)
         self.clock: FakeClock | None = None
         self.when: Callable[[Version], MeasurementStatus | None] | None = None
+        self.versioned = False  # whether it claims to need the version's label
 
     @property
     def name(self) -> str:
@@ -207,6 +225,10 @@ class FakeCheck:
     @property
     def threshold(self) -> str:
         return "error rate < 1%"
+
+    @property
+    def uses_version(self) -> bool:
+        return self.versioned
 
     def measure(self, version: Version) -> Measurement:
         self.measured.append((self.clock.monotonic() if self.clock else 0.0, version))

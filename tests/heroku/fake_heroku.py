@@ -72,6 +72,7 @@ class FakeHeroku:
         self.hold_streams = False  # streams of running commands stay open until they end
         self.stream_hook: Callable[[httpx.Request], httpx.Response] | None = None
         self.router: Any = None  # the respx router serving this fake, for extra routes
+        self.slugs: dict[str, dict[str, Any]] = {}  # id -> the slug's body
         for app in self.apps.values():
             self.seed_release(app.name, "v41")
 
@@ -99,13 +100,54 @@ class FakeHeroku:
         self.fail("GET", other, other_asked)
         return overlapped
 
-    def seed_release(self, app: str, label: str, *, by_build: bool = True) -> dict[str, Any]:
-        """A finished, current release of `label` (made by a build of that version)."""
+    def seed_release(
+        self,
+        app: str,
+        label: str,
+        *,
+        by_build: bool = True,
+        commit: str | None = "",
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """A finished, current release of `label` (made by a build of that version).
+
+        Its slug's `commit` is `label` (as the Build API records `source_blob.version`)
+        unless `commit` says otherwise (None: the slug records none)."""
         state = self.apps[app]
-        slug = _uuid()
-        release = self._new_release(state, slug, f"Deploy {label}", status="succeeded")
+        slug = self.new_slug(label if commit == "" else commit)
+        release = self._new_release(
+            state, slug, description or f"Deploy {label}", status="succeeded"
+        )
         if by_build:
             state.builds.append(self._build_body(state, label, "succeeded", release["id"], slug))
+        self._make_current(state, release)
+        state.dynos = [self._dyno(state, "web.1", "up", release)]
+        return release
+
+    def new_slug(self, commit: str | None) -> str:
+        slug = _uuid()
+        self.slugs[slug] = {
+            "id": slug,
+            "commit": commit,
+            "commit_description": None,
+            "blob": {"method": "get", "url": f"https://slugs.example.com/{slug}.tgz"},
+            "buildpack_provided_description": "Ruby/Rack",
+            "checksum": None,
+            "process_types": {"web": "bin/web"},
+            "size": 1024,
+            "stack": {"id": _uuid(), "name": "heroku-24"},
+            "created_at": "2026-11-26T12:00:00Z",
+            "updated_at": "2026-11-26T12:00:00Z",
+        }
+        return slug
+
+    def release_config(self, app: str, description: str) -> dict[str, Any]:
+        """A config-var (or add-on) release: the current slug released again, as Heroku
+        does when a config var changes. Current at once (no release phase)."""
+        state = self.apps[app]
+        live = self.current(app)
+        slug = live["slug"]["id"] if live.get("slug") else None
+        release = self._new_release(state, slug, description, status="succeeded")
         self._make_current(state, release)
         state.dynos = [self._dyno(state, "web.1", "up", release)]
         return release
@@ -180,7 +222,9 @@ class FakeHeroku:
     def _route(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         body = json.loads(request.content) if request.content else None
-        m = re.fullmatch(r"/apps/([^/]+)/(builds|releases|dynos|formation)(?:/([^/]+))?", path)
+        m = re.fullmatch(
+            r"/apps/([^/]+)/(builds|releases|dynos|formation|slugs)(?:/([^/]+))?", path
+        )
         if not m or m.group(1) not in self.apps:
             return httpx.Response(
                 404, json={"id": "not_found", "message": "Couldn't find that app."}
@@ -204,6 +248,8 @@ class FakeHeroku:
                 return self._one(request, found)
             case ("GET", "builds", str()):
                 return self._one(request, next((b for b in app.builds if b["id"] == ident), None))
+            case ("GET", "slugs", str()):
+                return self._one(request, self.slugs.get(ident))
             case ("GET", "dynos", None):
                 return httpx.Response(200, json=app.dynos)
             case ("DELETE", "builds", str()):
@@ -292,7 +338,7 @@ class FakeHeroku:
             build["status"] = "failed"
             self.streams[_path(build["output_stream_url"])] = self.build_log
             return
-        slug = _uuid()
+        slug = self.new_slug(build["source_blob"]["version"])
         release = self._new_release(app, slug, f"Deploy {build['source_blob']['version']}")
         build.update(status="succeeded", slug={"id": slug}, release={"id": release["id"]})
 

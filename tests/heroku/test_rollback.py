@@ -45,9 +45,16 @@ def test_snapshot_reads_the_label_through_a_rollback_release(
 def test_snapshot_of_an_unlabelled_release_has_no_version(
     heroku: FakeHeroku, api: HerokuApi
 ) -> None:
-    """A release ship cannot trace to a version reads as None, never as a guess."""
-    heroku.seed_release("acme-web", "v43", by_build=False)
-    assert platform(api, apps=["acme-web"]).snapshot()[0].version is None
+    """A release ship cannot trace to a version (its slug records no commit, no build
+    made it, its description names none) reads as None, never as a guess; its identity,
+    the slug, is still known."""
+    seeded = heroku.seed_release(
+        "acme-web", "v43", by_build=False, commit=None, description="Set FOO config vars"
+    )
+    state = platform(api, apps=["acme-web"]).snapshot()[0]
+    assert state.version is None
+    assert state.identity == f"slug:{seeded['slug']['id']}"
+    assert "carries no version ship can read" in state.message
 
 
 def test_rollback_returns_every_app_to_the_recorded_release(
@@ -135,10 +142,10 @@ def test_health_is_successful_when_every_app_runs_the_version(
 ) -> None:
     """After a deploy, health reads every app current on v42 with no crashed dyno."""
     side = platform(api)
-    side.deploy(V42, op)
-    measurement = side.health(V42)
+    reached = [r.state for r in side.deploy(V42, op) if r.state]
+    measurement = side.health(reached)
     assert measurement.status is MeasurementStatus.SUCCESSFUL
-    assert measurement.value == f"{len(APPS)}/{len(APPS)} apps healthy on v42"
+    assert measurement.value == f"{len(APPS)}/{len(APPS)} apps healthy on the expected release"
 
 
 def test_health_fails_on_a_crashed_dyno(
@@ -146,26 +153,35 @@ def test_health_fails_on_a_crashed_dyno(
 ) -> None:
     """A crashed dyno of the current release fails the health measurement, naming it."""
     side = platform(api)
-    side.deploy(V42, op)
+    reached = [r.state for r in side.deploy(V42, op) if r.state]
     heroku.apps["acme-worker"].dynos[0]["state"] = "crashed"
-    measurement = side.health(V42)
+    measurement = side.health(reached)
     assert measurement.status is MeasurementStatus.FAILED
     assert "acme-worker has crashed dynos: web.1" in measurement.message
 
 
-def test_health_fails_when_an_app_runs_another_version(heroku: FakeHeroku, api: HerokuApi) -> None:
-    """An app still on v41 fails health for v42."""
-    measurement = platform(api).health(V42)
+def test_health_fails_when_an_app_runs_another_release(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """An app whose current release is not the expected one (nor a rollback to it) fails
+    health, naming the release and slug it runs instead."""
+    side = platform(api)
+    before = side.snapshot()
+    side.deploy(V42, op)
+    measurement = side.health(before)
     assert measurement.status is MeasurementStatus.FAILED
-    assert "runs v41" in measurement.message
+    assert "acme-web runs v42 (release v2, slug" in measurement.message
+    assert "not release v1 (v41)" in measurement.message
 
 
 def test_health_is_inconclusive_when_heroku_cannot_be_read(
     heroku: FakeHeroku, api: HerokuApi
 ) -> None:
     """An unreachable API makes health INCONCLUSIVE, not FAILED."""
+    side = platform(api)
+    before = side.snapshot()
     heroku.fail("GET", "/releases$", *[httpx.ConnectError("down") for _ in range(40)])
-    assert platform(api).health(V42).status is MeasurementStatus.INCONCLUSIVE
+    assert side.health(before).status is MeasurementStatus.INCONCLUSIVE
 
 
 def test_rollback_cancels_a_pending_build_so_it_cannot_release_later(
@@ -193,8 +209,10 @@ def test_a_health_measurement_reads_releases_and_dynos_together(
 ) -> None:
     """One measurement is one round trip: the releases list waits here until the dynos
     have been asked for, which only happens when both are in flight at once."""
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
     overlapped = heroku.expect_together(r"/apps/acme-web/releases$", r"/apps/acme-web/dynos$")
-    measurement = platform(api, apps=["acme-web"]).health(Version("v41"))
+    measurement = side.health(before)
     assert measurement.status is MeasurementStatus.SUCCESSFUL, measurement.message
     assert overlapped == [True]
 

@@ -51,4 +51,4 @@ def test_the_deferred_side_works_once_used(kube: FakeKubeApiServer, kubeconfig: 
     assert side.side is Side.KUBERNETES
     [state] = side.snapshot()
     assert state.version == Version("v1")
-    assert side.health(Version("v1")).status.value == "successful"
+    assert side.health([state]).status.value == "successful"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -371,19 +372,24 @@ def test_cronjob_rollback_restores_the_job_template(
 def test_health_is_successful_after_a_good_deploy(
     kube: FakeKubeApiServer, kubeconfig: Path
 ) -> None:
-    """health(version) passes when every workload runs it fully available."""
+    """health(expected) passes when every workload runs what the deploy reached, fully
+    available."""
     kube.seed_deployment(NS, "web", V1)
     platform = make_platform(kubeconfig, ["deployment/web"])
-    platform.deploy(Version("v2"), real_op())
-    assert platform.health(Version("v2")).status is MeasurementStatus.SUCCESSFUL
+    reached = [r.state for r in platform.deploy(Version("v2"), real_op()) if r.state]
+    assert platform.health(reached).status is MeasurementStatus.SUCCESSFUL
 
 
 def test_health_fails_for_another_version(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
-    """health(version) fails when a workload runs a different version."""
+    """health(expected) fails when a workload runs other images than the expected ones."""
     kube.seed_deployment(NS, "web", V1)
-    measurement = make_platform(kubeconfig, ["deployment/web"]).health(Version("v2"))
+    platform = make_platform(kubeconfig, ["deployment/web"])
+    before = platform.snapshot()
+    platform.deploy(Version("v2"), real_op())
+    measurement = platform.health(before)
     assert measurement.status is MeasurementStatus.FAILED
-    assert "runs v1" in measurement.message
+    assert "deployment/web runs" in measurement.message
+    assert "not v1" in measurement.message
 
 
 def test_snapshot_costs_one_list_per_kind(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
@@ -415,16 +421,19 @@ def test_health_costs_one_list_per_kind_whatever_the_number_of_workloads(
     for name in names:
         kube.seed_deployment(NS, name, V1, replicas=1)
     platform = make_platform(kubeconfig, [f"deployment/{n}" for n in names])
+    expected = platform.snapshot()
     before = platform.api.calls
-    assert platform.health(Version("v1")).status is MeasurementStatus.SUCCESSFUL
+    assert platform.health(expected).status is MeasurementStatus.SUCCESSFUL
     assert platform.api.calls - before == 3
 
 
 def test_health_fails_for_a_missing_workload(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
     """A workload absent from the namespace fails the reading and is named."""
     kube.seed_deployment(NS, "web", V1)
+    [web] = make_platform(kubeconfig, ["deployment/web"]).snapshot()
+    gone = replace(web, target=Target(Side.KUBERNETES, "deployment/gone"))
     measurement = make_platform(kubeconfig, ["deployment/web", "deployment/gone"]).health(
-        Version("v1")
+        [web, gone]
     )
     assert measurement.status is MeasurementStatus.FAILED
     assert "deployment/gone not found" in measurement.message
@@ -434,8 +443,9 @@ def test_health_is_inconclusive_when_unreachable(kube: FakeKubeApiServer, kubeco
     """An unreachable API makes a health reading inconclusive, not a pass."""
     kube.seed_deployment(NS, "web", V1)
     platform = make_platform(kubeconfig, ["deployment/web"])
+    expected = platform.snapshot()
     kube.refuse_connections()
-    assert platform.health(Version("v1")).status is MeasurementStatus.INCONCLUSIVE
+    assert platform.health(expected).status is MeasurementStatus.INCONCLUSIVE
 
 
 def test_manual_steps_name_context_namespace_and_images(
@@ -473,7 +483,8 @@ def test_health_fails_when_restarts_climb(kube: FakeKubeApiServer, kubeconfig: P
     """A pod whose restart count grows between two health readings fails the second one."""
     kube.seed_deployment(NS, "web", V1, replicas=1)
     platform = make_platform(kubeconfig, ["deployment/web"])
-    assert platform.health(Version("v1")).status is MeasurementStatus.SUCCESSFUL
+    expected = platform.snapshot()
+    assert platform.health(expected).status is MeasurementStatus.SUCCESSFUL
     kube.controller.paused = True
     [pod] = kube.objects("pods", NS)
 
@@ -482,7 +493,7 @@ def test_health_fails_when_restarts_climb(kube: FakeKubeApiServer, kubeconfig: P
         return p
 
     kube.store.update("pods", NS, pod["metadata"]["name"], restarted, subresource="status")
-    measurement = platform.health(Version("v1"))
+    measurement = platform.health(expected)
     assert measurement.status is MeasurementStatus.FAILED
     assert "restarts climbing" in measurement.message
 
