@@ -76,6 +76,14 @@ LockWaitOpt = Annotated[
     typer.Option("--lock-wait", metavar="DURATION", help="Wait this long for a held lock."),
 ]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the ledger).")]
+RolloutWaitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--rollout-wait",
+        metavar="DURATION",
+        help="Wait this long for a workload's unfinished rollout (kubernetes.rollout_wait).",
+    ),
+]
 
 
 # --- the guard around every command ---------------------------------------------------
@@ -343,6 +351,7 @@ def deploy(
         bool, typer.Option("--force", help="Deploy even if the version already runs.")
     ] = False,
     debug: DebugOpt = False,
+    rollout_wait: RolloutWaitOpt = None,
 ) -> None:
     """Ship VERSION to every Heroku app and Kubernetes workload, migrations first."""
     _release(
@@ -359,6 +368,7 @@ def deploy(
         force,
         debug,
         migrations_only=False,
+        rollout_wait=rollout_wait,
     )
 
 
@@ -376,6 +386,7 @@ def migrate(
     lock_wait: LockWaitOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
     debug: DebugOpt = False,
+    rollout_wait: RolloutWaitOpt = None,
 ) -> None:
     """Run the migration release of VERSION alone, ahead of its code."""
     _release(
@@ -392,6 +403,7 @@ def migrate(
         False,
         debug,
         migrations_only=True,
+        rollout_wait=rollout_wait,
     )
 
 
@@ -410,9 +422,12 @@ def _release(
     debug: bool,
     *,
     migrations_only: bool,
+    rollout_wait: str | None = None,
 ) -> None:
     with reported(debug):
         pipeline = _load(pipeline_opt, debug)
+        if rollout_wait is not None:  # this run only, over kubernetes.rollout_wait
+            pipeline = pipeline.with_rollout_wait(_duration(rollout_wait, "--rollout-wait"))
         version = _version(pipeline, raw_version)
         if skip_status_gate and not reason.strip():
             raise BadInput("--skip-status-gate needs --reason TEXT (it is recorded)")

@@ -379,6 +379,15 @@ class Pipeline(Strict):
                 )
         return self
 
+    def with_rollout_wait(self, seconds: float) -> Pipeline:
+        """This pipeline with `kubernetes.rollout_wait` set for one run (`--rollout-wait`)."""
+        if self.kubernetes is None:
+            raise PipelineError(
+                f"--rollout-wait: pipeline {self.name} has no kubernetes section to wait on"
+            )
+        kube = self.kubernetes.model_copy(update={"rollout_wait": seconds})
+        return self.model_copy(update={"kubernetes": kube})
+
     def policy(self) -> ReleasePolicy:
         """The core's view of this pipeline."""
         migrations = None

@@ -9,6 +9,7 @@ import pytest
 from shipper.core.config import DEFAULT_VERSION_PATTERN
 from shipper.core.model import Side, Snapshot, Target, TargetState, Version
 from shipper.core.plan import MigrationDecision, build_plan
+from shipper.errors import PipelineError
 from shipper.pipeline import load_pipeline, parse_duration, render, workload_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +97,22 @@ def test_a_pipeline_pattern_narrows_the_versions() -> None:
     assert policy.check_version("v1.2.3") == "v1.2.3"
     assert policy.check_version("3e4f5a6") == "3e4f5a6"
     assert policy.check_version("main") != "main"
+
+
+def test_rollout_wait_can_be_set_for_one_run() -> None:
+    """`--rollout-wait` overrides kubernetes.rollout_wait on a copy; the file's value stays."""
+    pipeline = load_pipeline(ROOT / "pipelines" / "example.yaml")
+    assert pipeline.kubernetes is not None
+    longer = pipeline.with_rollout_wait(300.0)
+    assert longer.kubernetes is not None
+    assert longer.kubernetes.rollout_wait == 300.0
+    assert pipeline.kubernetes.rollout_wait != 300.0
+    assert longer.kubernetes.workloads == pipeline.kubernetes.workloads
+
+
+def test_rollout_wait_needs_a_kubernetes_section() -> None:
+    """A Heroku-only pipeline refuses `--rollout-wait` as bad input, naming the option."""
+    pipeline = load_pipeline(ROOT / "pipelines" / "example.yaml")
+    heroku_only = pipeline.model_copy(update={"kubernetes": None, "migrations": None})
+    with pytest.raises(PipelineError, match="--rollout-wait"):
+        heroku_only.with_rollout_wait(60.0)
