@@ -13,16 +13,18 @@ credentials as the application it migrates; probes, ports and lifecycle hooks ar
 out. Native sidecars (init containers with `restartPolicy: Always`, such as a database
 proxy the application reaches its database through) come along with the volumes, since
 the migration needs them just as much, and the kubelet stops them when the migration
-ends. A classic sidecar (a second regular container, often injected by a webhook) would
-keep the pod running after the migration finished: that is named as the failure rather
-than waited out. The argv is the container's `command`, exactly as the pipeline writes it.
+ends (one on the application's own image runs the target version, like the migration;
+its startup probe stays, so the migration starts once the proxy is up). A classic sidecar
+(a second regular container, often injected by a webhook) would keep the pod running
+after the migration finished: that is named as the failure rather than waited out. The
+argv is the container's `command`, exactly as the pipeline writes it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -134,7 +136,7 @@ class KubernetesMigrationRunner:
                 base = pool.submit(self._base_pod_spec)
                 existing = self.api.find("job", name)
                 adopted = existing is not None
-                base_spec = base.result() if existing is None else {}
+                base_spec, chosen = base.result() if existing is None else ({}, [])
             if existing is not None:
                 running = _job_image(existing)
                 if running != image:
@@ -146,7 +148,7 @@ class KubernetesMigrationRunner:
                     )
                 op.progress(target, "adopted", f"following the Job {name} created earlier")
             else:
-                body = self._job(name, image, command, version, op, base_spec)
+                body = self._job(name, image, command, version, op, base_spec, chosen)
                 op.intend(
                     target,
                     "create migration job",
@@ -176,6 +178,7 @@ class KubernetesMigrationRunner:
         version: Version,
         op: Operation,
         base: dict[str, Any],
+        chosen: Collection[str] = (),
     ) -> Obj:
         labels = {
             "app.kubernetes.io/managed-by": "ship",
@@ -189,7 +192,7 @@ class KubernetesMigrationRunner:
             first = (base.get("containers") or [{}])[0]
             container.update({k: first[k] for k in _CONTAINER_KEYS if k in first})
             pod.update({k: base[k] for k in _POD_KEYS if k in base})
-            sidecars = native_sidecars(base)
+            sidecars = native_sidecars(base, image, chosen)
             if sidecars:
                 pod["initContainers"] = sidecars
         pod["containers"] = [container]
@@ -212,16 +215,18 @@ class KubernetesMigrationRunner:
             },
         }
 
-    def _base_pod_spec(self) -> dict[str, Any]:
+    def _base_pod_spec(self) -> tuple[dict[str, Any], list[str]]:
+        """The pod spec of the workload the Job borrows from, with only the containers
+        ship changes on it, and the names of those (init containers included)."""
         w = self.template_from
         if w is None:
-            return {}
+            return {}, []
         obj = self.api.read(w.kind, w.name)
         spec = dict(w.template(obj).get("spec") or {})
         chosen, _ = w.selected(obj)
         containers = [c for c in spec.get("containers") or [] if c.get("name") in chosen]
         spec["containers"] = containers or spec.get("containers") or []
-        return spec
+        return spec, chosen
 
     # --- waiting ---------------------------------------------------------------------
 
@@ -343,15 +348,23 @@ def _job_image(job: Obj) -> str:
     return str(containers[0].get("image")) if containers else ""
 
 
-def native_sidecars(spec: dict[str, Any]) -> list[dict[str, Any]]:
+def native_sidecars(
+    spec: dict[str, Any], image: str = "", chosen: Collection[str] = ()
+) -> list[dict[str, Any]]:
     """The init containers of `spec` that run beside the others (`restartPolicy: Always`),
-    without their probes and lifecycle hooks (a Job pod has no Service to be ready for)."""
-    drop = {"livenessProbe", "readinessProbe", "startupProbe", "lifecycle"}
-    return [
-        {k: v for k, v in c.items() if k not in drop}
-        for c in spec.get("initContainers") or []
-        if c.get("restartPolicy") == "Always"
-    ]
+    without their readiness probe (a Job's pod has no Service to be ready for). Their
+    startup probe and lifecycle hooks stay: the kubelet starts the migration only once a
+    sidecar has started by them, which is how a database proxy is up before the migration
+    connects. Those among `chosen` (ship changes them with the app) run `image`."""
+    out = []
+    for c in spec.get("initContainers") or []:
+        if c.get("restartPolicy") != "Always":
+            continue
+        copied = {k: v for k, v in c.items() if k != "readinessProbe"}
+        if image and c.get("name") in chosen:
+            copied["image"] = image
+        out.append(copied)
+    return out
 
 
 def held_open(pod: Obj, grace: float) -> list[PodProblem]:

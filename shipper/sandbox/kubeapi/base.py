@@ -120,6 +120,8 @@ class ControllerBase:
         self._job_started: dict[str, float] = {}
         self._job_finished: dict[str, float] = {}
         self._instant: set[str] = set()
+        # namespace -> containers a mutating webhook adds to every pod created there
+        self.injected: dict[str, list[dict[str, Any]]] = {}
         self.logs: dict[tuple[str, str, str], str] = {}  # (ns, pod, container) -> text
         self.previous_logs: dict[tuple[str, str, str], str] = {}
         self._stop = threading.Event()
@@ -192,6 +194,9 @@ class ControllerBase:
         }
         if owner["kind"] == "Job":
             pod["spec"].pop("nodeName")
+        for extra in self.injected.get(namespace, []):  # as a sidecar-injecting webhook does
+            if all(c.get("name") != extra["name"] for c in pod["spec"]["containers"]):
+                pod["spec"]["containers"].append(dict(extra))
         created = self.store.create("pods", namespace, pod)
         containers = template["spec"]["containers"]
         command = tuple(containers[0].get("command") or ()) + tuple(containers[0].get("args") or ())

@@ -1,5 +1,11 @@
 """The fake cluster's kubelet: pod and container statuses over simulated time, with the
 scripted failures of `scenarios`, and the logs the log endpoint serves.
+
+In a Job's pod the first container runs the Job's work and then exits; any other
+container (a classic sidecar, such as one a webhook injected) runs like a server and
+never exits, so it holds the pod, as a real one does. Native sidecars (init containers
+with `restartPolicy: Always`) run beside the work and are stopped by the kubelet once
+every regular container has exited; they do not decide the pod's phase.
 """
 
 from __future__ import annotations
@@ -58,9 +64,13 @@ class Kubelet(ControllerBase):
                 ],
             }
         statuses = []
-        for c in containers:
-            statuses.append(self._container_status(pod, sim, c, kinds[c["name"]], elapsed, start))
-        inits = self._init_statuses(pod, sim, elapsed, start)
+        for i, c in enumerate(containers):
+            serves = sim.job and i > 0  # a classic sidecar in a Job's pod: never exits
+            statuses.append(
+                self._container_status(pod, sim, c, kinds[c["name"]], elapsed, start, serves)
+            )
+        work_done = sim.job and all("terminated" in s["state"] for s in statuses)
+        inits = self._init_statuses(pod, sim, elapsed, start, stopped=work_done)
         init_ok = all(s["ready"] for s in inits)
         states = [next(iter(s["state"])) for s in statuses]
         if sim.job and all(state == "terminated" for state in states):
@@ -112,15 +122,31 @@ class Kubelet(ControllerBase):
         }
 
     def _init_statuses(
-        self, pod: Obj, sim: PodSim, elapsed: float, start: float
+        self, pod: Obj, sim: PodSim, elapsed: float, start: float, stopped: bool = False
     ) -> list[dict[str, Any]]:
-        """Init containers run the same scripts as the others: a native sidecar
-        (`restartPolicy: Always`) keeps running beside them; a classic one has completed
-        once it started well. One that fails keeps the pod Pending, as Init:... does."""
+        """Init containers run the same scripts as the others (in a Job's pod, a server's:
+        the Job's work is its first container's): a native sidecar (`restartPolicy:
+        Always`) keeps running beside them until `stopped` (every regular container of a
+        Job's pod has exited), when the kubelet stops it; a classic one has completed once
+        it started well. One that fails keeps the pod Pending, as Init:... does."""
         out = []
         for c in pod["spec"].get("initContainers") or []:
-            st = self._container_status(pod, sim, c, sc.scenario(c["image"]), elapsed, start)
-            if c.get("restartPolicy") != "Always" and "running" in st["state"] and st["ready"]:
+            st = self._container_status(
+                pod, sim, c, sc.scenario(c["image"]), elapsed, start, serves=sim.job
+            )
+            native = c.get("restartPolicy") == "Always"
+            if native and stopped and "running" in st["state"]:
+                stamp = now_iso()
+                st["ready"] = False
+                st["state"] = {
+                    "terminated": {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "startedAt": stamp,
+                        "finishedAt": stamp,
+                    }
+                }
+            elif not native and "running" in st["state"] and st["ready"]:
                 stamp = now_iso()
                 st["state"] = {
                     "terminated": {
@@ -130,12 +156,30 @@ class Kubelet(ControllerBase):
                         "finishedAt": stamp,
                     }
                 }
+            previous = next(
+                (
+                    o
+                    for o in (pod["status"].get("initContainerStatuses") or [])
+                    if o["name"] == st["name"]
+                ),
+                None,
+            )
+            if previous is not None:
+                _keep_times(previous, st)
             out.append(st)
         return out
 
     def _container_status(
-        self, pod: Obj, sim: PodSim, c: dict[str, Any], kind: str, elapsed: float, start: float
+        self,
+        pod: Obj,
+        sim: PodSim,
+        c: dict[str, Any],
+        kind: str,
+        elapsed: float,
+        start: float,
+        serves: bool = False,
     ) -> dict[str, Any]:
+        """One container's status; `serves`: it runs like a server even in a Job's pod."""
         meta = pod["metadata"]
         name, image = c["name"], c["image"]
         stamp = now_iso()
@@ -181,7 +225,7 @@ class Kubelet(ControllerBase):
         st["imageID"] = f"{image.rsplit(':', 1)[0]}@sha256:{digest}"
         run = elapsed - start
         running = {"running": {"startedAt": stamp}}
-        if sim.job:
+        if sim.job and not serves:
             duration = self.timing.slow_job if kind == sc.SLOW_MIGRATE else self.timing.job_run
             failing = kind in (sc.BAD_MIGRATE, sc.CRASHLOOP, sc.OOM)
             full = _job_log(image, sim.command, kind).splitlines(keepends=True)

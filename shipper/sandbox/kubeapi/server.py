@@ -196,6 +196,12 @@ class FakeKubeApiServer(RestSemantics):
         """Create an object directly (no API call counted)."""
         return self.store.create(resource, namespace, obj)
 
+    def inject_sidecar(self, namespace: str, name: str, image: str) -> None:
+        """From now on every pod created in `namespace` gets a regular container `name`
+        running `image`, appended as a sidecar-injecting mutating webhook would (the pod
+        template of its owner is not changed)."""
+        self.controller.injected.setdefault(namespace, []).append({"name": name, "image": image})
+
     def seed_deployment(
         self,
         namespace: str,
