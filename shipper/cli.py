@@ -479,9 +479,12 @@ def rollback(
     no_verify: Annotated[
         bool, typer.Option("--no-verify", help="Check only the rollouts' health after.")
     ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would run again; change nothing.")
+    ] = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Return both sides to the state before the latest release (or to release N)."""
+    """Return both sides to what ran before the latest release (or to what release N deployed)."""
     with reported(debug):
         loaded = _load(pipeline, debug)
         wait = _duration(lock_wait, "--lock-wait")
@@ -489,9 +492,18 @@ def rollback(
             raise BadInput("--to takes a release number from `ship history`")
         mode = _mode(output)
         wiring = _wire(loaded)
-        target = f"release {to}" if to is not None else "before the latest release"
-        _confirm(f"roll {loaded.name} back to {target} (both sides)?", yes, mode)
         from shipper.core.model import ReleaseNo
+        from shipper.core.rollback import plan_rollback
+
+        chosen = plan_rollback(wiring.ledger(), ReleaseNo(to) if to is not None else None)
+        if dry_run:
+            from shipper.report.plan import render_rollback_plan
+
+            now = wiring.releaser([]).snapshot()
+            render_rollback_plan(chosen, now, sys.stdout, mode)  # type: ignore[arg-type]
+            raise typer.Exit(0)
+        _err(f"ship: {loaded.name}: will roll back both sides to {chosen.target_text}")
+        _confirm(chosen.question(), yes, mode)
         from shipper.core.run import RollbackRequest
         from shipper.wiring import me
 
@@ -534,11 +546,15 @@ def status(
 def history(
     number: Annotated[int | None, typer.Argument(help="Show one release with its events.")] = None,
     limit: Annotated[int, typer.Option("-n", "--limit", help="How many releases.")] = 20,
+    detail: Annotated[
+        bool,
+        typer.Option("--detail", help="With --output json: each target's full platform record."),
+    ] = False,
     pipeline: PipelineOpt = None,
     output: OutputOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """The ledger, newest first."""
+    """The ledger, newest first (JSON lines when piped)."""
     with reported(debug):
         loaded = _load(pipeline, debug)
         ledger = _wire(loaded).ledger()
@@ -546,14 +562,14 @@ def history(
         from shipper.report.factory import render_history, render_release
 
         if number is None:
-            render_history(ledger.releases(limit=max(1, limit)), sys.stdout, mode)  # type: ignore[arg-type]
+            render_history(ledger.releases(limit=max(1, limit)), sys.stdout, mode, detail=detail)  # type: ignore[arg-type]
             return
         from shipper.core.model import ReleaseNo
 
         release = ledger.get(ReleaseNo(number))
         if release is None:
             raise BadInput(f"there is no release {number} in the ledger of {loaded.name}")
-        render_release(release, ledger.entries(release.number), sys.stdout, mode)  # type: ignore[arg-type]
+        render_release(release, ledger.entries(release.number), sys.stdout, mode, detail=detail)  # type: ignore[arg-type]
 
 
 @lock_app.command("acquire")

@@ -198,7 +198,9 @@ class CheckFailed(Event):
 class RollbackStarted(Event):
     name: ClassVar[str] = "rollback_started"
     reason: str
-    to_release: int | None = None
+    to_release: int | None = None  # `ship rollback --to N`: what N deployed runs again
+    undoes: int | None = None  # `ship rollback`: what ran before this release runs again
+    target: str = ""  # the state returned to, for people ("what release #6 deployed (v4)")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from shipper.core import machine as m
@@ -18,6 +19,7 @@ from shipper.core.model import (
     ReleaseKind,
     ReleaseNo,
     ReleaseState,
+    Side,
     Snapshot,
     Version,
 )
@@ -36,6 +38,7 @@ UNKNOWN_LABEL = "(unknown version)"  # a rollback's ledger label when the snapsh
 
 if TYPE_CHECKING:
     from shipper.core.run import Releaser
+    from shipper.ports import Ledger
 
 
 class Rollback(Command):
@@ -51,48 +54,43 @@ class Rollback(Command):
 
     def _run(self) -> Outcome:
         req, ledger = self.req, self.ports.ledger
-        undone, recorded = rollback_target(ledger.releases(limit=500), req.to)
+        plan = plan_rollback(ledger, req.to)
         now = self.releaser.snapshot()
-        snapshot = recorded or now
+        snapshot = plan.snapshot or now
+        if plan.finishes is None and already_runs(snapshot, now):
+            text = f"both sides already run {plan.target_text}; nothing was changed"
+            return Outcome(EXIT_OK, text, None, None, now)
         # the label is for people (history, the live view); what is restored and verified
         # is the snapshot's states by the platforms' identities
-        label = common_version(snapshot) or Version(UNKNOWN_LABEL)
+        label = common_version(snapshot) or plan.label or Version(UNKNOWN_LABEL)
         record = self.open(
             ReleaseKind.ROLLBACK,
             label,
-            req.reason or f"undo release {undone.number}",
+            req.reason or plan.summary,
             snapshot=now,
-            parent=undone.number,
+            parent=plan.release.number,
             holder=req.holder,
         )
         record.enter(Phase.SNAPSHOT)
         record.emit(SnapshotTaken(targets={t.target.key: t.version for t in now.targets}))
         record.leave(Phase.SNAPSHOT, "taken")
-        if undone.state.is_open:  # a killed or interrupted release: this rollback ends it
-            state = m.advance(
-                m.MachineState(
-                    kind=undone.kind, phase=undone.phase, state=undone.state, changed=undone.changed
-                ),
-                m.Supersede(),
-            )
-            from dataclasses import replace
-
-            ledger.save(
-                replace(
-                    undone,
-                    state=state.state,
-                    phase=state.phase,
-                    message=f"undone by rollback release {record.number}",
-                )
-            )
+        if plan.finishes is not None:  # a killed or interrupted release: this rollback ends it
+            self._supersede(plan.finishes, record.number)
         record.enter(Phase.ROLLBACK)
-        record.emit(RollbackStarted(reason=req.reason or "ship rollback", to_release=undone.number))
+        record.emit(
+            RollbackStarted(
+                reason=req.reason or plan.summary,
+                to_release=plan.release.number if plan.after else None,
+                undoes=None if plan.after else plan.release.number,
+                target=plan.target_text,
+            )
+        )
         _, missing, running = self.restore(snapshot)
         if missing:
             record.leave(Phase.ROLLBACK, "failed", missing[0])
             record.step(m.Fail(), message=missing[0])
             text = rollback_failed(
-                f"rollback to before release {undone.number}",
+                f"rollback to {plan.target_text}",
                 missing,
                 running,
                 self.manual_steps(snapshot, missing),
@@ -123,11 +121,29 @@ class Rollback(Command):
             return Outcome(EXIT_OPERATOR, text, record.release.state, record.number, running)
         record.leave(Phase.VERIFY, "passed")
         record.step(m.Succeed(), deployed=running)
-        text = f"rolled back to before release {undone.number}: {describe(running)}"
+        text = f"{plan.summary}: {describe(running)}"
         record.finish(EXIT_OK, text, running)
         return Outcome(EXIT_OK, text, record.release.state, record.number, running)
 
+    def _supersede(self, release: Release, by: ReleaseNo) -> None:
+        state = m.advance(
+            m.MachineState(
+                kind=release.kind, phase=release.phase, state=release.state, changed=release.changed
+            ),
+            m.Supersede(),
+        )
+        self.ports.ledger.save(
+            replace(
+                release,
+                state=state.state,
+                phase=state.phase,
+                message=f"finished by rollback release {by}",
+            )
+        )
 
+
+# Releases whose changes are not in effect: a rollback skips them to find the latest one
+# that is (a release ship already rolled back, one that failed before any change).
 _NOT_IN_EFFECT = frozenset(
     {
         ReleaseState.ROLLED_BACK,
@@ -139,39 +155,195 @@ _NOT_IN_EFFECT = frozenset(
 )
 
 
-def rollback_target(
-    releases: Sequence[Release], to: ReleaseNo | None
-) -> tuple[Release, Snapshot | None]:
-    """Which release a rollback undoes, and the snapshot it restores.
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What a rollback returns both sides to, named before anything changes.
 
-    No `--to`: the latest release still in effect (succeeded, stopped half-way even before
-    its first change, or whose own rollback failed), back to its snapshot: what ran before
-    it. `--to N`: what release N deployed. Migrations are never undone by ship.
-    None as the snapshot means "what runs now": an open release killed before it read
-    its snapshot changed nothing, so undoing it is closing it.
+    `after` True: what `release` deployed runs again (`--to N`); False: what ran before
+    `release` runs again (no argument: `release` is undone). `snapshot` None: what runs
+    now (an open release killed before its snapshot changed nothing; closing it is all).
+    `finishes`: an open release (or a rollback that did not finish) this one ends.
     """
+
+    release: Release
+    after: bool
+    snapshot: Snapshot | None
+    finishes: Release | None = None
+
+    @property
+    def label(self) -> Version | None:
+        """The version label of the state returned to, for people."""
+        if self.snapshot is not None:
+            shared = common_version(self.snapshot)
+            if shared is not None:
+                return shared
+        if self.after and self.release.kind is not ReleaseKind.ROLLBACK:
+            return self.release.version
+        return None
+
+    @property
+    def target_text(self) -> str:
+        """`what release #6 deployed (v4)` or `what ran before release #7 (v3)`."""
+        shown = f" ({self.label})" if self.label else ""
+        if self.snapshot is None:
+            return f"what runs now (release #{self.release.number} changed nothing)"
+        if self.after:
+            return f"what release #{self.release.number} deployed{shown}"
+        return f"what ran before release #{self.release.number}{shown}"
+
+    @property
+    def summary(self) -> str:
+        """The ledger's words for this rollback: exactly what runs again."""
+        shown = f" ({self.label})" if self.label else ""
+        if self.snapshot is None:
+            return f"closed release {self.release.number} (it changed nothing)"
+        if self.after:
+            return f"rolled back to release {self.release.number}{shown}"
+        return f"undo release {self.release.number}: back to what ran before it{shown}"
+
+    def sizes(self) -> str:
+        """`heroku 2 apps, kubernetes 3 workloads`: what will be acted on."""
+        if self.snapshot is None:
+            return "no target"
+        heroku = len(self.snapshot.side(Side.HEROKU))
+        kube = len(self.snapshot.side(Side.KUBERNETES))
+        parts = []
+        if heroku:
+            parts.append(f"heroku {heroku} app{'s' if heroku != 1 else ''}")
+        if kube:
+            parts.append(f"kubernetes {kube} workload{'s' if kube != 1 else ''}")
+        return ", ".join(parts) or "no target"
+
+    def question(self) -> str:
+        """The prompt, naming the target: what runs again, on how many targets."""
+        return f"roll back both sides to {self.target_text}: {self.sizes()}?"
+
+
+HISTORY_DEPTH = 500  # releases read to find what a rollback returns to
+
+
+def plan_rollback(ledger: Ledger, to: ReleaseNo | None) -> RollbackPlan:
+    """Which state a rollback returns both sides to. Read-only.
+
+    `--to N`: what release N deployed (a migration release is refused: migrations are
+    never reversed, and it deployed no code of its own). No argument: the state before the
+    latest release still in effect, skipping releases already rolled back (by ship during
+    their bake, or by a later `ship rollback`) and rollbacks themselves, so a second
+    rollback never ships the bad version again. A rollback that did not finish is finished:
+    it returns to the same state it was returning to.
+    """
+    releases = ledger.releases(limit=HISTORY_DEPTH)
     if to is not None:
-        chosen = next((r for r in releases if r.number == to), None)
-        if chosen is None:
-            raise BadInput(f"there is no release {to} in the ledger; see `ship history`")
-        if chosen.deployed is None:
-            raise BadInput(
-                f"release {to} ({chosen.state}) did not finish deploying, so there is no state "
-                "of it to return to; pick a succeeded release from `ship history`"
-            )
-        return chosen, chosen.deployed
+        return _to_release(releases, to)
+    floor: int | None = None  # releases numbered from here up are undone by a rollback
     for release in releases:
+        if release.kind is ReleaseKind.ROLLBACK:
+            if floor is not None and release.number >= floor:
+                continue  # itself undone by a later rollback
+            restores = _restores(ledger, release)
+            if restores is None:
+                continue
+            if release.state.is_open or release.state is ReleaseState.ROLLBACK_FAILED:
+                plan = _replan(releases, restores)
+                return replace(plan, finishes=release if release.state.is_open else None)
+            if release.state is ReleaseState.SUCCEEDED:
+                after, number = restores
+                start = number + 1 if after else number
+                floor = start if floor is None else min(floor, start)
+            continue
+        if floor is not None and release.number >= floor:
+            continue
         if release.kind is ReleaseKind.MIGRATION or release.state in _NOT_IN_EFFECT:
             continue  # never undone by ship; or already undone, or it changed nothing
         if release.snapshot is None:
             if release.state.is_open and not release.changed:
-                return release, None
+                return RollbackPlan(release, False, None, finishes=release)
             continue
-        if release.changed or release.kind is ReleaseKind.ROLLBACK or release.state.is_open:
+        if release.changed or release.state.is_open:
             # An open release is undone even if it changed nothing yet: the stop message
             # offers `ship rollback`, and skipping it would undo an older release instead.
-            return release, release.snapshot
+            return RollbackPlan(
+                release,
+                False,
+                release.snapshot,
+                finishes=release if release.state.is_open else None,
+            )
     raise BadInput("the ledger has no release to roll back; see `ship history`")
+
+
+def _to_release(releases: Sequence[Release], to: ReleaseNo) -> RollbackPlan:
+    chosen = next((r for r in releases if r.number == to), None)
+    if chosen is None:
+        raise BadInput(f"there is no release {to} in the ledger; see `ship history`")
+    if chosen.kind is ReleaseKind.MIGRATION:
+        code = _code_release_of(releases, chosen)
+        go = f"`ship rollback --to {code}`" if code else "its code release (see `ship history`)"
+        raise BadInput(
+            f"release {to} is the migration release of {chosen.version}: migrations are never "
+            f"reversed and it shipped no code; to run {chosen.version}'s code again use {go}"
+        )
+    if chosen.deployed is None:
+        raise BadInput(
+            f"release {to} ({chosen.state}) did not finish deploying, so there is no state "
+            "of it to return to; pick a succeeded release from `ship history`"
+        )
+    return RollbackPlan(chosen, True, chosen.deployed)
+
+
+def _code_release_of(releases: Sequence[Release], migration: Release) -> ReleaseNo | None:
+    """The code release that shipped the version a migration release migrated for."""
+    for release in releases:
+        if (
+            release.kind is ReleaseKind.CODE
+            and release.version == migration.version
+            and release.deployed is not None
+            and (release.number == migration.parent or release.number > migration.number)
+        ):
+            return release.number
+    return None
+
+
+def _restores(ledger: Ledger, rollback: Release) -> tuple[bool, int] | None:
+    """What a recorded rollback returned to: (True, N) for what release N deployed,
+    (False, N) for what ran before release N; read from its rollback_started entry."""
+    for entry in ledger.entries(rollback.number):
+        if entry.event != RollbackStarted.name:
+            continue
+        to, undoes = entry.fields.get("to_release"), entry.fields.get("undoes")
+        if "undoes" not in entry.fields:  # recorded before `undoes`: it undid `to_release`
+            return (False, to) if isinstance(to, int) else None
+        if isinstance(to, int):
+            return True, to
+        if isinstance(undoes, int):
+            return False, undoes
+    if rollback.parent is not None:  # stopped before it said: it undoes its parent
+        return False, int(rollback.parent)
+    return None
+
+
+def _replan(releases: Sequence[Release], restores: tuple[bool, int]) -> RollbackPlan:
+    after, number = restores
+    release = next((r for r in releases if r.number == number), None)
+    if release is None:
+        raise BadInput(f"release {number} is gone from the ledger; use `ship rollback --to N`")
+    snapshot = release.deployed if after else release.snapshot
+    if snapshot is None:
+        raise BadInput(
+            f"release {number} recorded no state to return to; use `ship rollback --to N`"
+        )
+    return RollbackPlan(release, after, snapshot)
+
+
+def already_runs(wanted: Snapshot, now: Snapshot) -> bool:
+    """Whether every target runs the code `wanted` records, by the platforms' identities
+    (never labels): then a rollback has nothing to do."""
+    if not wanted.targets:
+        return False
+    for state in wanted.targets:
+        current = now.get(state.target)
+        if current is None or not current.runs_same_code(state):
+            return False
+    return True
 
 
 def rollback_failed(why: str, missing: list[str], running: Snapshot, steps: list[str]) -> str:

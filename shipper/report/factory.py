@@ -139,11 +139,12 @@ def render_history(
     output: OutputMode = "human",
     *,
     is_tty: bool | None = None,
+    detail: bool = False,
 ) -> None:
     """`ship history`; see `shipper.report.history.render_history`."""
     from shipper.report.history import render_history as render
 
-    render(releases, out, output, is_tty=is_tty)
+    render(releases, out, output, is_tty=is_tty, detail=detail)
 
 
 def render_release(
@@ -153,8 +154,9 @@ def render_release(
     output: OutputMode = "human",
     *,
     is_tty: bool | None = None,
+    detail: bool = False,
 ) -> None:
     """`ship history N`; see `shipper.report.history.render_release`."""
     from shipper.report.history import render_release as render
 
-    render(release, entries, out, output, is_tty=is_tty)
+    render(release, entries, out, output, is_tty=is_tty, detail=detail)

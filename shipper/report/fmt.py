@@ -24,6 +24,17 @@ def version(text: str | None) -> str:
     return text if text else "?"
 
 
+SHORT_SHA = 12
+
+
+def short_version(text: str | None) -> str:
+    """A version for a table cell: a full git SHA (40 hex digits) is shortened to 12, as
+    `git log --abbrev=12` shows it; anything else is shown whole, never cut."""
+    if text and len(text) == 40 and all(c in "0123456789abcdef" for c in text.lower()):
+        return text[:SHORT_SHA]
+    return version(text)
+
+
 def change(old: str | None, new: str | None) -> str:
     """`v41 -> v42`, or just `v42` when nothing changes."""
     if old == new:

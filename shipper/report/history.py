@@ -9,12 +9,14 @@ sentences the live console used, so a release reads the same afterwards as it di
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -23,7 +25,7 @@ from shipper.core.events import Event, LockReleased, MetricRecorded, ReleaseFini
 from shipper.core.model import JSONDict, LedgerEntry, Release, ReleaseState, Snapshot
 from shipper.report import fmt
 from shipper.report.lines import describe
-from shipper.report.output import OutputMode, console_for, write_json
+from shipper.report.output import OutputMode, console_for
 from shipper.report.view import ReleaseView
 
 STATE_STYLE = {
@@ -45,17 +47,21 @@ def render_history(
     output: OutputMode = "human",
     *,
     is_tty: bool | None = None,
+    detail: bool = False,
 ) -> None:
-    """Write the releases, newest first, as a table or as a JSON array."""
+    """Write the releases, newest first: a table for a person, or JSON lines (one release
+    per line, without the platforms' full records of each target unless `detail`)."""
     ordered = sorted(releases, key=lambda r: r.number, reverse=True)
     if output == "json":
-        write_json(out, [_release_json(r) for r in ordered])
+        for release in ordered:
+            out.write(json.dumps(_release_json(release, detail), ensure_ascii=False) + "\n")
+        out.flush()
         return
     console = console_for(out, is_tty=is_tty)
     if not ordered:
         console.print("no releases yet", markup=False)
         return
-    console.print(history_table(ordered), soft_wrap=False)
+    console.print(history_renderable(ordered, console.width), soft_wrap=False)
 
 
 def render_release(
@@ -65,14 +71,57 @@ def render_release(
     output: OutputMode = "human",
     *,
     is_tty: bool | None = None,
+    detail: bool = False,
 ) -> None:
     """Write one release with its snapshot, what it deployed and its event log."""
     if output == "json":
-        write_json(
-            out, {"release": _release_json(release), "events": [e.to_json() for e in entries]}
-        )
+        data = {
+            "release": _release_json(release, detail),
+            "events": [e.to_json() for e in entries],
+        }
+        out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        out.flush()
         return
     console_for(out, is_tty=is_tty).print(release_renderable(release, entries), soft_wrap=False)
+
+
+_FIXED = ("#", "kind", "version", "state", "started (UTC)", "took")
+
+
+def history_renderable(releases: Sequence[Release], width: int) -> RenderableType:
+    """A table when every cell fits the terminal whole; otherwise two lines per release,
+    wrapped at word boundaries. Nothing is ever cut: not a number, not the state."""
+    rows = [_row(r) for r in releases]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(_FIXED)]
+    actor = max(len("actor"), *(len(r.actor) for r in releases))
+    reason = max(len("reason"), *(len(_reason(r)) for r in releases))
+    if sum(widths) + actor + reason + 2 * 8 <= width:
+        return history_table(releases)
+    lines: list[RenderableType] = []
+    for release, row in zip(releases, rows, strict=True):
+        head = Text(f"#{row[0]}  ")
+        head.append(row[1] + "  ")
+        head.append(row[3], style=STATE_STYLE.get(release.state, ""))
+        head.append(f"  {row[2]}  {row[4]}  {row[5]}")
+        lines.append(head)
+        tail = release.actor + (f": {_reason(release)}" if _reason(release) else "")
+        lines.append(Padding(Text(tail, style="dim"), (0, 0, 0, 4)))
+    return Group(*lines)
+
+
+def _row(release: Release) -> tuple[str, str, str, str, str, str]:
+    return (
+        str(release.number),
+        release.kind.value,
+        fmt.short_version(release.version),
+        _state(release),
+        _short_when(release.started_at),
+        fmt.duration(duration(release)),
+    )
+
+
+def _reason(release: Release) -> str:
+    return release.reason or release.gate_override or ""
 
 
 def history_table(releases: Sequence[Release]) -> Table:
@@ -81,20 +130,21 @@ def history_table(releases: Sequence[Release]) -> Table:
     table.add_column("kind", no_wrap=True)
     table.add_column("version", no_wrap=True, min_width=7)
     table.add_column("state", no_wrap=True)
-    table.add_column("actor", overflow="fold", min_width=20)
+    table.add_column("actor", no_wrap=True)
     table.add_column("started (UTC)", no_wrap=True)
     table.add_column("took", no_wrap=True, justify="right")
-    table.add_column("reason", overflow="fold", min_width=8)
+    table.add_column("reason", no_wrap=True)
     for release in releases:
+        row = _row(release)
         table.add_row(
-            str(release.number),
-            release.kind.value,
-            release.version,
-            Text(_state(release), style=STATE_STYLE.get(release.state, "")),
+            row[0],
+            row[1],
+            row[2],
+            Text(row[3], style=STATE_STYLE.get(release.state, "")),
             release.actor,
-            _short_when(release.started_at),
-            fmt.duration(duration(release)),
-            release.reason or release.gate_override or "",
+            row[4],
+            row[5],
+            _reason(release),
         )
     return table
 
@@ -256,7 +306,16 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _release_json(release: Release) -> JSONDict:
+def _release_json(release: Release, detail: bool = False) -> JSONDict:
+    """A release as JSON; without `detail`, each target's state keeps its version and
+    identity but not the platform's full record of it (a pod template, a release id)."""
     data = release.to_json()
     data["duration_seconds"] = duration(release)
+    if not detail:
+        for key in ("snapshot", "deployed"):
+            snap = data.get(key)
+            if isinstance(snap, dict) and isinstance(snap.get("targets"), list):
+                for target in snap["targets"]:  # type: ignore[union-attr]
+                    if isinstance(target, dict):
+                        target.pop("detail", None)
     return data

@@ -126,7 +126,7 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
                 "error",
             )
         case RollbackStarted():
-            to = f" to release #{event.to_release}" if event.to_release else ""
+            to = f" to {event.target}" if event.target else ""
             return Line(f"rolling back both sides{to}: {event.reason}", "warning")
         case RollbackFinished():
             if event.verdict == "succeeded":

@@ -8,6 +8,7 @@ of the stream, on one line, so a CI job reads a dry run and a real run the same 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +25,9 @@ from shipper.report.jsonl import encode
 from shipper.report.output import OutputMode, console_for
 
 if TYPE_CHECKING:
+    from shipper.core.model import Snapshot
     from shipper.core.plan import Plan
+    from shipper.core.rollback import RollbackPlan
     from shipper.pipeline import Pipeline
 
 
@@ -127,3 +130,56 @@ def _pipeline_lines(pipeline: Pipeline | str) -> Sequence[tuple[str, str]]:
     if gate is not None:
         lines.append(("gate", f"Heroku status of {', '.join(gate.systems)} must be green"))
     return lines
+
+
+def render_rollback_plan(
+    plan: RollbackPlan,
+    now: Snapshot,
+    out: TextIO,
+    output: OutputMode = "human",
+    *,
+    is_tty: bool | None = None,
+) -> None:
+    """`ship rollback --dry-run`: the state that would run again and, per target, what
+    runs now and whether it would change (by the platforms' identities, never labels)."""
+    wanted = plan.snapshot or now
+    rows = []
+    for state in wanted.targets:
+        current = now.get(state.target)
+        same = current is not None and current.runs_same_code(state)
+        rows.append(
+            {
+                "target": state.target.key,
+                "from": current.version if current is not None else None,
+                "to": state.version,
+                "action": "none: already runs it" if same else "roll back",
+            }
+        )
+    if output == "json":
+        data = {
+            "rollback": {
+                "target": plan.target_text,
+                "to_release": plan.release.number if plan.after else None,
+                "undoes": None if plan.after else plan.release.number,
+                "targets": rows,
+            }
+        }
+        out.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        out.flush()
+        return
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0, 0, 1))
+    table.add_column("target", no_wrap=True)
+    table.add_column("now", no_wrap=True)
+    table.add_column("after", no_wrap=True)
+    table.add_column("action")
+    for row in rows:
+        table.add_row(
+            str(row["target"]),
+            fmt.version(row["from"]),
+            fmt.version(row["to"]),
+            str(row["action"]),
+        )
+    head = Text(f"dry run: {plan.question()[:-1]}; nothing is changed", style="bold")
+    console = console_for(out, is_tty=is_tty)
+    console.print(head, soft_wrap=True)  # one line, whatever the width: it is grepped
+    console.print(table, soft_wrap=False)

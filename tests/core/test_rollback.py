@@ -153,3 +153,131 @@ def test_rollback_closes_a_release_killed_before_its_snapshot(world: World) -> N
     assert outcome.exit_code == 0, outcome.message
     assert world.everywhere("v2")
     assert world.ledger.get(ReleaseNo(2)).state is ReleaseState.SUPERSEDED  # type: ignore[union-attr]
+
+
+def test_rollback_names_its_target_before_acting(world: World) -> None:
+    """The plan (and so the prompt) names the release, its version and the targets' count."""
+    from shipper.core.rollback import plan_rollback
+
+    world.deploy("v2")
+    world.releaser = None
+    world.deploy("v3")
+    plan = plan_rollback(world.ledger, ReleaseNo(1))
+    assert plan.question() == (
+        "roll back both sides to what release #1 deployed (v2): "
+        "heroku 2 apps, kubernetes 3 workloads?"
+    )
+    assert plan_rollback(world.ledger, None).target_text == "what ran before release #2 (v2)"
+
+
+def test_rollback_to_a_release_is_recorded_as_going_back_to_it(world: World) -> None:
+    """--to N is recorded as "rolled back to release N (version)", never as undoing N."""
+    world.deploy("v2")
+    world.releaser = None
+    world.deploy("v3")
+    world.releaser = None
+    outcome = world.rollback(to=ReleaseNo(1))
+    assert outcome.exit_code == 0, outcome.message
+    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    assert release is not None
+    assert release.reason == "rolled back to release 1 (v2)"
+    assert outcome.message.startswith("rolled back to release 1 (v2)")
+    started = world.sink.of("rollback_started")[-1]
+    assert started["to_release"] == 1 and started["undoes"] is None
+
+
+def test_rollback_to_a_migration_release_is_refused_naming_the_code_release(world: World) -> None:
+    """Migrations are never reversed: --to a migration release exits 2 and names the code
+    release that shipped that version."""
+    world.deploy("v2", migrations=True)  # 1: migration of v2, 2: code v2
+    world.releaser = None
+    world.deploy("v3")
+    with pytest.raises(BadInput, match=r"migrations are never reversed.*--to 2"):
+        world.rollback(to=ReleaseNo(1))
+    assert world.everywhere("v3")
+
+
+def test_a_second_rollback_never_ships_the_rolled_back_version_again(world: World) -> None:
+    """Right after a rollback, `ship rollback` skips the rollback and the release it undid."""
+    world.deploy("v2")
+    world.releaser = None
+    world.deploy("v3")
+    world.releaser = None
+    assert world.rollback().exit_code == 0
+    assert world.everywhere("v2")
+    world.releaser = None
+    outcome = world.rollback()
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v1")
+    assert ("web", "v3") not in world.kube.rollbacks + world.kube.deploys[2:]
+
+
+def test_rollback_to_what_already_runs_changes_nothing(world: World) -> None:
+    """When the target state already runs (by identity), rollback says so and acts on nothing."""
+    world.deploy("v2")
+    world.releaser = None
+    numbers = len(world.ledger.stored)
+    outcome = world.rollback(to=ReleaseNo(1))
+    assert outcome.exit_code == 0
+    assert "already run what release #1 deployed (v2)" in outcome.message
+    assert world.kube.rollbacks == [] and world.heroku.rollbacks == []
+    assert len(world.ledger.stored) == numbers
+
+
+def test_already_running_is_decided_by_identity_not_label(world: World) -> None:
+    """A target whose label reads as the wanted version while its code differs is rolled back."""
+    from dataclasses import replace
+
+    from shipper.core.model import TargetState, Version
+
+    world.deploy("v2")
+    world.releaser = None
+    original = world.kube._state
+
+    def mislabelled(name: str) -> TargetState:
+        state = original(name)
+        return replace(state, version=Version("v2")) if state.version == "v9" else state
+
+    world.kube._state = mislabelled  # type: ignore[method-assign]
+    world.kube.running["deployment/web"] = Version("v9")
+    outcome = world.rollback(to=ReleaseNo(1))
+    assert outcome.exit_code == 0, outcome.message
+    assert world.kube.rollbacks == [("deployment/web", "v2")]
+
+
+def test_a_failed_rollback_is_finished_to_the_same_state(world: World) -> None:
+    """`ship rollback` after a rollback that failed returns to what that one was returning
+    to, and never to what ran when it started (the bad version)."""
+    world.deploy("v2")
+    world.releaser = None
+    world.deploy("v3")
+    world.releaser = None
+    world.heroku.fail_rollback["acme-web"] = "stuck"
+    assert world.rollback().exit_code == 4
+    world.heroku.fail_rollback.clear()
+    world.releaser = None
+    outcome = world.rollback()
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v2")
+
+
+def test_a_killed_rollback_is_finished_and_closed(world: World) -> None:
+    """A rollback whose process died mid-way is finished by the next `ship rollback`,
+    which marks it superseded and returns to the same state."""
+    from dataclasses import replace
+
+    world.deploy("v2")
+    world.releaser = None
+    world.deploy("v3")
+    world.releaser = None
+    world.heroku.fail_rollback["acme-web"] = "stuck"
+    first = world.rollback()
+    world.heroku.fail_rollback.clear()
+    killed = world.ledger.get(first.release)  # type: ignore[arg-type]
+    assert killed is not None
+    world.ledger.save(replace(killed, state=ReleaseState.RUNNING, phase=Phase.ROLLBACK))
+    world.releaser = None
+    outcome = world.rollback()
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v2")
+    assert world.ledger.get(first.release).state is ReleaseState.SUPERSEDED  # type: ignore[union-attr, arg-type]

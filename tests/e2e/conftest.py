@@ -72,7 +72,7 @@ class Project:
     def history(self) -> list[dict[str, Any]]:
         shown = self.ship("history", "-p", "sandbox", "--output", "json")
         assert shown.returncode == 0, shown.stderr
-        return list(json.loads(shown.stdout))
+        return [json.loads(line) for line in shown.stdout.splitlines() if line.strip()]
 
 
 def start_project(base: Path) -> Project:

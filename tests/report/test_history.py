@@ -19,32 +19,68 @@ def _releases() -> list:
     ]
 
 
+def _wide(releases: list, width: int) -> str:
+    from rich.console import Console
+
+    from shipper.report.history import history_renderable
+
+    console = Console(file=io.StringIO(), width=width, no_color=True)
+    console.print(history_renderable(releases, width), soft_wrap=False)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
 def test_history_is_newest_first() -> None:
     """Releases are listed by number, newest first, whatever order they came in."""
     out = io.StringIO()
     render_history(_releases(), out, is_tty=False)
-    numbers = [
-        line.split()[0] for line in out.getvalue().splitlines() if line[:4].strip().isdigit()
-    ]
-    assert numbers == ["11", "10", "9"]
+    numbers = [line.split()[0] for line in out.getvalue().splitlines() if line.startswith("#")]
+    assert numbers == ["#11", "#10", "#9"]
 
 
 def test_history_row_has_kind_version_state_duration_and_reason() -> None:
-    """A row carries kind, version, state, start, duration and reason."""
-    out = io.StringIO()
-    render_history(_releases(), out, is_tty=False)
-    row = next(line for line in out.getvalue().splitlines() if line.startswith(" 11"))
+    """On a wide terminal a row carries kind, version, state, start, duration and reason."""
+    text = _wide(sorted(_releases(), key=lambda r: -r.number), 160)
+    row = next(line for line in text.splitlines() if line.startswith(" 11"))
     for part in ("rollback", "v41", "succeeded", "2026-11-26 11:00", "10m12s", "checkout errors"):
         assert part in row
 
 
-def test_history_json_is_an_array_with_durations() -> None:
-    """The JSON form is an array of releases, newest first, each with duration_seconds."""
+def test_history_never_cuts_a_number_or_the_state_at_narrow_widths() -> None:
+    """At 60 and 80 columns "undo release 27" stays whole, and so does the state."""
+    releases = [
+        b.release(
+            28,
+            "v1.2.3-rc.1",
+            ReleaseState.ROLLBACK_FAILED,
+            kind=ReleaseKind.ROLLBACK,
+            reason="undo release 27: back to what ran before it (v1.2.2)",
+        )
+    ]
+    for width in (60, 80, 100, 120):
+        text = " ".join(_wide(releases, width).split())
+        assert "undo release 27:" in text, (width, text)
+        assert "rollback failed" in text, (width, text)
+
+
+def test_history_shortens_long_shas() -> None:
+    """A full git SHA as a version is shown with 12 digits in the table."""
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    text = _wide([b.release(3, sha)], 160)
+    assert "0123456789ab " in text and sha not in text
+
+
+def test_history_json_is_one_release_per_line_without_target_records() -> None:
+    """The JSON form is one release per line, newest first, with duration_seconds and
+    without the platforms' full record of each target unless asked for in detail."""
     out = io.StringIO()
     render_history(_releases(), out, "json")
-    data = json.loads(out.getvalue())
+    data = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["number"] for r in data] == [11, 10, 9]
     assert data[0]["duration_seconds"] == 612.0
+    assert all("detail" not in t for r in data for t in (r["snapshot"] or {}).get("targets", []))
+    full = io.StringIO()
+    render_release(b.release(12, "v42"), [], full, "json", detail=True)
+    assert "detail" in json.loads(full.getvalue())["release"]["snapshot"]["targets"][0]
 
 
 def test_empty_history_says_so() -> None:
