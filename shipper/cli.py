@@ -119,9 +119,14 @@ def reported(debug: bool = False) -> Iterator[None]:
         raise
     except ShipError as exc:
         _err(f"ship: {exc}")
-        raise typer.Exit(exc.exit_code) from None
+        changed = _Session.releaser is not None and _Session.releaser.changed
+        # bad configuration found after a change is no longer "nothing happened"
+        raise typer.Exit(4 if changed and exc.exit_code == 2 else exc.exit_code) from None
     except KeyboardInterrupt:
-        _err("ship: interrupted; `ship status` shows where it stopped")
+        if _began():
+            _err("ship: interrupted; `ship status` shows where it stopped")
+        else:
+            _err("ship: interrupted before any release began; nothing was changed")
         raise typer.Exit(130) from None
     except Exception as exc:
         if debug:
@@ -130,6 +135,12 @@ def reported(debug: bool = False) -> Iterator[None]:
         changed = _Session.releaser is not None and _Session.releaser.changed
         _err(f"ship: internal error ({type(exc).__name__}); details in {path}; please report it")
         raise typer.Exit(4 if changed else 1) from None
+
+
+def _began() -> bool:
+    """Whether this command opened a release in the ledger (so it has a place to stop at)."""
+    releaser = _Session.releaser
+    return releaser is not None and releaser.ports.emitter.release is not None
 
 
 def _crash_report(exc: BaseException) -> str:
@@ -279,13 +290,14 @@ def _confirm(question: str, yes: bool, mode: str) -> None:
 @contextmanager
 def _signals(releaser: Releaser) -> Iterator[None]:
     """SIGINT and SIGTERM ask the release to stop changing things and record where it
-    stopped; a second SIGINT stops at once."""
+    stopped; a second SIGINT stops at once. Before a release began (waiting for the lock,
+    reading what runs) there is nothing to record: they stop at once, exit 130."""
     seen = 0
 
     def handle(signum: int, frame: FrameType | None) -> None:
         nonlocal seen
         seen += 1
-        if seen > 1 and signum == signal.SIGINT:
+        if not _began() or (seen > 1 and signum == signal.SIGINT):
             raise KeyboardInterrupt
         _err("ship: stopping: no new changes; recording where the release stopped")
         releaser.interrupt()
@@ -437,7 +449,7 @@ def _release(
         if dry_run:
             from shipper.report.factory import render_plan
 
-            plan = wiring.releaser([]).plan(version, migrations)
+            plan = wiring.releaser([]).plan(version, migrations, _commit_of(version))
             render_plan(plan, sys.stdout, mode, pipeline=pipeline)  # type: ignore[arg-type]
             raise typer.Exit(0)
         what = "the migrations of" if migrations_only else "deploy"
@@ -448,6 +460,7 @@ def _release(
         releaser = _releaser(wiring, mode)
         request = DeployRequest(
             version=version,
+            commit=_commit_of(version),
             holder=me(wiring.env),
             reason=reason,
             migrations=migrations,
@@ -463,6 +476,13 @@ def _release(
             finally:
                 releaser.ports.emitter.close()
         _finish(outcome)
+
+
+def _commit_of(version: Version) -> str | None:
+    """The git SHA `version` names in the project at hand, when it is a git repository."""
+    from shipper.git_history import GitHistory
+
+    return GitHistory(Path.cwd()).commit_of(version)
 
 
 @app.command()

@@ -32,3 +32,32 @@ class GitHistory:
         if done.returncode != 0:
             return None
         return [line for line in done.stdout.splitlines() if line]
+
+    def commit_of(self, version: Version) -> str | None:
+        """The full SHA the name `version` (a tag, a branch head, a short SHA) resolves to
+        in this repository, or None when it is not one or git cannot tell. People name a
+        release by a tag while `git push` history on Heroku carries SHAs: with both, ship
+        knows a slug built from that SHA runs the version."""
+        if version.startswith("-"):
+            return None
+        try:
+            done = subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(self._repo),
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "--end-of-options",
+                    f"{version}^{{commit}}",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        sha = done.stdout.strip()
+        return sha if done.returncode == 0 and len(sha) == 40 else None

@@ -87,6 +87,7 @@ class Command:
         parent: ReleaseNo | None = None,
         gate_override: str = "",
         holder: Holder,
+        commit: str | None = None,
     ) -> Record:
         self.record = Record.open(
             self.ports.ledger,
@@ -101,6 +102,7 @@ class Command:
             snapshot=snapshot,
             parent=parent,
             gate_override=gate_override,
+            commit=commit,
         )
         from shipper.core.events import ReleaseStarted
 

@@ -103,7 +103,9 @@ class Deploy(Command):
         self.gate_soon(req.skip_gate_reason)
         snapshot = self.releaser.snapshot()
         decision = self.releaser.decide_migrations(version, req.migrations, snapshot)
-        self.ports.emitter.emit(plan_event(build_plan(version, snapshot, decision)))
+        self.ports.emitter.emit(
+            plan_event(build_plan(version, snapshot, decision, commit=req.commit))
+        )
         refused = self.preflight(version)
         if refused is not None:
             return refused
@@ -333,6 +335,7 @@ class Deploy(Command):
             snapshot=snapshot,
             gate_override=req.skip_gate_reason,
             holder=req.holder,
+            commit=req.commit,
         )
         record.enter(Phase.GATE)
         closed = self.gate(Phase.GATE, req.skip_gate_reason)

@@ -274,6 +274,7 @@ class Release:
     changed: bool = False  # whether any platform change was started
     message: str = ""
     gate_override: str = ""
+    commit: str | None = None  # the git SHA `version` named where it was released from
 
     def to_json(self) -> JSONDict:
         return {
@@ -295,6 +296,7 @@ class Release:
             "changed": self.changed,
             "message": self.message,
             "gate_override": self.gate_override,
+            "commit": self.commit,
         }
 
     @classmethod
@@ -334,6 +336,7 @@ class Release:
             changed=bool(data.get("changed")),
             message=str(data.get("message") or ""),
             gate_override=str(data.get("gate_override") or ""),
+            commit=str(data["commit"]) if isinstance(data.get("commit"), str) else None,
         )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from shipper.core.config import MigrationPolicy
-from shipper.core.model import Snapshot, Target, Version
+from shipper.core.model import Snapshot, Target, Version, names_version
 from shipper.errors import MigrationsUndecided
 from shipper.ports import SourceHistory
 
@@ -40,14 +40,19 @@ class Plan:
 
 
 def build_plan(
-    version: Version, snapshot: Snapshot, migrations: MigrationDecision, *, verify: bool = True
+    version: Version,
+    snapshot: Snapshot,
+    migrations: MigrationDecision,
+    *,
+    verify: bool = True,
+    commit: str | None = None,
 ) -> Plan:
     targets = tuple(
         PlannedTarget(
             target=t.target,
             from_version=t.version,
             to_version=version,
-            action="none" if t.version == version else "deploy",
+            action="none" if names_version(t.version, version, commit) else "deploy",
         )
         for t in sorted(snapshot.targets, key=lambda s: s.target)
     )

@@ -71,6 +71,7 @@ class Record:
         snapshot: Snapshot | None = None,
         parent: ReleaseNo | None = None,
         gate_override: str = "",
+        commit: str | None = None,
     ) -> Record:
         fence()
         release = Release(
@@ -86,6 +87,7 @@ class Record:
             snapshot=snapshot,
             parent=parent,
             gate_override=gate_override,
+            commit=commit,
         )
         ledger.create(release)
         emitter.set_release(release.number)

@@ -59,10 +59,11 @@ class Releaser:
     def snapshot(self) -> Snapshot:
         return read_snapshot(self.ports.platforms, self.ports.clock.now)
 
-    def plan(self, version: Version, migrations: bool | None) -> Plan:
+    def plan(self, version: Version, migrations: bool | None, commit: str | None = None) -> Plan:
         """Read-only: what `ship deploy VERSION` would do now (`--dry-run`)."""
         snapshot = self.snapshot()
-        plan = build_plan(version, snapshot, self.decide_migrations(version, migrations, snapshot))
+        decision = self.decide_migrations(version, migrations, snapshot)
+        plan = build_plan(version, snapshot, decision, commit=commit)
         self.ports.emitter.emit(plan_event(plan))
         return plan
 

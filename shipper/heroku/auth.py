@@ -2,8 +2,9 @@
 
 The order follows DESIGN.md and the Heroku CLI: a netrc file named in the pipeline
 (`heroku.netrc`) wins when set, because a pipeline that names one means it; else
-`HEROKU_API_KEY`; else the user's `~/.netrc`, looked up by the host of the API URL (the
-CLI stores its token as the `password` of `machine api.heroku.com`).
+`HEROKU_API_KEY`; else the user's `~/.netrc`, looked up by the host of the API URL first
+and then as `machine api.heroku.com` (where `heroku login` stores its token, as the
+`password`), so an API URL pointed elsewhere (a proxy) still finds the CLI's token.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from shipper.errors import PlatformAuthError
+
+HEROKU_HOST = "api.heroku.com"  # the machine `heroku login` writes to ~/.netrc
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class Token:
 
 def resolve_token(api_url: str, env: Mapping[str, str], netrc_file: str | None = None) -> Token:
     """The token to use for `api_url`, or PlatformAuthError saying where ship looked."""
-    host = urlsplit(api_url).hostname or "api.heroku.com"
+    host = urlsplit(api_url).hostname or HEROKU_HOST
     if netrc_file:
         found = _from_netrc(Path(netrc_file), host)
         if found is None:
@@ -50,11 +53,16 @@ def resolve_token(api_url: str, env: Mapping[str, str], netrc_file: str | None =
         return Token(key, "HEROKU_API_KEY")
     home = Path(env["HOME"]) if env.get("HOME") else Path.home()
     default = home / ".netrc"
-    found = _from_netrc(default, host) if default.exists() else None
+    found = None
+    if default.exists():
+        found = _from_netrc(default, host)
+        if found is None and host != HEROKU_HOST:
+            found = _from_netrc(default, HEROKU_HOST)
     if found is None:
         raise PlatformAuthError(
             f"no Heroku credentials: set HEROKU_API_KEY, or run `heroku login` so that "
             f"~/.netrc has machine {host}"
+            + (f" or machine {HEROKU_HOST}" if host != HEROKU_HOST else "")
         )
     return Token(found, "~/.netrc")
 

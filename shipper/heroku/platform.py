@@ -9,6 +9,7 @@ raises, after every thread has stopped.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from shipper.errors import (
     MalformedAnswer,
     PlatformAuthError,
     PlatformError,
+    PlatformNotFound,
     PlatformUnavailable,
 )
 from shipper.heroku.api import HerokuApi
@@ -78,6 +80,8 @@ class HerokuPlatform:
         self._images = images
         self._labels = LabelCache()
         self._slugs = SlugCache()
+        self._preboots: dict[str, bool] = {}
+        self._guard = threading.Lock()
 
     @property
     def side(self) -> Side:
@@ -207,7 +211,7 @@ class HerokuPlatform:
         wanted = {state.target.name: state for state in to if state.target.side is Side.HEROKU}
         try:
             results = self._each_result(
-                lambda app: roll_back_app(self._steps(app, op), wanted[app]),
+                lambda app: roll_back_app(self._steps(app, op, forward=False), wanted[app]),
                 [app for app in self._apps if app in wanted],
             )
         finally:
@@ -279,8 +283,29 @@ class HerokuPlatform:
 
     # --- plumbing -----------------------------------------------------------------
 
-    def _steps(self, app: str, op: Operation) -> AppSteps:
-        return AppSteps(self._api, app, op, self._labels, self._poll, self._slugs)
+    def _steps(self, app: str, op: Operation, *, forward: bool = True) -> AppSteps:
+        """A deploy's steps (`forward`) wait out preboot once a release is live, so the
+        bake never measures while the old release's web dynos still serve; a rollback's
+        are done once the recorded release is live again."""
+        preboot = (lambda: self._preboot(app)) if forward else None
+        return AppSteps(self._api, app, op, self._labels, self._poll, self._slugs, preboot)
+
+    def _preboot(self, app: str) -> bool:
+        """Whether the app has preboot on (`GET /apps/{app}/features/preboot`), read once
+        per run. A feature Heroku does not know for the app reads as off."""
+        with self._guard:
+            if app in self._preboots:
+                return self._preboots[app]
+        try:
+            body = self._api.get(
+                f"{app_path(app)}/features/preboot", f"read the preboot feature of {app}"
+            )
+            enabled = isinstance(body, dict) and body.get("enabled") is True
+        except PlatformNotFound:
+            enabled = False
+        with self._guard:
+            self._preboots[app] = enabled
+        return enabled
 
     def _history(self, app: str) -> AppHistory:
         return AppHistory(self._api, app, self._labels, self._slugs)

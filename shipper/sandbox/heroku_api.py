@@ -67,6 +67,8 @@ _ROUTES: list[Route] = [
         ("PATCH", r"/apps/(?P<app>[^/]+)/formation/(?P<kind>[^/]+)", "update_formation"),
         ("GET", r"/apps/(?P<app>[^/]+)/dynos", "dynos"),
         ("GET", r"/apps/(?P<app>[^/]+)/dynos/(?P<ident>[^/]+)", "dyno"),
+        ("GET", r"/apps/(?P<app>[^/]+)/features", "features"),
+        ("GET", r"/apps/(?P<app>[^/]+)/features/(?P<ident>[^/]+)", "feature"),
     ]
 ]
 
@@ -373,6 +375,20 @@ class HerokuApi:
                     return Answer.of_json(200, dyno)
             raise WorldError(404, "not_found", "Couldn't find that dyno.")
 
+    # --- features ---------------------------------------------------------------------
+
+    def _features(self, request: Request, app: str) -> Answer:
+        with self.world.lock:
+            found = self.world.app(app)
+            return Answer.of_json(200, [_feature_json(found, n) for n in sorted(found.features)])
+
+    def _feature(self, request: Request, app: str, ident: str) -> Answer:
+        with self.world.lock:
+            found = self.world.app(app)
+            if ident not in found.features:
+                raise WorldError(404, "not_found", "Couldn't find that feature.")
+            return Answer.of_json(200, _feature_json(found, ident))
+
     # --- lists, streams ----------------------------------------------------------------
 
     def _list(
@@ -480,6 +496,22 @@ def _range_key(item: Any, field: str) -> str | int:
     else:
         value = getattr(item, field)
     return value if isinstance(value, int) else str(value)
+
+
+def _feature_json(app: App, name: str) -> dict[str, Any]:
+    """An app feature in the schema's shape (`preboot` is the one ship reads)."""
+    return {
+        "created_at": _iso(app.created_at),
+        "description": "Provide seamless web dyno deploys" if name == "preboot" else name,
+        "display_name": name,
+        "doc_url": f"https://devcenter.heroku.com/articles/{name}",
+        "enabled": bool(app.features.get(name)),
+        "feedback_email": "",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"feature:{app.id}:{name}")),
+        "name": name,
+        "state": "general",
+        "updated_at": _iso(app.created_at),
+    }
 
 
 def _formation_json(form: Formation, app: App) -> dict[str, Any]:

@@ -55,14 +55,20 @@ class Timings:
     release_phase: float = 0.4
     stream_start: float = 0.1  # output streams answer 404 until the command starts
     dyno_boot: float = 0.3
+    preboot: float = 0.6  # how long the old web dynos serve on under preboot
 
 
 @dataclass
 class Slug:
+    """A compiled slug. `version` is the stand-in's own truth (what the app serves, what
+    the scenarios key on); `commit` is what Heroku shows: the pushed SHA of a `git push`,
+    the `source_blob.version` of a Build API build."""
+
     id: str
     app: str
     version: str | None
     created_at: float
+    commit: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         digest = hashlib.sha256(f"{self.id}".encode()).hexdigest()
@@ -70,8 +76,8 @@ class Slug:
             "blob": {"method": "get", "url": f"https://slugs.invalid/{self.id}.tgz"},
             "buildpack_provided_description": "Python",
             "checksum": f"SHA256:{digest}",
-            "commit": self.version,
-            "commit_description": f"ship sandbox {self.version}" if self.version else None,
+            "commit": self.commit,
+            "commit_description": f"Merge pull request #{len(self.id)}" if self.commit else None,
             "created_at": _iso(self.created_at),
             "id": self.id,
             "process_types": dict(PROCESS_TYPES),
@@ -133,7 +139,10 @@ class App:
     formation: dict[str, Formation] = field(default_factory=dict)
     current: str | None = None  # the id of the live release
     current_since: float = 0.0
+    previous: str | None = None  # the release live before it (its web dynos serve on
+    # for `Timings.preboot` seconds when the app has preboot on)
     config: dict[str, str] = field(default_factory=dict)
+    features: dict[str, bool] = field(default_factory=dict)
 
 
 class HerokuWorld:
@@ -159,71 +168,86 @@ class HerokuWorld:
             "cancels": Counter(),
         }
         self.journal: list[dict[str, Any]] = []
-        for name in apps:
-            self._seed(name, seed_version)
+        for shape, name in enumerate(apps):
+            self._seed(name, seed_version, shape)
 
     # --- seeding -----------------------------------------------------------------------
 
-    def _seed(self, name: str, version: str) -> None:
-        now = self.clock()
-        app = App(id=_uuid("app", name), name=name, created_at=now - 86400)
+    def _seed(self, name: str, version: str, shape: int = 0) -> None:
+        """An app with the history real apps have when ship first meets them: deployed by
+        `git push` (builds whose `source_blob.version` is a SHA, releases described
+        `Deploy 1a2b3c4d`), a config-var release, a bad push put back by `heroku
+        rollback`, then `version` arriving by a Pipeline promotion (`shape` 0: a slug
+        built on another app, no build here) or by one more `git push` (`shape` 1), and
+        an add-on and a config-var release after it. No ship description anywhere; the
+        first app has preboot on. What runs at the end is `version`."""
+        at = self.clock() - 86400
+        app = App(id=_uuid("app", name), name=name, created_at=at)
         app.formation = {
-            "web": Formation("web", 1, created_at=now - 86400, updated_at=now - 86400),
-            "worker": Formation("worker", 1, created_at=now - 86400, updated_at=now - 86400),
+            "web": Formation("web", 1, created_at=at, updated_at=at),
+            "worker": Formation("worker", 1, created_at=at, updated_at=at),
         }
-        app.config = {"SANDBOX": "1"}
+        app.config = {"SANDBOX": "1", "REDIS_URL": "redis://sandbox.invalid:6379"}
+        app.features = {"preboot": not self.apps}
         self.apps[name] = app
-        first = Release(
-            id=_uuid("release", name, "1"),
-            app=name,
-            number=1,
-            slug_id=None,
-            version=None,
-            description="Initial release",
-            created_at=now - 86400,
-            finish_at=now - 86400,
-            status="succeeded",
-            updated_at=now - 86400,
-            has_phase=False,
-        )
-        slug = Slug(_uuid("slug", name, version), name, version, now - 3600)
+        self._history(app, "Initial release", None, at)
+        first = self._pushed(app, f"{version}-rc1", at + 600)
+        self._history(app, "Set REDIS_URL config vars", first, at + 1200)
+        self._pushed(app, f"{version}-rc2", at + 1800)  # a bad push, put back next
+        self._history(app, "Rollback to v2", first, at + 2400)
+        if shape % 2 == 0:
+            sha = _sha(f"{name}-staging", version)
+            slug = Slug(_uuid("slug", name, version), name, version, at + 2900, sha)
+            self.slugs[slug.id] = slug
+            self._history(app, f"Promote {name}-staging v31 {sha[:8]}", slug, at + 3000)
+        else:
+            slug = self._pushed(app, version, at + 3000)
+        addon = "Attach HEROKU_POSTGRESQL_AMBER (@ref:postgresql-sandbox-1)"
+        self._history(app, addon, slug, at + 3300)
+        self._history(app, "Set FEATURE_FLAGS config vars", slug, at + 3600)
+
+    def _pushed(self, app: App, version: str, at: float) -> Slug:
+        """A `git push` of `version`: a build of its SHA, its slug, its release."""
+        sha = _sha(app.name, version)
+        slug = Slug(_uuid("slug", app.name, version), app.name, version, at, sha)
         self.slugs[slug.id] = slug
-        second = Release(
-            id=_uuid("release", name, "2"),
-            app=name,
-            number=2,
-            slug_id=slug.id,
-            version=version,
-            description=f"Deploy {version}",
-            created_at=now - 3600,
-            finish_at=now - 3600,
-            status="succeeded",
-            updated_at=now - 3600,
+        rel = self._history(app, f"Deploy {sha[:8]}", slug, at)
+        app.builds.append(
+            Build(
+                id=_uuid("build", app.name, version),
+                app=app.name,
+                version=version,
+                source={"checksum": None, "url": None, "version": sha, "version_description": None},
+                created_at=at - 90,
+                finish_at=at,
+                status="succeeded",
+                updated_at=at,
+                slug_id=slug.id,
+                release_id=rel.id,
+                log=["-----> Building on the Heroku-24 stack", f"       Released v{rel.number}"],
+            )
         )
-        # The seeded release came from a source build, as an app deployed by ship would:
-        # its label is readable from the build's source_blob.version.
-        seeded = Build(
-            id=_uuid("build", name, version),
-            app=name,
-            version=version,
-            source={
-                "checksum": None,
-                "url": f"https://sandbox.invalid/artifacts/{version}.tar.gz",
-                "version": version,
-                "version_description": None,
-            },
-            created_at=now - 3700,
-            finish_at=now - 3600,
+        return slug
+
+    def _history(self, app: App, description: str, slug: Slug | None, at: float) -> Release:
+        """A release that finished long ago, made current."""
+        number = len(app.releases) + 1
+        rel = Release(
+            id=_uuid("release", app.name, str(number)),
+            app=app.name,
+            number=number,
+            slug_id=slug.id if slug else None,
+            version=slug.version if slug else None,
+            description=description,
+            created_at=at,
+            finish_at=at,
             status="succeeded",
-            updated_at=now - 3600,
-            slug_id=slug.id,
-            release_id=second.id,
-            log=["-----> Launching...", "       Released v2"],
+            updated_at=at,
+            has_phase=slug is not None,
         )
-        app.builds = [seeded]
-        app.releases = [first, second]
-        app.current = second.id
-        app.current_since = now - 3600
+        app.releases.append(rel)
+        app.previous, app.current, app.current_since = app.current, rel.id, at
+        return rel
 
     # --- lookups -----------------------------------------------------------------------
 
@@ -285,7 +309,10 @@ class HerokuWorld:
                 " !     Push rejected, failed to compile Python app.",
             ]
             return
-        slug = Slug(_uuid("slug", app.name, build.id), app.name, build.version, build.finish_at)
+        commit = build.source.get("version") or None  # the Build API records source_blob.version
+        slug = Slug(
+            _uuid("slug", app.name, build.id), app.name, build.version, build.finish_at, commit
+        )
         self.slugs[slug.id] = slug
         build.status = "succeeded"
         build.slug_id = slug.id
@@ -314,6 +341,7 @@ class HerokuWorld:
             rel.log += ["Running release command...", "Release command finished"]
         live = self.current(app)
         if live is None or rel.number > live.number:
+            app.previous = app.current
             app.current = rel.id
             app.current_since = rel.finish_at
 
@@ -470,11 +498,34 @@ class HerokuWorld:
     # --- dynos -------------------------------------------------------------------------
 
     def dynos(self, app: App) -> list[dict[str, Any]]:
-        """The dynos of the live release: starting, then up (or crashed, if scripted)."""
+        """The dynos of the live release: starting, then up (or crashed, if scripted).
+        Under preboot the previous release's web dynos serve on beside them for
+        `Timings.preboot` seconds, as Heroku keeps old and new running side by side."""
         rel = self.current(app)
         if rel is None:
             return []
         now = self.clock()
+        old = next((r for r in app.releases if r.id == app.previous), None)
+        overlap = app.features.get("preboot") and now < app.current_since + self.timings.preboot
+        prebooted = []
+        if old is not None and overlap:
+            web = app.formation.get("web")
+            prebooted = [
+                {
+                    "attach_url": None,
+                    "command": PROCESS_TYPES["web"],
+                    "created_at": _iso(app.current_since - 60),
+                    "id": _uuid("dyno", app.name, old.id, "web", str(i)),
+                    "name": f"web.{i}",
+                    "release": {"id": old.id, "version": old.number},
+                    "app": {"id": app.id, "name": app.name},
+                    "size": web.size if web else "Standard-1X",
+                    "state": "up",
+                    "type": "web",
+                    "updated_at": _iso(app.current_since),
+                }
+                for i in range(1, (web.quantity if web else 0) + 1)
+            ]
         if now < app.current_since + self.timings.dyno_boot:
             state = "starting"
         elif scenarios.crashes_dynos(rel.version):
@@ -501,7 +552,7 @@ class HerokuWorld:
                         "updated_at": _iso(max(now, app.current_since)),
                     }
                 )
-        return out
+        return prebooted + out
 
     # --- what ship sent ----------------------------------------------------------------
 
@@ -523,6 +574,11 @@ class HerokuWorld:
                 "received": {k: dict(v) for k, v in self.received.items()},
                 "journal": list(self.journal),
             }
+
+
+def _sha(*parts: str) -> str:
+    """A stable 40-character SHA for a seeded commit."""
+    return hashlib.sha1(":".join(parts).encode()).hexdigest()
 
 
 def _version_from_url(url: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -51,11 +52,18 @@ def test_rollback_after_a_good_deploy_restores_v1(project: Project) -> None:
 
 
 def test_status_shows_both_sides(project: Project) -> None:
-    """`ship status` lists every Heroku app and Kubernetes workload with its version."""
+    """`ship status` lists every Heroku app and Kubernetes workload with its version: on
+    the brownfield sandbox, a Heroku app's is its slug's commit (the promoted or pushed
+    SHA), since no ship release ever named it."""
     shown = project.ship("status", "-p", "sandbox", "--output", "json")
     assert shown.returncode == 0, shown.stderr
     targets = {t["target"]: t["version"] for t in json.loads(shown.stdout)["targets"]}
-    assert targets == EVERYWHERE_V1
+    assert set(targets) == set(EVERYWHERE_V1)
+    for key, version in targets.items():
+        if key.startswith("heroku:"):
+            assert re.fullmatch(r"[0-9a-f]{40}", version or ""), (key, version)
+        else:
+            assert version == "v1", (key, version)
 
 
 def test_failed_migration_ships_no_code(project: Project) -> None:

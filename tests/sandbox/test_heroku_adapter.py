@@ -60,9 +60,17 @@ def heroku() -> Iterator[Side]:
     served.close()
 
 
-def test_snapshot_reads_v1_on_every_app(heroku: Side) -> None:
-    """The adapter's snapshot of a fresh stand-in reads v1 on both apps."""
-    assert {s.version for s in heroku.platform.snapshot()} == {"v1"}
+def test_snapshot_reads_the_slug_commit_of_a_brownfield_app(heroku: Side) -> None:
+    """A fresh stand-in's apps came by a promotion and by `git push`, with config-var and
+    add-on releases since: the snapshot labels each with its slug's commit (a SHA) and
+    records the slug as the identity."""
+    states = heroku.platform.snapshot()
+    for state in states:
+        app = heroku.world.apps[state.target.name]
+        slug = heroku.world.slugs[heroku.world.current(app).slug_id or ""]
+        assert state.version == slug.commit
+        assert state.version is not None and len(state.version) == 40
+        assert state.identity == f"slug:{slug.id}"
 
 
 def test_deploy_brings_every_app_to_the_version(heroku: Side) -> None:

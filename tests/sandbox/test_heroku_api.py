@@ -10,6 +10,8 @@ from tests.sandbox.conftest import HEADERS, HerokuStandIn
 from tests.sandbox.schema import validate
 
 APP = "shop-web"
+SEEDED = 8  # the releases of a seeded app's history (git pushes, a rollback, a promotion, ...)
+NEXT = SEEDED + 1  # the number of the next release
 
 
 def _build(h: HerokuStandIn, version: str, app: str = APP) -> dict:
@@ -154,7 +156,7 @@ def test_rollback_to_a_failed_release_is_refused(heroku: HerokuStandIn) -> None:
     """A release whose release phase failed cannot be rolled back to (422)."""
     _build(heroku, "v2-badrelease")
     heroku.clock.advance(2.0)
-    failed = heroku.client.get(f"/apps/{APP}/releases/3").json()
+    failed = heroku.client.get(f"/apps/{APP}/releases/{NEXT}").json()
     answer = heroku.client.post(f"/apps/{APP}/releases", json={"release": failed["id"]})
     assert (answer.status_code, answer.json()["id"]) == (422, "invalid_params")
 
@@ -165,12 +167,13 @@ def test_range_pages_newest_first_with_next_range(heroku: HerokuStandIn) -> None
         f"/apps/{APP}/releases", headers={"Range": "version ..; max=1, order=desc"}
     )
     assert first.status_code == 206
-    assert [r["version"] for r in first.json()] == [2]
+    assert [r["version"] for r in first.json()] == [SEEDED]
     rest = heroku.client.get(
-        f"/apps/{APP}/releases", headers={"Range": first.headers["Next-Range"]}
+        f"/apps/{APP}/releases",
+        headers={"Range": first.headers["Next-Range"].replace("max=1", "max=200")},
     )
     assert rest.status_code == 200
-    assert [r["version"] for r in rest.json()] == [1]
+    assert [r["version"] for r in rest.json()] == list(range(SEEDED - 1, 0, -1))
 
 
 def test_bad_range_is_416(heroku: HerokuStandIn) -> None:
@@ -220,18 +223,31 @@ def test_scaling_creates_no_release(heroku: HerokuStandIn) -> None:
     """Scaling a process type changes the quantity and releases nothing."""
     answer = heroku.client.patch(f"/apps/{APP}/formation/web", json={"quantity": 3})
     assert answer.json()["quantity"] == 3
-    assert len(heroku.client.get(f"/apps/{APP}/releases").json()) == 2
+    assert len(heroku.client.get(f"/apps/{APP}/releases").json()) == SEEDED
 
 
 def test_dynos_start_then_run(heroku: HerokuStandIn) -> None:
-    """The dynos of a new release are `starting` at first and `up` after booting."""
+    """The dynos of a new release are `starting` at first and `up` after booting; with
+    preboot on (the first app), the old release's web dynos serve on beside them for a
+    while, then only the new release's dynos are left."""
     _build(heroku, "v2")
     heroku.clock.advance(1.25)
-    assert {d["state"] for d in heroku.client.get(f"/apps/{APP}/dynos").json()} == {"starting"}
+    dynos = heroku.client.get(f"/apps/{APP}/dynos").json()
+    new = [d for d in dynos if d["release"]["version"] == NEXT]
+    old = [d for d in dynos if d["release"]["version"] == SEEDED]
+    assert {d["state"] for d in new} == {"starting"}
+    assert [(d["type"], d["state"]) for d in old] == [("web", "up")]
     heroku.clock.advance(1.0)
     dynos = heroku.client.get(f"/apps/{APP}/dynos").json()
     assert {d["state"] for d in dynos} == {"up"}
-    assert {d["release"]["version"] for d in dynos} == {3}
+    assert {d["release"]["version"] for d in dynos} == {NEXT}
+
+
+def test_the_preboot_feature_reads_as_the_schema_says(heroku: HerokuStandIn) -> None:
+    """`GET /apps/{app}/features/preboot` answers an app-feature: on for the first app."""
+    on = heroku.client.get(f"/apps/{APP}/features/preboot").json()
+    off = heroku.client.get("/apps/shop-worker/features/preboot").json()
+    assert (on["name"], on["enabled"], off["enabled"]) == ("preboot", True, False)
 
 
 def test_crashdyno_dynos_crash(heroku: HerokuStandIn) -> None:
@@ -373,7 +389,7 @@ def test_stuckrelease_stays_pending(heroku: HerokuStandIn) -> None:
     """A `stuckrelease` version's release phase is still pending after ten minutes."""
     _build(heroku, "v2-stuckrelease")
     heroku.clock.advance(600.0)
-    newest = heroku.client.get(f"/apps/{APP}/releases/3").json()
+    newest = heroku.client.get(f"/apps/{APP}/releases/{NEXT}").json()
     assert (newest["status"], newest["current"]) == ("pending", False)
 
 
