@@ -36,7 +36,11 @@ class PlatformRejected(PlatformError):
 
 
 class PlatformAuthError(PlatformRejected):
-    """Credentials were missing, wrong or insufficient."""
+    """Credentials were missing, wrong or insufficient: configuration, so exit 2 when
+    found before any change (the CLI makes it 4 once something had changed, and inside a
+    release a side's refusal is that side's failure, rolled back like any other)."""
+
+    exit_code = 2
 
 
 class PlatformNotFound(PlatformRejected):
@@ -112,6 +116,13 @@ class StateUnknown(NeedsOperator):
 
 class LedgerError(NeedsOperator):
     """The ledger cannot be read or written; it is never reset silently."""
+
+
+class StateDirUnusable(LedgerError):
+    """The state directory (or ledger.path) can't be created or written: configuration
+    found before any change, so exit 2, with the setting that fixes it named."""
+
+    exit_code = 2
 
 
 # --- exit 130 ---

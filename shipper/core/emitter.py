@@ -23,6 +23,11 @@ class Emitter:
         self._release: int | None = None
         self._guard = threading.Lock()
 
+    @property
+    def release(self) -> int | None:
+        """The release events are stamped with; None until a release began."""
+        return self._release
+
     def set_release(self, number: int | None) -> None:
         self._release = number
 

@@ -15,7 +15,8 @@ def confirm(prompt: str, *, assume_yes: bool, is_tty: bool, stdin: TextIO, stder
 
     `assume_yes` (`--yes`) and a non-interactive run go ahead without asking; on a
     terminal the prompt goes to stderr (stdout may be JSON) and only `y` or `yes`
-    proceeds. End of input or Ctrl-D declines.
+    proceeds. End of input or Ctrl-D declines; Ctrl-C is not an answer: it interrupts
+    (KeyboardInterrupt propagates, and the command exits 130).
     """
     if assume_yes or not is_tty:
         return True
@@ -23,8 +24,11 @@ def confirm(prompt: str, *, assume_yes: bool, is_tty: bool, stdin: TextIO, stder
     stderr.flush()
     try:
         answer = stdin.readline()
-    except (EOFError, KeyboardInterrupt):
+    except EOFError:
         answer = ""
+    except KeyboardInterrupt:
+        stderr.write("\n")
+        raise
     if not answer.endswith("\n"):
         stderr.write("\n")
     return answer.strip().lower() in ("y", "yes")

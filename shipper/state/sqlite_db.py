@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shipper.errors import LedgerError
+from shipper.errors import LedgerError, StateDirUnusable
 
 SCHEMA_VERSION = 1
 
@@ -56,6 +56,23 @@ CREATE TABLE IF NOT EXISTS lock_tokens (pipeline TEXT PRIMARY KEY, last_token IN
 """
 
 
+def _writable(path: Path) -> bool:
+    """Whether ship may create or write the state file (a read-only file or folder is
+    configuration to fix, not a ledger to repair)."""
+    import os
+
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    return os.access(path.parent, os.W_OK)
+
+
+def unusable(path: Path, why: str) -> StateDirUnusable:
+    return StateDirUnusable(
+        f"cannot write the ledger at {path}: {why}; set SHIP_STATE_DIR (or ledger.path and "
+        "lock.path) to a writable folder"
+    )
+
+
 class Database:
     """A thread-safe connection to one state file."""
 
@@ -69,12 +86,11 @@ class Database:
             )
             self._prepare(busy_timeout)
         except sqlite3.Error as exc:
+            if not _writable(path):
+                raise unusable(path, "not writable") from None
             raise self.error("open", exc) from None
         except OSError as exc:
-            raise LedgerError(
-                f"cannot create the ledger at {path}: {exc.strerror}; "
-                "set SHIP_STATE_DIR or ledger.path to a writable place"
-            ) from None
+            raise unusable(path, exc.strerror or str(exc)) from None
 
     def _prepare(self, patience: float) -> None:
         """WAL mode and the schema, retried while another process does the same.
