@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -362,6 +363,18 @@ class Pipeline(Strict):
     notify: Notify = Notify()
     rollback: RollbackSection = RollbackSection()
     versions: Versions = Versions()
+    # Where the pipeline came from, for errors found after loading: the file as shown,
+    # and the line of each key path.
+    _source: str = PrivateAttr(default="")
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    def where(self, *path: str | int) -> str:
+        """`pipelines/web.yaml:14: kubernetes.workloads[0]`: the file, line and key of
+        `path`, as far as the pipeline was loaded from a file."""
+        line = _line_for(path, self._lines) if self._lines else None
+        shown = f"{self._source}:{line}" if self._source and line else self._source
+        key = _dotted(list(path))
+        return f"{shown}: {key}" if shown else key
 
     @model_validator(mode="after")
     def _sides(self) -> Pipeline:
@@ -549,9 +562,11 @@ def parse_pipeline(text: str, shown: str) -> Pipeline:
     if not isinstance(data, dict):
         raise PipelineError(f"{shown}:1: the file must be a mapping of keys, like name: web")
     try:
-        return Pipeline.model_validate(data)
+        pipeline = Pipeline.model_validate(data)
     except ValidationError as exc:
         raise PipelineError(_first_error(exc, shown, lines)) from None
+    pipeline._source, pipeline._lines = shown, lines
+    return pipeline
 
 
 def _anchor_paths(pipeline: Pipeline, folder: Path) -> Pipeline:

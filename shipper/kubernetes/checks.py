@@ -4,16 +4,20 @@
 Read-only. The workload lists and the access reviews go out together, so the preflight
 costs about one round trip. A workload still finishing someone else's rollout is looked
 at again for up to `kubernetes.rollout_wait`; past that it is refused.
+
+A configured container name the pod spec doesn't have is the pipeline file's mistake, not
+the namespace's: it is raised as a `PipelineError` (exit 2) naming the file, line and key
+of every such workload, before any wait and before any change.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from shipper.core.model import Finding, Severity
-from shipper.errors import PlatformAuthError, ShipError
+from shipper.errors import PipelineError, PlatformAuthError, ShipError
 from shipper.kubernetes.access import Access, findings
 from shipper.kubernetes.api import KubeApi, Obj
 from shipper.kubernetes.preflight import Rules, check_workload
@@ -33,23 +37,37 @@ class Preflight:
         *,
         rights: Sequence[Access] = (),
         rollout_wait: float = 0.0,
+        sources: Mapping[str, str] | None = None,
     ) -> None:
         self.api = api
         self.workloads = list(workloads)
         self.rules = rules
         self.rights = list(rights)
         self.rollout_wait = rollout_wait
+        # workload ref -> where the pipeline names it: "pipelines/web.yaml:14: key"
+        self.sources = dict(sources or {})
 
     def run(self, image: str) -> list[Finding]:
         """Every finding: per workload in pipeline order, then the rights."""
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="kube-preflight") as pool:
             denied = pool.submit(self._denied)
             found = self._workloads(image)
+            self._raise_wrong_names(found)
             deadline = self.api.clock.monotonic() + self.rollout_wait
             while _waiting(found) and self.api.clock.monotonic() + WAIT_STEP <= deadline:
                 self.api.clock.sleep(WAIT_STEP)
                 found = self._workloads(image)
             return found + denied.result()
+
+    def _raise_wrong_names(self, found: Sequence[Finding]) -> None:
+        wrong = [f for f in found if f.check == "container-name"]
+        if not wrong:
+            return
+        shown = []
+        for f in wrong:
+            ref = f.target.name if f.target else ""
+            shown.append(f"{self.sources.get(ref, 'kubernetes.workloads')}: {f.message}")
+        raise PipelineError("; ".join(shown) + "; nothing was changed")
 
     def _workloads(self, image: str) -> list[Finding]:
         kinds = list(dict.fromkeys(w.kind for w in self.workloads))

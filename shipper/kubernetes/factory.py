@@ -75,6 +75,7 @@ def build_kubernetes_platform(
         ),
         rights=rights,
         rollout_wait=kube.rollout_wait,
+        sources={w.ref: pipeline.where("kubernetes", "workloads", i) for i, w in enumerate(chosen)},
     )
 
 

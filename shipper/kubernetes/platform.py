@@ -90,13 +90,19 @@ class KubernetesPlatform:
         rules: Rules | None = None,
         rights: Sequence[Access] = (),
         rollout_wait: float = 0.0,
+        sources: Mapping[str, str] | None = None,
     ) -> None:
         self.api = api
         # Containers are chosen by the pipeline image's repository (see `workloads`).
         self.workloads = [w if w.repository else w.for_image(image_template) for w in workloads]
         self.rules = rules or Rules()
         self._preflight = Preflight(
-            api, self.workloads, self.rules, rights=rights, rollout_wait=rollout_wait
+            api,
+            self.workloads,
+            self.rules,
+            rights=rights,
+            rollout_wait=rollout_wait,
+            sources=sources,
         )
         self.image_template = image_template
         self.rollout_timeout = rollout_timeout

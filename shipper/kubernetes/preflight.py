@@ -6,7 +6,9 @@ be done safely, or proved, before anything is written anywhere:
 - a paused Deployment never rolls out, and a StatefulSet with `OnDelete` (or a partition
   above 0) changes only some pods or none: ship would patch, wait, and then find its own
   rollback stuck the same way;
-- a configured container the pod spec lacks would be added by the patch, not changed;
+- a configured container the pod spec lacks would be added by the patch, not changed
+  (check `container-name`: the pipeline file is wrong, which the adapter reports as a
+  pipeline error, exit 2, naming the file, line and key);
 - a workload still rolling out someone else's change would have that change recorded as
   the way back (a crash-looping hotfix restored by the next rollback);
 - a GitOps controller reverts ship's patch and may well win the race.
@@ -69,7 +71,7 @@ def _containers(w: Workload, obj: Obj, image: str) -> list[Finding]:
         return [
             _finding(
                 w,
-                "containers",
+                "container-name",
                 f"{w.ref} has no container named {', '.join(missing)} (it has: {have}); "
                 "fix the container list in kubernetes.workloads",
             )

@@ -82,11 +82,12 @@ def test_ondelete_and_partition_are_refused_unless_the_pipeline_opts_in() -> Non
 
 
 def test_a_missing_configured_container_is_refused_and_the_present_ones_listed() -> None:
-    """A configured name the pod lacks blocks, naming what the pod has."""
+    """A configured name the pod lacks is found (as the pipeline's mistake), naming what
+    the pod has."""
     found = check_workload(
         Workload.parse("deployment/web:app", IMAGE), healthy_deployment(), Rules()
     )
-    assert checks(found) == [("containers", Severity.BLOCK)]
+    assert checks(found) == [("container-name", Severity.BLOCK)]
     assert "no container named app (it has: web)" in found[0].message
 
 
@@ -188,7 +189,7 @@ def test_every_finding_of_a_workload_is_returned() -> None:
     )
     obj["status"]["updatedReplicas"] = 0
     found = check_workload(Workload.parse("deployment/web:web,app", IMAGE), obj, Rules())
-    assert [f.check for f in found] == ["containers", "rollout-in-progress", "gitops"]
+    assert [f.check for f in found] == ["container-name", "rollout-in-progress", "gitops"]
 
 
 def test_last_spec_manager_skips_status_writes_and_an_excluded_manager() -> None:
