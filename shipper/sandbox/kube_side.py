@@ -76,6 +76,7 @@ class KubeSide:
         self._images: dict[str, tuple[str, ...]] = {}
         self._jobs: dict[str, str] = {}
         self._seed_version = seed_version
+        self.added: list[tuple[str, str, int]] = []  # workloads added after the start
 
     @property
     def faults(self) -> Any:
@@ -108,6 +109,23 @@ class KubeSide:
 
     def stop(self) -> None:
         self.server.stop()
+
+    def add_statefulset(
+        self, name: str, replicas: int, update_strategy: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Seed a StatefulSet at the first version into the namespace (rolled out), shown
+        in the summary like the layout's workloads; its seeding is not journalled."""
+        image = self.layout.image_for(self._seed_version)
+        key = f"statefulset/{name}"
+        with self._lock:
+            if key in self._images:
+                raise ValueError(f"{key} exists already")
+            self._images[key] = (image,)
+        self.server.seed_statefulset(
+            self.layout.namespace, name, image, replicas=replicas, update_strategy=update_strategy
+        )
+        self.added.append(("statefulset", name, replicas))
+        return {"added": key, "image": image}
 
     def write_kubeconfig(self, path: str, token: str) -> None:
         self.server.write_kubeconfig(path, "sandbox", self.layout.namespace, token)
@@ -183,7 +201,7 @@ class KubeSide:
         ns = self.layout.namespace
         serving = self.serving_versions()
         workloads = {}
-        for kind, name, _ in self.layout.workloads:
+        for kind, name, _ in (*self.layout.workloads, *self.added):
             plural = f"{kind}s"
             obj = self.server.get(plural, ns, name) or {}
             images = _images(_template_of(plural, obj))

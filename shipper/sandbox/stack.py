@@ -123,7 +123,10 @@ class Control:
 
     `GET /state`; `PUT /status {"colour", "systems"}`; `POST /faults {"target", ...}` and
     `DELETE /faults`; `PUT /latency {"seconds", "target"}`; `PUT /prometheus {"side",
-    "mode"}`; `POST /kubernetes/faults {"action", ...}`; `POST /shutdown`.
+    "mode"}`; `POST /kubernetes/faults {"action", ...}` (also `deny {"verb", "resource",
+    "subresource"}` and `allow_all`: RBAC answers of the API server); `POST
+    /kubernetes/workloads {"kind": "statefulset", "name", "replicas", "update_strategy"}`
+    (a workload added to the namespace, rolled out at the first version); `POST /shutdown`.
     """
 
     def __init__(self, sandbox: Sandbox) -> None:
@@ -175,6 +178,16 @@ class Control:
                 return Answer.of_json(200, {"mode": mode})
             if route == ("POST", "/kubernetes/faults"):
                 return Answer.of_json(200, self._kube_fault(dict(body)))
+            if route == ("POST", "/kubernetes/workloads"):
+                if body.get("kind") != "statefulset":
+                    raise ValueError("kind must be statefulset")
+                strategy = body.get("update_strategy")
+                if strategy is not None and not isinstance(strategy, dict):
+                    raise ValueError("update_strategy must be an object")
+                added = self.sandbox.kube.add_statefulset(
+                    str(body["name"]), int(body.get("replicas", 2)), strategy
+                )
+                return Answer.of_json(200, added)
             if route == ("POST", "/shutdown"):
                 threading.Thread(target=self.sandbox.stop, daemon=True).start()
                 return Answer.of_json(202, {"stopping": True})
@@ -192,6 +205,8 @@ _KUBE_ACTIONS: dict[str, tuple[str, ...]] = {
     "accept_connections": (),
     "pause_controller": (),
     "resume_controller": (),
+    "deny": ("verb", "resource", "subresource"),
+    "allow_all": (),
 }
 
 
@@ -210,6 +225,10 @@ def _kube_action(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
         server.accept_connections()
     elif action in ("pause_controller", "resume_controller"):
         server.controller.paused = action == "pause_controller"
+    elif action == "deny":
+        server.rbac.deny(str(body["verb"]), str(body["resource"]), str(body.get("subresource", "")))
+    elif action == "allow_all":
+        server.rbac.allow_all()
     else:
         getattr(server.faults, action)(**body)
     return {"done": action}

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -237,9 +238,11 @@ class FakeKubeApiServer(RestSemantics):
         containers: Sequence[str] | Mapping[str, str] | None = None,
         *,
         labels: Mapping[str, str] | None = None,
+        update_strategy: Mapping[str, Any] | None = None,
         wait: bool = True,
     ) -> Obj:
-        """A StatefulSet already rolled out, like `seed_deployment`."""
+        """A StatefulSet already rolled out, like `seed_deployment`; `update_strategy` as
+        the API writes it (`{"type": "OnDelete"}`, or RollingUpdate with a partition)."""
         template = _template(name, image, containers, labels)
         spec = {
             "replicas": replicas,
@@ -247,6 +250,8 @@ class FakeKubeApiServer(RestSemantics):
             "selector": {"matchLabels": {"app": name}},
             "template": template,
         }
+        if update_strategy is not None:
+            spec["updateStrategy"] = dict(update_strategy)
         return self._seed("statefulsets", namespace, name, spec, wait)
 
     def seed_cronjob(
