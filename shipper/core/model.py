@@ -8,6 +8,7 @@ different process or from a different backend.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -143,19 +144,26 @@ class Snapshot:
 
 
 MIN_SHA_PREFIX = 7
+_SHA = re.compile(r"[0-9a-f]{7,40}")
 
 
 def names_version(label: str | None, version: str, commit: str | None = None) -> bool:
-    """Whether a label read off a target names `version`: the same name, or, when the
+    """Whether a label read off a target names `version`: the same name; or, when the
     requested version resolved to `commit` (a git SHA), that SHA or a prefix of it of at
-    least seven characters (`git push` history carries SHAs, people name tags)."""
+    least seven characters (`git push` history carries SHAs, people name tags); or, when
+    both are SHAs by their shape, one a prefix of the other (`ship deploy 1a2b3c4` of a
+    slug whose commit is the full SHA)."""
     if label is None:
         return False
     if label == version:
         return True
-    if commit is None or len(label) < MIN_SHA_PREFIX:
-        return False
-    return commit.lower().startswith(label.lower())
+    label = label.lower()
+    if commit is not None and len(label) >= MIN_SHA_PREFIX:
+        return commit.lower().startswith(label)
+    wanted = version.lower()
+    if _SHA.fullmatch(label) and _SHA.fullmatch(wanted):
+        return label.startswith(wanted) or wanted.startswith(label)
+    return False
 
 
 class Severity(enum.StrEnum):

@@ -45,6 +45,7 @@ class App:
     builds: list[dict[str, Any]] = field(default_factory=list)
     dynos: list[dict[str, Any]] = field(default_factory=list)
     release_phase: bool = True
+    preboot: bool = False  # the old release's web dyno serves on for `preboot_seconds`
 
 
 class FakeHeroku:
@@ -73,6 +74,7 @@ class FakeHeroku:
         self.stream_hook: Callable[[httpx.Request], httpx.Response] | None = None
         self.router: Any = None  # the respx router serving this fake, for extra routes
         self.slugs: dict[str, dict[str, Any]] = {}  # id -> the slug's body
+        self.preboot_seconds = 90.0
         for app in self.apps.values():
             self.seed_release(app.name, "v41")
 
@@ -152,6 +154,17 @@ class FakeHeroku:
         state.dynos = [self._dyno(state, "web.1", "up", release)]
         return release
 
+    def cli_rollback(self, app: str, number: int) -> dict[str, Any]:
+        """What `heroku rollback vN` leaves: a finished, current "Rollback to vN" release
+        of that release's slug."""
+        state = self.apps[app]
+        target = next(r for r in state.releases if r["version"] == number)
+        slug = target["slug"]["id"] if target.get("slug") else None
+        release = self._new_release(state, slug, f"Rollback to v{number}", status="succeeded")
+        self._make_current(state, release)
+        state.dynos = [self._dyno(state, "web.1", "up", release)]
+        return release
+
     def calls(self, method: str, path_regex: str) -> list[httpx.Request]:
         pattern = re.compile(path_regex)
         return [r for r in self.requests if r.method == method and pattern.search(r.url.path)]
@@ -223,7 +236,7 @@ class FakeHeroku:
         path = request.url.path
         body = json.loads(request.content) if request.content else None
         m = re.fullmatch(
-            r"/apps/([^/]+)/(builds|releases|dynos|formation|slugs)(?:/([^/]+))?", path
+            r"/apps/([^/]+)/(builds|releases|dynos|formation|slugs|features)(?:/([^/]+))?", path
         )
         if not m or m.group(1) not in self.apps:
             return httpx.Response(
@@ -250,8 +263,12 @@ class FakeHeroku:
                 return self._one(request, next((b for b in app.builds if b["id"] == ident), None))
             case ("GET", "slugs", str()):
                 return self._one(request, self.slugs.get(ident))
+            case ("GET", "features", "preboot"):
+                return httpx.Response(200, json={"name": "preboot", "enabled": app.preboot})
             case ("GET", "dynos", None):
-                return httpx.Response(200, json=app.dynos)
+                now = self.clock.monotonic()
+                app.dynos = [d for d in app.dynos if d.get("_until", now + 1) > now]
+                return httpx.Response(200, json=[_public(d) for d in app.dynos])
             case ("DELETE", "builds", str()):
                 build = next((b for b in app.builds if b["id"] == ident), None)
                 if build is not None and build["status"] == "pending":
@@ -329,7 +346,12 @@ class FakeHeroku:
                     release["status"] = outcome
                     if outcome == "succeeded":
                         self._make_current(app, release)
-                        app.dynos = [self._dyno(app, "web.1", "up", release)]
+                        old = [
+                            d | {"_until": now + self.preboot_seconds}
+                            for d in app.dynos
+                            if app.preboot and d["type"] == "web"
+                        ]
+                        app.dynos = [*old, self._dyno(app, "web.1", "up", release)]
                     else:
                         self.streams[_path(release["output_stream_url"])] = self.release_log
 

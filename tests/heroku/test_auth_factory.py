@@ -57,6 +57,29 @@ def test_home_netrc_is_read_by_the_api_host(tmp_path: Path) -> None:
     assert token.value == "local-token" and token.source == "~/.netrc"
 
 
+def test_home_netrc_falls_back_to_the_heroku_cli_machine(tmp_path: Path) -> None:
+    """An API URL on another host (a proxy) with no netrc entry of its own still finds the
+    token `heroku login` stored under machine api.heroku.com; its own host comes first."""
+    (tmp_path / ".netrc").write_text(
+        "machine api.heroku.com\n  login me@example.com\n  password cli-token\n"
+    )
+    (tmp_path / ".netrc").chmod(0o600)
+    token = resolve_token("https://heroku-proxy.internal", {"HOME": str(tmp_path)})
+    assert token.value == "cli-token" and token.source == "~/.netrc"
+    with (tmp_path / ".netrc").open("a") as more:
+        more.write("machine heroku-proxy.internal\n  login me\n  password proxy-token\n")
+    token = resolve_token("https://heroku-proxy.internal", {"HOME": str(tmp_path)})
+    assert token.value == "proxy-token"
+
+
+def test_missing_credentials_are_bad_configuration(tmp_path: Path) -> None:
+    """No token anywhere is exit 2 (configuration to fix), never 1 ("rolled back")."""
+    with pytest.raises(PlatformAuthError) as raised:
+        resolve_token("https://heroku-proxy.internal", {"HOME": str(tmp_path)})
+    assert raised.value.exit_code == 2
+    assert "machine heroku-proxy.internal or machine api.heroku.com" in str(raised.value)
+
+
 def test_missing_credentials_say_where_ship_looked(tmp_path: Path) -> None:
     """No env key and no netrc entry is an auth error naming both places."""
     with pytest.raises(PlatformAuthError, match=r"HEROKU_API_KEY.*~/.netrc"):

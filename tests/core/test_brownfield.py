@@ -1,0 +1,79 @@
+"""Estates ship did not write: targets whose labels can't be read, or differ per target.
+
+What runs and whether it is back are decided by identity (the fakes' `code:` ids stand for
+a Heroku slug or a pod template's images), so none of these rolls back correctly and then
+reports failure.
+"""
+
+from __future__ import annotations
+
+from shipper.core.model import Finding, Severity, Side, Target, Version
+from tests.core.conftest import World
+
+
+def unlabelled(world: World, *versions: str) -> None:
+    world.heroku.unlabelled.update(versions)
+    world.kube.unlabelled.update(versions)
+
+
+def test_migration_bake_measures_the_old_code_whatever_its_label(world: World) -> None:
+    """The old code's label is unknown: the migration bake still passes (it checks that
+    nothing changed and the running code is healthy), and the code ships, exit 0."""
+    unlabelled(world, "v1")
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v2")
+
+
+def test_failing_deploy_over_unknown_labels_rolls_back_and_exits_1(world: World) -> None:
+    """Both sides go back by identity and the rollback is verified by it: exit 1, never
+    4 because the label of what came back can't be read."""
+    unlabelled(world, "v1")
+    world.kube.unhealthy_versions.add("v2")
+    outcome = world.deploy("v2")
+    assert outcome.exit_code == 1, outcome.message
+    assert world.everywhere("v1")
+    assert "rolled back" in outcome.message
+
+
+def test_rollback_to_an_unlabelled_snapshot_exits_0(world: World) -> None:
+    """`ship rollback` after a good deploy over a brownfield estate: exit 0."""
+    unlabelled(world, "v1")
+    world.deploy("v2")
+    world.releaser = None
+    outcome = world.rollback()
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v1")
+
+
+def test_skewed_estate_deploys_and_rolls_back(world: World) -> None:
+    """Two apps on different known versions: the deploy's rollback puts each back on its
+    own, and exits 1 with both sides healthy."""
+    world.heroku.running["acme-worker"] = Version("v0")
+    world.kube.unhealthy_versions.add("v2")
+    outcome = world.deploy("v2")
+    assert outcome.exit_code == 1, outcome.message
+    assert world.heroku.running == {"acme-web": "v1", "acme-worker": "v0"}
+
+
+def test_a_preflight_block_changes_nothing_and_exits_3(world: World) -> None:
+    """A BLOCK finding on either side stops the release before any change, migrations
+    included: exit 3, every finding emitted, nothing deployed or migrated."""
+    world.kube.findings = [
+        Finding(Target(Side.KUBERNETES, "deployment/web"), "paused", Severity.BLOCK, "paused"),
+        Finding(None, "permissions", Severity.WARN, "cannot read pod logs"),
+    ]
+    outcome = world.deploy("v2", migrations=True)
+    assert outcome.exit_code == 3, outcome.message
+    assert "kubernetes:deployment/web: paused" in outcome.message
+    assert world.heroku.deploys == [] and world.kube.deploys == []
+    assert world.runner.starts == 0
+    found = [e for e in world.sink.events if e.event.name == "preflight_finding"]
+    assert [e.event.fields()["severity"] for e in found] == ["block", "warn"]
+
+
+def test_a_preflight_warning_is_said_and_the_release_goes_on(world: World) -> None:
+    world.heroku.findings = [Finding(None, "permissions", Severity.WARN, "no log access")]
+    outcome = world.deploy("v2")
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v2")
