@@ -95,8 +95,16 @@ class Listing:
 class HealthReader:
     """Reads the side's health; remembers restart counts between readings."""
 
-    def __init__(self, api: KubeApi, workloads: Sequence[Workload], pattern: re.Pattern[str]):
+    def __init__(
+        self,
+        api: KubeApi,
+        workloads: Sequence[Workload],
+        pattern: re.Pattern[str],
+        *,
+        on_delete: bool = False,
+    ):
         self.api = api
+        self.on_delete = on_delete  # kubernetes.statefulset_partitioned: OnDelete is allowed
         self.workloads = list(workloads)
         self.pattern = pattern
         self._restarts: dict[str, dict[str, int]] = {}
@@ -162,8 +170,11 @@ class HealthReader:
             )
         if w.kind == "cronjob":
             return f"{w.ref} ok"
-        read = read_deployment if w.kind == "deployment" else read_statefulset
-        reading = read(obj, int(obj.get("metadata", {}).get("generation") or 0))
+        generation = int(obj.get("metadata", {}).get("generation") or 0)
+        if w.kind == "deployment":
+            reading = read_deployment(obj, generation)
+        else:
+            reading = read_statefulset(obj, generation, on_delete=self.on_delete)
         if reading.verdict is not Verdict.SUCCEEDED:
             return Measurement(
                 MeasurementStatus.FAILED, reading.message, f"{w.ref}: {reading.message}"

@@ -109,7 +109,9 @@ class KubernetesPlatform:
         self.tuning = tuning or Tuning()
         self.patches = patches or RetryPolicy()
         self._pattern = version_pattern(image_template)
-        self._health = HealthReader(api, self.workloads, self._pattern)
+        self._health = HealthReader(
+            api, self.workloads, self._pattern, on_delete=self.rules.statefulset_partitioned
+        )
 
     @property
     def side(self) -> Side:
@@ -302,9 +304,12 @@ class KubernetesPlatform:
             )
         if reading.verdict is Verdict.SUCCEEDED:
             op.progress(target, done, reading.message)
-            return TargetResult(
-                target, Verdict.SUCCEEDED, state, f"{w.ref} {done}: {reading.message}"
-            )
+            message = f"{w.ref} {done}: {reading.message}"
+            behind = self._left_behind(w, outcome.obj) if outcome.obj is not None else None
+            if behind:
+                op.progress(target, "partitioned", behind)
+                message += f"; {behind}"
+            return TargetResult(target, Verdict.SUCCEEDED, state, message)
         if reading.verdict is Verdict.TIMED_OUT:
             return TargetResult(
                 target,
@@ -339,21 +344,62 @@ class KubernetesPlatform:
         self, w: Workload, obj: Obj, generation: int, read: Callable[[Obj, int], Reading]
     ) -> Reading:
         """The rollout rule, with the StatefulSet shapes the pipeline opted into: an
-        OnDelete template is done once observed, saying how many pods still run the old
-        revision (they change when someone deletes them), never claiming they don't."""
-        spec = obj.get("spec") or {}
-        on_delete = (spec.get("updateStrategy") or {}).get("type") == "OnDelete"
-        if w.kind != "statefulset" or not on_delete or not self.rules.statefulset_partitioned:
-            return read(obj, generation)
-        status = obj.get("status") or {}
-        if int(status.get("observedGeneration") or 0) < generation:
-            return Reading(Verdict.PENDING, "waiting for the new spec to be observed")
-        desired = int(spec.get("replicas", 1))
-        old = max(0, desired - int(status.get("updatedReplicas") or 0))
-        return Reading(
-            Verdict.SUCCEEDED,
-            f"template updated (OnDelete): {old} of {desired} pods still run the old "
-            "revision until they are deleted",
+        OnDelete template is done once observed with its pods ready (they change when
+        someone deletes them; `_left_behind` names those still on the old revision)."""
+        if w.kind == "statefulset":
+            return read_statefulset(obj, generation, on_delete=self.rules.statefulset_partitioned)
+        return read(obj, generation)
+
+    def _left_behind(self, w: Workload, obj: Obj) -> str | None:
+        """For a StatefulSet the pipeline lets ship change with OnDelete or a partition
+        (`kubernetes.statefulset_partitioned`): which pods still run the old revision, by
+        name, so nobody reads the new template as the new version everywhere. None when
+        the shape doesn't apply or every pod is on the new revision; a count when the pods
+        can't be listed (a diagnostics right)."""
+        if w.kind != "statefulset" or not self.rules.statefulset_partitioned:
+            return None
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        strategy = spec.get("updateStrategy") or {}
+        partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
+        on_delete = strategy.get("type") == "OnDelete"
+        if not on_delete and partition <= 0:
+            return None
+        why = "until they are deleted (OnDelete)" if on_delete else f"(partition {partition})"
+        new = str(status.get("updateRevision") or "")
+        try:
+            selector = selector_string(spec.get("selector"))
+            pods, _ = self.api.list("pod", label_selector=selector)
+        except (Interrupted, LockLost):
+            raise
+        except ShipError as exc:  # a 403 included: listing pods is a diagnostics right
+            log.info("listing the pods of %s failed: %s", w.ref, exc)
+            desired = int(spec.get("replicas", 1))
+            old = max(0, desired - int(status.get("updatedReplicas") or 0))
+            if not old:
+                return None
+            return f"{old} of {desired} pods still run the old revision {why}"
+        mine = [p for p in pods if controlled_by(p, uid(obj))]
+        old_pods = sorted(
+            (
+                str(p["metadata"]["name"])
+                for p in mine
+                if ((p.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash")
+                != new
+            ),
+            key=_ordinal,
+        )
+        if not old_pods:
+            return None
+        revisions = sorted(
+            {
+                str(((p.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash"))
+                for p in mine
+                if str(p["metadata"]["name"]) in old_pods
+            }
+        )
+        return (
+            f"{len(old_pods)} of {len(mine)} pods still run the old revision "
+            f"({', '.join(revisions)}) {why}: {', '.join(old_pods)}"
         )
 
     # --- rollback ------------------------------------------------------------------
@@ -493,6 +539,12 @@ class KubernetesPlatform:
 
     def manual_steps(self, to: TargetState) -> str:
         return manual_steps(to, self.api.where)
+
+
+def _ordinal(pod: str) -> tuple[int, str]:
+    """StatefulSet pods in ordinal order: db-2 before db-10."""
+    head, _, tail = pod.rpartition("-")
+    return (int(tail), head) if tail.isdigit() else (-1, pod)
 
 
 def _pointer(key: str) -> str:

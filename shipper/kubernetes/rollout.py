@@ -109,15 +109,19 @@ def replica_failure(obj: Obj) -> str | None:
     return None
 
 
-def read_statefulset(obj: Obj, generation: int) -> Reading:
+def read_statefulset(obj: Obj, generation: int, *, on_delete: bool = False) -> Reading:
     """kubectl's rule with Helm's revision check: ready == desired, all updated past the
-    partition, and (partition 0) currentRevision == updateRevision."""
+    partition, and (partition 0) currentRevision == updateRevision.
+
+    `updateStrategy: OnDelete` fails unless `on_delete` (the pipeline opted in with
+    `kubernetes.statefulset_partitioned`): then the template observed and every pod
+    ready, on whichever revision, is done; the pods change when someone deletes them."""
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     desired = _n(spec.get("replicas", 1))
     ready = _n(status.get("readyReplicas"))
     updated = _n(status.get("updatedReplicas"))
     strategy = spec.get("updateStrategy") or {}
-    if strategy.get("type") == "OnDelete":
+    if strategy.get("type") == "OnDelete" and not on_delete:
         return Reading(
             Verdict.FAILED,
             "updateStrategy OnDelete: pods change only when deleted; ship will not wait on it",
@@ -126,6 +130,13 @@ def read_statefulset(obj: Obj, generation: int) -> Reading:
         return Reading(Verdict.PENDING, "waiting for the new spec to be observed", 0, desired)
     if ready < desired:
         return Reading(Verdict.PENDING, f"{ready} of {desired} pods ready", ready, desired)
+    if strategy.get("type") == "OnDelete":
+        return Reading(
+            Verdict.SUCCEEDED,
+            f"template updated (OnDelete: pods change when deleted), {ready}/{desired} ready",
+            ready,
+            desired,
+        )
     partition = _n((strategy.get("rollingUpdate") or {}).get("partition"))
     if updated < desired - partition:
         return Reading(
