@@ -550,7 +550,10 @@ def status(
     output: OutputOpt = None,
     debug: DebugOpt = False,
 ) -> None:
-    """What runs where now: both sides, the skew, the lock, the platform, a release in progress."""
+    """What runs where now: both sides, the skew, the lock, the platform, a release in progress.
+
+    Exits like `kubectl rollout status`: 0 every target readable, healthy, on one version;
+    1 something unhealthy or skewed; 4 a side can't be read."""
     with reported(debug):
         loaded = _load(pipeline, debug)
         wiring = _wire(loaded)
@@ -560,6 +563,7 @@ def status(
         from shipper.report.factory import render_status
 
         render_status(view, sys.stdout, _mode(output))  # type: ignore[arg-type]
+        raise typer.Exit(view.exit_code)
 
 
 @app.command()

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from shipper.core.model import LockInfo, Release, Side, TargetState
+from shipper.core.model import (
+    LockInfo,
+    Measurement,
+    MeasurementStatus,
+    Release,
+    Side,
+    TargetState,
+)
 from shipper.errors import ShipError
 from shipper.ports import GateReading, Platform
 
@@ -21,6 +29,8 @@ if TYPE_CHECKING:
 
 def read_status(wiring: Wiring, *, warn: Callable[[str], None]) -> StatusView:
     from shipper.report.status import StatusView
+    from shipper.state.liveness import process_exists, this_host
+    from shipper.state.stale import stale_reason
 
     targets: list[TargetState] = []
     unreadable: dict[Side, str] = {}
@@ -35,9 +45,16 @@ def read_status(wiring: Wiring, *, warn: Callable[[str], None]) -> StatusView:
     def read(item: tuple[Side, Platform]) -> tuple[Side, list[TargetState] | str]:
         side, platform = item
         try:
-            return side, list(platform.snapshot())
+            states = list(platform.snapshot())
         except ShipError as exc:
             return side, str(exc)
+        try:
+            health = platform.health(states)
+        except ShipError as exc:
+            return side, f"its health could not be read: {exc}"
+        if health.status is MeasurementStatus.INCONCLUSIVE:
+            return side, f"its health could not be read: {health.message or health.value}"
+        return side, with_health(states, health)
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         gate_future = pool.submit(_gate, wiring)
@@ -59,16 +76,45 @@ def read_status(wiring: Wiring, *, warn: Callable[[str], None]) -> StatusView:
     except ShipError as exc:
         warn(f"ship: warning: cannot read the ledger: {exc}")
     in_progress = next((r for r in releases if r.state.is_open), None)
+    now = wiring.clock.now()
+    stale = stale_reason(lock, now=now, host=this_host(), is_alive=process_exists) if lock else ""
     return StatusView(
         pipeline=wiring.pipeline.name,
-        now=wiring.clock.now(),
+        now=now,
         targets=targets,
         unreadable=unreadable,
         lock=lock,
         gate=gate,
         in_progress=in_progress,
         releases=releases,
+        lock_stale=stale,
     )
+
+
+def with_health(states: list[TargetState], health: Measurement) -> list[TargetState]:
+    """The states with each target's health, as the side's own health reading gives it:
+    `deployment/web 2/2 available; ...` when all pass (each target gets its part), or the
+    first failure (`deployment/web: ...`), which marks the target it names unhealthy."""
+    passed = health.status is MeasurementStatus.SUCCESSFUL
+    parts = [p.strip() for p in health.value.split(";")] if passed else []
+    out = []
+    for state in states:
+        name = state.target.name
+        if passed:
+            said = next((p[len(name) :].strip() for p in parts if p.startswith(name + " ")), "")
+            healthy = state.healthy if state.healthy is not None else True
+            out.append(replace(state, healthy=healthy, message=state.message or said))
+            continue
+        why = health.message or health.value
+        if why.startswith((name + ":", name + " ")) or f"{name} " in why:
+            out.append(replace(state, healthy=False, message=why))
+        else:
+            out.append(state)
+    if not passed and all(s.healthy is not False for s in out):
+        # the failure names no single target: the side as a whole is unhealthy
+        why = health.message or health.value
+        out = [replace(s, healthy=False, message=s.message or why) for s in out]
+    return out
 
 
 def _gate(wiring: Wiring) -> GateReading | None:

@@ -3,11 +3,14 @@
 On-call reads this first, so it leads with what is wrong: a skew between the sides (with
 how far apart they are), a held lock (who, why, how long), a platform status that is not
 green, a release left in progress. It shows what it could read and says what it could
-not; it never fails because one side did not answer (the CLI exits 0 whatever it shows).
+not, and every problem ends with the next command to run. It exits as `kubectl rollout
+status` does: 0 when every target is readable, healthy and on one version; 1 when
+something is unhealthy or skewed; 4 when a side can't be read.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,10 +21,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from shipper.core.model import JSONDict, LockInfo, Release, Side, TargetState
+from shipper.core.model import JSON, JSONDict, LockInfo, Release, Side, TargetState
 from shipper.ports import GateReading
 from shipper.report import fmt
-from shipper.report.output import OutputMode, console_for, write_json
+from shipper.report.output import OutputMode, console_for
 from shipper.report.skew import Skew, measure_skew
 
 
@@ -44,10 +47,84 @@ class StatusView:
     gate: GateReading | None = None
     in_progress: Release | None = None
     releases: Sequence[Release] = ()
+    lock_stale: str = ""  # why the lock is stale (its holder died, its TTL passed), or ""
 
     @property
     def skew(self) -> Skew | None:
         return measure_skew(self.targets, self.releases)
+
+    @property
+    def exit_code(self) -> int:
+        """4 when a side can't be read; 1 when a target is unhealthy or the versions
+        differ; else 0 (kubectl rollout status's convention)."""
+        if self.unreadable:
+            return 4
+        if any(t.healthy is False for t in self.targets) or self.skew is not None:
+            return 1
+        return 0
+
+    def problems(self) -> list[str]:
+        """What is wrong, one line each, each ending with the next command to run."""
+        p = f" -p {self.pipeline}"
+        out = [
+            f"{side.value} could not be read: {why}; check access: `ship validate --online{p}`"
+            for side, why in self.unreadable.items()
+        ]
+        for t in sorted(self.targets, key=lambda s: s.target):
+            if t.healthy is False:
+                out.append(
+                    f"{t.target} is unhealthy: {t.message or 'see the platform'}; "
+                    f"what a rollback would do: `ship rollback --dry-run{p}`"
+                )
+        skew = self.skew
+        if skew is not None:
+            even = f"`ship deploy {skew.newest}{p}`" if skew.newest else "`ship deploy VERSION`"
+            out.append(
+                f"versions differ: {skew.describe}; the way back: "
+                f"`ship rollback --dry-run{p}`, or even them: {even}"
+            )
+        if self.lock is not None:
+            out.append(self._lock_problem(p))
+        release = self.in_progress
+        if release is not None:
+            live = self.lock is not None and not self.lock_stale and not self.lock.manual
+            if not live:
+                out.append(
+                    f"release #{release.number} ({release.kind.value} of {release.version}) "
+                    f"stopped in phase {release.phase.value} and nothing is running it; "
+                    f"finish it with `ship {_finish_verb(release)}{p}`, or undo it: "
+                    f"`ship rollback{p}`"
+                )
+        if self.gate is not None and not self.gate.is_open:
+            out.append(
+                f"deploys are blocked by the platform status ({self.gate.summary}; a rollback "
+                f"is not); look again later: `ship status{p}`"
+            )
+        return out
+
+    def _lock_problem(self, p: str) -> str:
+        lock = self.lock
+        assert lock is not None
+        who = f'{lock.holder} (reason: "{lock.reason}")'
+        if lock.manual:
+            return f"deploys are frozen by {who}; to lift the freeze: `ship lock release{p}`"
+        if self.lock_stale:
+            return (
+                f"the lock is STALE: held by {who}, but {self.lock_stale}; the next deploy or "
+                f"rollback takes it over, or free it now: `ship lock release{p}`"
+            )
+        return (
+            f"a release is running, held by {who}; if it is stuck, take over and return "
+            f"both sides: `ship rollback --force-lock{p}`"
+        )
+
+
+def _finish_verb(release: Release) -> str:
+    if release.kind.value == "migration":
+        return f"migrate {release.version}"
+    if release.kind.value == "rollback":
+        return "rollback"
+    return f"deploy {release.version}"
 
 
 def render_status(
@@ -55,7 +132,8 @@ def render_status(
 ) -> None:
     """Write `ship status` to `out`: a JSON document, or text for a person."""
     if output == "json":
-        write_json(out, status_json(view))
+        out.write(json.dumps(status_json(view), ensure_ascii=False) + "\n")
+        out.flush()
         return
     console_for(out, is_tty=is_tty).print(status_renderable(view), soft_wrap=False)
 
@@ -71,9 +149,9 @@ def render_lock(
 ) -> None:
     """`ship lock show`: the lock line of `ship status`, alone."""
     if output == "json":
-        write_json(
-            out, {"held": False} if lock is None else {"held": True, **_lock_json(lock, now)}
-        )
+        data = {"held": False} if lock is None else {"held": True, **_lock_json(lock, now)}
+        out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        out.flush()
         return
     line = Text(f"{pipeline}: ").append_text(_lock_text(lock, now))
     console_for(out, is_tty=is_tty).print(line, soft_wrap=False)
@@ -97,6 +175,9 @@ def status_json(view: StatusView) -> JSONDict:
             }
             for t in view.targets
         ],
+        "exit_code": view.exit_code,
+        "problems": list[JSON](view.problems()),
+        "lock_stale": view.lock_stale or None,
         "unreadable": {side.value: why for side, why in view.unreadable.items()},
         "skew": skew.to_json() if skew else None,
         "lock": _lock_json(view.lock, view.now) if view.lock else None,
@@ -113,18 +194,25 @@ def status_renderable(view: StatusView) -> RenderableType:
     facts.add_column()
     facts.add_row("pipeline", f"{view.pipeline} · {view.now.strftime('%Y-%m-%d %H:%M:%S %Z')}")
     facts.add_row("platform", _gate_text(view.gate))
-    facts.add_row("lock", _lock_text(view.lock, view.now))
+    facts.add_row("lock", _lock_text(view.lock, view.now, view.lock_stale))
     facts.add_row("release", _progress_text(view.in_progress, view.now))
     skew = view.skew
-    facts.add_row(
-        "skew",
-        Text(f"{skew.describe}", style="bold yellow") if skew else Text("none", style="green"),
-    )
+    if skew is not None:
+        facts.add_row("skew", Text(f"{skew.describe}", style="bold yellow"))
+    elif view.unreadable:  # never "none" about a side that was not read
+        sides = " and ".join(side.value for side in view.unreadable)
+        facts.add_row("skew", Text(f"unknown: {sides} could not be read", style="red"))
+    else:
+        facts.add_row("skew", Text("none", style="green"))
     for side, why in view.unreadable.items():
         facts.add_row(side.value, Text(f"could not be read: {why}", style="red"))
     parts: list[RenderableType] = [facts]
     if view.targets:
         parts.append(_targets_table(view.targets, skew))
+    problems = view.problems()
+    if problems:
+        parts.append(Text("to do", style="bold"))
+        parts.extend(Text(f"- {line}", style="yellow") for line in problems)
     return Group(*parts)
 
 
@@ -148,10 +236,10 @@ def _targets_table(targets: Sequence[TargetState], skew: Skew | None) -> Table:
     table.add_column("version", no_wrap=True)
     table.add_column("release", no_wrap=True)
     table.add_column("health", no_wrap=True)
-    table.add_column("message", overflow="fold")
+    table.add_column("message", overflow="fold", ratio=1)
     newest = skew.newest if skew else None
     for state in sorted(targets, key=lambda s: s.target):
-        version = Text(fmt.version(state.version))
+        version = Text(fmt.short_version(state.version))
         if skew and (state.version is None or (newest and state.version != newest)):
             version.stylize("bold yellow")
         table.add_row(
@@ -183,12 +271,14 @@ def _age(since: datetime, now: datetime) -> str:
     return fmt.duration(max(0.0, (now - since).total_seconds()))
 
 
-def _lock_text(lock: LockInfo | None, now: datetime) -> Text:
+def _lock_text(lock: LockInfo | None, now: datetime, stale: str = "") -> Text:
     if lock is None:
         return Text("free", style="green")
     text = f'held by {lock.holder} (reason: "{lock.reason}") for {_age(lock.acquired_at, now)}'
     expires = lock.expires_at()
-    if lock.manual or expires is None:
+    if stale:
+        text = f"STALE: {text}; {stale}: the next command takes it over"
+    elif lock.manual or expires is None:
         text += "; a manual lock (deploy freeze) until `ship lock release`"
     elif expires <= now:
         text += f"; expired {_age(expires, now)} ago, the next command takes it over"

@@ -38,3 +38,25 @@ def test_rollback_to_a_release_names_it_dry_runs_and_records_it(project: Project
     assert again.returncode == 0, again.stderr
     assert "already run what release #1 deployed (v2); nothing was changed" in again.stderr
     assert len(project.history()) == 3
+
+
+def test_status_exits_0_when_all_is_well_and_4_when_a_side_cannot_be_read(
+    project: Project,
+) -> None:
+    """`ship status` exits 0 on a healthy sandbox, showing each workload's availability; a
+    kube context the kubeconfig lacks makes it exit 4, with the skew unknown, not "none"."""
+    _deploy(project, "v2")
+    good = project.ship("status", "-p", "sandbox", "-o", "human")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "available" in good.stdout and "unknown" not in good.stdout
+    pipelines = project.root / "pipelines"
+    text = (pipelines / "sandbox.yaml").read_text()
+    broken = text.replace("context: sandbox", "context: nope").replace(
+        "name: sandbox", "name: elsewhere"
+    )
+    (pipelines / "elsewhere.yaml").write_text(broken)
+    bad = project.ship("status", "-p", "elsewhere", "-o", "human")
+    assert bad.returncode == 4, bad.stdout + bad.stderr
+    flat = " ".join(bad.stdout.split())
+    assert "skew unknown: kubernetes could not be read" in flat
+    assert "`ship validate --online -p elsewhere`" in flat

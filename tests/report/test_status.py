@@ -114,3 +114,96 @@ def test_json_status_carries_skew_lock_and_gate() -> None:
     assert data["platform_status"] == {"open": True, "summary": "Apps green"}
     assert data["in_progress"] is None
     assert data["targets"][0]["release"] == "v123"
+
+
+def test_status_exits_0_when_everything_is_readable_healthy_and_on_one_version() -> None:
+    """Exit 0 like `kubectl rollout status`: readable, healthy, one version; no problems."""
+    view = StatusView("web", T0, b.targets())
+    assert view.exit_code == 0 and view.problems() == []
+
+
+def test_status_exits_1_when_a_target_is_unhealthy_or_skewed() -> None:
+    """Exit 1 for an unhealthy target, and for versions that differ."""
+    sick = b.targets()
+    sick[2] = b.state("kubernetes", "deployment/web", "v41", healthy=False)
+    assert StatusView("web", T0, sick).exit_code == 1
+    assert StatusView("web", T0, b.targets("v41", "v42")).exit_code == 1
+
+
+def test_status_exits_4_and_never_says_skew_none_about_an_unread_side() -> None:
+    """A side that can't be read makes exit 4 and the skew unknown, never "none"."""
+    view = StatusView("web", T0, b.targets()[:2], unreadable={Side.KUBERNETES: "refused"})
+    assert view.exit_code == 4
+    text = _human(view)
+    assert "skew      none" not in text
+    assert "unknown: kubernetes could not be read" in text
+    assert _json(view)["exit_code"] == 4
+
+
+def test_every_problem_line_ends_with_the_next_command() -> None:
+    """Each problem says what is wrong and ends with the command to run next."""
+    sick = b.targets("v41", "v42")
+    sick[0] = b.state("heroku", "acme-web", "v41", healthy=False)
+    view = StatusView(
+        "web",
+        T0,
+        sick,
+        unreadable={Side.KUBERNETES: "refused"},
+        lock=b.lock(ttl=None, manual=True),
+        gate=GateReading(False, "Apps red"),
+        in_progress=b.release(13, "v43", ReleaseState.INTERRUPTED, seconds=None),
+    )
+    problems = view.problems()
+    assert len(problems) == 6
+    for line in problems:
+        assert line.endswith("`") or line.endswith("it)"), line
+        assert "`ship " in line, line
+
+
+def test_a_stale_lock_is_shown_as_stale_with_the_takeover() -> None:
+    """A lock whose holder died reads as STALE, with the command that takes it over, and
+    the release it left is shown as stopped with the commands that finish or undo it."""
+    view = StatusView(
+        "web",
+        T0,
+        b.targets(),
+        lock=b.lock(),
+        lock_stale="its process 4242 on bastion no longer exists",
+        in_progress=b.release(13, "v43", ReleaseState.RUNNING, seconds=None),
+    )
+    text = " ".join(_human(view).split())
+    assert "STALE: held by alice@bastion" in text
+    assert "the next deploy or rollback takes it over, or free it now: `ship lock release" in text
+    assert "release #13 (code of v43) stopped in phase done and nothing is running it" in text
+    assert "finish it with `ship deploy v43 -p web`, or undo it: `ship rollback -p web`" in text
+
+
+def test_status_json_is_one_line() -> None:
+    """Piped, `ship status` is one JSON object on one line."""
+    out = io.StringIO()
+    render_status(StatusView("web", T0, b.targets()), out, "json")
+    assert out.getvalue().count("\n") == 1
+
+
+def test_kubernetes_health_is_given_to_each_workload() -> None:
+    """The side's health reading puts available/desired on each workload, not "unknown"."""
+    from shipper.core.model import Measurement, MeasurementStatus
+    from shipper.status import with_health
+
+    states = [
+        b.state("kubernetes", "deployment/web", "v41", healthy=None),
+        b.state("kubernetes", "deployment/worker", "v41", healthy=None),
+    ]
+    good = Measurement(
+        MeasurementStatus.SUCCESSFUL,
+        "deployment/web 2/3 available; deployment/worker 1/1 available",
+        "all workloads available",
+    )
+    read = with_health(states, good)
+    assert [(s.healthy, s.message) for s in read] == [
+        (True, "2/3 available"),
+        (True, "1/1 available"),
+    ]
+    bad = Measurement(MeasurementStatus.FAILED, "CrashLoopBackOff", "deployment/web: crash")
+    read = with_health(states, bad)
+    assert [s.healthy for s in read] == [False, None]
