@@ -44,17 +44,22 @@ class Wiring:
     databases: dict[Path, Database] = field(default_factory=dict)
 
     def platforms(self, *, quick: bool = False) -> dict[Side, Platform]:
-        """The platforms; `quick` (read-only commands) caps Heroku retries at QUICK_SECONDS."""
+        """The platforms; `quick` (read-only commands) caps Heroku retries at QUICK_SECONDS
+        and builds the Heroku side on first use, so a missing Heroku token is that side's
+        error alone (`ship status` still reads Kubernetes, and blames only Heroku)."""
         out: dict[Side, Platform] = {}
         if self.pipeline.heroku is not None:
             from shipper.heroku.factory import build_heroku_platform
 
-            out[Side.HEROKU] = build_heroku_platform(
-                self.pipeline,
-                clock=self.clock,
-                env=self.env,
-                deadline_cap=QUICK_SECONDS if quick else None,
-            )
+            def heroku() -> Platform:
+                return build_heroku_platform(
+                    self.pipeline,
+                    clock=self.clock,
+                    env=self.env,
+                    deadline_cap=QUICK_SECONDS if quick else None,
+                )
+
+            out[Side.HEROKU] = DeferredPlatform(Side.HEROKU, heroku) if quick else heroku()
         if self.pipeline.kubernetes is not None:
             out[Side.KUBERNETES] = DeferredPlatform(Side.KUBERNETES, self._kubernetes)
         return out

@@ -82,3 +82,21 @@ def test_a_version_named_by_a_running_sha_is_not_rebuilt_there(project: Project)
     assert "shop-web" not in touched
     assert "shop-worker" in touched
     assert done.returncode == 0, done.stderr
+
+
+def test_a_missing_heroku_token_is_bad_configuration_and_blames_heroku_alone(
+    project: Project,
+) -> None:
+    """No Heroku credentials: `ship deploy` exits 2 naming the fix, having changed
+    nothing; `ship status` still reads Kubernetes and names only Heroku as unreadable."""
+    (project.state_dir / "netrc").unlink()
+    done = project.ship("deploy", "v2", "-p", "sandbox", "--no-migrations")
+    assert done.returncode == 2, done.stderr
+    assert "netrc" in done.stderr and "heroku.netrc" in done.stderr
+    assert project.journal() == []
+    shown = project.ship("status", "-p", "sandbox", "--output", "json")
+    status = json.loads(shown.stdout)
+    sides = {t["target"].split(":")[0] for t in status["targets"]}
+    assert sides == {"kubernetes"}, status
+    assert set(status["unreadable"]) == {"heroku"}
+    assert "netrc" in status["unreadable"]["heroku"]
