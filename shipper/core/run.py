@@ -35,11 +35,15 @@ from shipper.core.outcome import (
 from shipper.core.plan import MigrationDecision, Plan, build_plan, decide_migrations
 from shipper.core.rollback import Rollback
 from shipper.core.sides import (
+    known_labels,
     read_snapshot,
+    relabel,
 )
 from shipper.errors import (
     ReleaseInProgress,
 )
+
+LABEL_HISTORY = 500  # releases read for labels of identities the platforms can't name
 
 
 class Releaser:
@@ -51,13 +55,21 @@ class Releaser:
         self.stop = threading.Event()
         self.changed = False  # whether any platform change was started (an internal error
         # then exits 4: the state is no longer known)
+        self._labels: dict[str, Version] | None = None
 
     def interrupt(self) -> None:
         """Stop changing things as soon as possible (called from a signal handler)."""
         self.stop.set()
 
     def snapshot(self) -> Snapshot:
-        return read_snapshot(self.ports.platforms, self.ports.clock.now)
+        """What runs now, with labels the platforms can't tell filled in from what the
+        ledger recorded for the same identities (`sides.known_labels`)."""
+        read = read_snapshot(self.ports.platforms, self.ports.clock.now)
+        if all(t.version is not None for t in read.targets):
+            return read
+        if self._labels is None:
+            self._labels = known_labels(self.ports.ledger.releases(limit=LABEL_HISTORY))
+        return relabel(read, self._labels)
 
     def plan(self, version: Version, migrations: bool | None, commit: str | None = None) -> Plan:
         """Read-only: what `ship deploy VERSION` would do now (`--dry-run`)."""

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shipper.core.events import Event, TargetFinished
-from shipper.core.model import Side, Snapshot, TargetResult, TargetState, Verdict, Version
+from shipper.core.model import (
+    Release,
+    Side,
+    Snapshot,
+    TargetResult,
+    TargetState,
+    Verdict,
+    Version,
+)
 from shipper.errors import ShipError
 from shipper.ports import Platform
 
@@ -88,6 +96,34 @@ def read_snapshot(platforms: Mapping[Side, Platform], now: Callable[[], datetime
     with ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix="snap") as pool:
         states = list(pool.map(lambda p: tuple(p.snapshot()), items))
     return Snapshot(tuple(t for side in states for t in side), now())
+
+
+def known_labels(releases: Sequence[Release]) -> dict[str, Version]:
+    """identity -> the label ship recorded for it, from the states its ledger kept (every
+    snapshot and every deployed state): the map of each slug or set of images ship ever
+    built, released or found, newest first. It names code whose label the platform no
+    longer tells (a slug without a commit, a container release); it never decides what
+    runs, and a label the platform does tell always wins."""
+    out: dict[str, Version] = {}
+    for release in releases:
+        for snapshot in (release.deployed, release.snapshot):
+            for state in snapshot.targets if snapshot else ():
+                if state.identity and state.version is not None:
+                    out.setdefault(state.identity, state.version)
+    return out
+
+
+def relabel(snapshot: Snapshot, labels: Mapping[str, Version]) -> Snapshot:
+    """`snapshot` with each unknown label filled in from `labels` by identity."""
+    if not labels:
+        return snapshot
+    filled = tuple(
+        replace(t, version=labels[t.identity])
+        if t.version is None and t.identity and t.identity in labels
+        else t
+        for t in snapshot.targets
+    )
+    return replace(snapshot, targets=filled)
 
 
 def common_version(states: Snapshot | Sequence[TargetState]) -> Version | None:

@@ -77,3 +77,17 @@ def test_a_preflight_warning_is_said_and_the_release_goes_on(world: World) -> No
     outcome = world.deploy("v2")
     assert outcome.exit_code == 0, outcome.message
     assert world.everywhere("v2")
+
+
+def test_a_label_the_platform_no_longer_tells_comes_from_the_ledger(world: World) -> None:
+    """Code ship deployed as v2 whose label the platform can't read (a slug without a
+    commit): the next release's snapshot names it v2 from the ledger's record of that
+    identity, so a redeploy of v2 is a no-op; a label the platform tells is never
+    overridden."""
+    assert world.deploy("v2").exit_code == 0
+    unlabelled(world, "v2")
+    world.releaser = None
+    again = world.deploy("v2")
+    assert again.exit_code == 0, again.message
+    assert "already runs on every target" in again.message
+    assert world.heroku.deploys == [("acme-web", "v2"), ("acme-worker", "v2")]
