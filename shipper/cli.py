@@ -252,6 +252,20 @@ def _duration(raw: str | None, flag: str) -> float:
         raise BadInput(f"{flag}: {exc}") from None
 
 
+def _warn_unshared(pipeline: Pipeline) -> None:
+    """In CI, a ledger or lock kept on the runner is said once, with the fix (on GitHub
+    Actions as a warning annotation, so it shows on the run's page)."""
+    from shipper.state.shared import unshared_warning
+
+    warning = unshared_warning(pipeline, os.environ, ci=True)
+    if not warning:
+        return
+    if os.environ.get("GITHUB_ACTIONS", "").lower() == "true":
+        _err(f"::warning title=ship: ledger not shared::{warning}")
+    else:
+        _err(f"ship: warning: {warning}")
+
+
 def _wire(pipeline: Pipeline) -> Wiring:
     from shipper.wiring import wire
 
@@ -446,6 +460,8 @@ def _release(
         wait = _duration(lock_wait, "--lock-wait")
         mode = _mode(output)
         wiring = _wire(pipeline)
+        if not dry_run:
+            _warn_unshared(pipeline)
         if dry_run:
             from shipper.report.factory import render_plan
 
@@ -515,6 +531,8 @@ def rollback(
         from shipper.core.model import ReleaseNo
         from shipper.core.rollback import plan_rollback
 
+        if not dry_run:
+            _warn_unshared(loaded)
         chosen = plan_rollback(wiring.ledger(), ReleaseNo(to) if to is not None else None)
         if dry_run:
             from shipper.report.plan import render_rollback_plan
@@ -666,6 +684,12 @@ def validate(
         loaded = _load(pipeline, debug)
         sides = [s for s in ("heroku", "kubernetes") if getattr(loaded, s) is not None]
         typer.echo(f"{display_path(path)}: valid pipeline {loaded.name} ({', '.join(sides)})")
+        from shipper.state.shared import in_ci, unshared_warning
+
+        shared = unshared_warning(loaded, os.environ, ci=False)
+        if shared:
+            prefix = "warning" if in_ci(os.environ) else "note"
+            typer.echo(f"{display_path(path)}: {prefix}: {shared}")
         if not online:
             return
         from shipper.status import reach_everything
