@@ -3,6 +3,9 @@ nothing, and `--to N` is recorded as what runs again."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.conftest import Project
@@ -60,3 +63,43 @@ def test_status_exits_0_when_all_is_well_and_4_when_a_side_cannot_be_read(
     flat = " ".join(bad.stdout.split())
     assert "skew unknown: kubernetes could not be read" in flat
     assert "`ship validate --online -p elsewhere`" in flat
+
+
+def _shared_pipeline(project: Project, folder: Path) -> None:
+    """The sandbox pipeline with its ledger and lock in the cluster, written into `folder`
+    with absolute paths (another machine's checkout of the same pipeline)."""
+    text = (project.root / "pipelines" / "sandbox.yaml").read_text()
+    state = project.state_dir.resolve()
+    text = text.replace("../.ship/sandbox/", f"{state}/")
+    head, _, _ = text.partition("ledger:\n")
+    rest = text.partition("rollback:\n")[2]
+    text = (
+        head.replace("name: sandbox", "name: shared")
+        + "ledger: {backend: kubernetes}\nlock: {backend: kubernetes, ttl: 2m}\n"
+        + "rollback:\n"
+        + rest
+    )
+    (folder / "pipelines").mkdir(parents=True, exist_ok=True)
+    (folder / "pipelines" / "shared.yaml").write_text(text)
+
+
+def test_rollback_from_a_machine_that_never_deployed_uses_the_cluster_ledger(
+    project: Project, tmp_path: Path
+) -> None:
+    """With `ledger`/`lock: {backend: kubernetes}`, a second machine (its own folder and
+    state dir) sees the first one's releases and rolls them back."""
+    ci = Project(tmp_path / "ci-runner", dict(project.env, SHIP_STATE_DIR=str(tmp_path / "a")))
+    oncall = Project(tmp_path / "laptop", dict(project.env, SHIP_STATE_DIR=str(tmp_path / "b")))
+    for machine in (ci, oncall):
+        _shared_pipeline(project, machine.root)
+    for version in ("v2", "v3"):
+        done = ci.ship("deploy", version, "-p", "shared", "--no-migrations", "--yes")
+        assert done.returncode == 0, done.stderr
+    seen = oncall.ship("history", "-p", "shared", "-o", "json")
+    assert seen.returncode == 0, seen.stderr
+    assert [json.loads(line)["version"] for line in seen.stdout.splitlines()] == ["v3", "v2"]
+    back = oncall.ship("rollback", "-p", "shared", "--yes")
+    assert back.returncode == 0, back.stderr
+    assert "what ran before release #2 (v2)" in back.stderr
+    assert set(project.running().values()) == {"v2"}
+    assert not (tmp_path / "b" / "shared.sqlite3").exists()
