@@ -1,4 +1,6 @@
-"""Changed paths between two versions, from the git repository at hand (read-only)."""
+"""What the project's git repository says about versions (read-only): the paths changed
+between two (migration detection) and the commit a name resolves to (matching a tag to
+the SHAs `git push` history carries)."""
 
 from __future__ import annotations
 
@@ -9,55 +11,45 @@ from shipper.core.model import Version
 
 
 class GitHistory:
-    """`git diff --name-only OLD..NEW` in `repo`. None whenever git cannot answer:
-    the caller then asks the operator instead of guessing."""
+    """Questions to the git repository at `repo`. Every answer is None whenever git
+    cannot give one: the caller then asks the operator instead of guessing."""
 
     def __init__(self, repo: Path) -> None:
         self._repo = repo
 
     def changed_paths(self, old: Version, new: Version) -> list[str] | None:
-        for ref in (old, new):
-            if ref.startswith("-"):
-                return None  # never let a version be read as an option
-        try:
-            done = subprocess.run(
-                ["git", "-C", str(self._repo), "diff", "--name-only", f"{old}..{new}", "--"],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        if done.returncode != 0:
-            return None
-        return [line for line in done.stdout.splitlines() if line]
+        """`git diff --name-only OLD..NEW`."""
+        out = self._git((old, new), "diff", "--name-only", f"{old}..{new}", "--", timeout=30)
+        return None if out is None else [line for line in out.splitlines() if line]
 
     def commit_of(self, version: Version) -> str | None:
-        """The full SHA the name `version` (a tag, a branch head, a short SHA) resolves to
-        in this repository, or None when it is not one or git cannot tell. People name a
-        release by a tag while `git push` history on Heroku carries SHAs: with both, ship
-        knows a slug built from that SHA runs the version."""
-        if version.startswith("-"):
+        """The full SHA the name `version` (a tag, a branch head, a short SHA) resolves to.
+        People name a release by a tag while `git push` history on Heroku carries SHAs:
+        with both, ship knows a slug built from that SHA runs the version."""
+        out = self._git(
+            (version,),
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{version}^{{commit}}",
+        )
+        sha = (out or "").strip()
+        return sha if len(sha) == 40 else None
+
+    def _git(self, refs: tuple[str, ...], *command: str, timeout: float = 10) -> str | None:
+        """`git -C repo COMMAND...`'s output, None on any failure. `refs` are the versions
+        the command names: one that starts with `-` is never run (it would be an option)."""
+        if any(ref.startswith("-") for ref in refs):
             return None
         try:
             done = subprocess.run(
-                [
-                    "git",
-                    "-C",
-                    str(self._repo),
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    "--end-of-options",
-                    f"{version}^{{commit}}",
-                ],
+                ["git", "-C", str(self._repo), *command],
                 capture_output=True,
                 text=True,
-                timeout=10,
+                timeout=timeout,
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired):
             return None
-        sha = done.stdout.strip()
-        return sha if done.returncode == 0 and len(sha) == 40 else None
+        return done.stdout if done.returncode == 0 else None

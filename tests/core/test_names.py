@@ -61,3 +61,27 @@ def test_a_tag_resolves_to_its_commit_in_a_git_repository(tmp_path: Path) -> Non
     assert history.commit_of(Version("v8")) is None
     assert history.commit_of(Version("--all")) is None
     assert GitHistory(tmp_path / "nowhere").commit_of(Version("v7")) is None
+
+
+def test_changed_paths_come_from_git_diff(tmp_path: Path) -> None:
+    """The paths between two versions, as `git diff --name-only` gives them; a version
+    that would read as an option is never passed to git."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    who = ("-c", "user.name=t", "-c", "user.email=t@example.com")
+    (tmp_path / "app.rb").write_text("puts 1\n")
+    git("add", ".")
+    git(*who, "commit", "-qm", "one")
+    git("tag", "v1")
+    (tmp_path / "db" / "migrate").mkdir(parents=True)
+    (tmp_path / "db" / "migrate" / "001_add.rb").write_text("# add\n")
+    git("add", ".")
+    git(*who, "commit", "-qm", "two")
+    git("tag", "v2")
+    history = GitHistory(tmp_path)
+    assert history.changed_paths(Version("v1"), Version("v2")) == ["db/migrate/001_add.rb"]
+    assert history.changed_paths(Version("--output=x"), Version("v2")) is None
+    assert history.changed_paths(Version("v1"), Version("v9")) is None

@@ -20,6 +20,13 @@ from typing import Any
 import pytest
 
 SHIP = str(Path(sys.executable).parent / "ship")
+EVERYWHERE_V1 = {  # what a fresh sandbox runs, by the stand-ins' own account
+    "heroku:shop-web": "v1",
+    "heroku:shop-worker": "v1",
+    "kubernetes:deployment/web": "v1",
+    "kubernetes:deployment/worker": "v1",
+    "kubernetes:cronjob/nightly-report": "v1",
+}
 SECRET_ENV = ("HEROKU_API_KEY", "KUBECONFIG", "SHIP_HEROKU_API_URL", "SHIP_HEROKU_STATUS_URL")
 
 

@@ -11,17 +11,9 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import Project
+from tests.e2e.conftest import EVERYWHERE_V1, Project
 
 pytestmark = pytest.mark.slow
-
-EVERYWHERE_V1 = {
-    "heroku:shop-web": "v1",
-    "heroku:shop-worker": "v1",
-    "kubernetes:deployment/web": "v1",
-    "kubernetes:deployment/worker": "v1",
-    "kubernetes:cronjob/nightly-report": "v1",
-}
 
 
 def changes(project: Project) -> list[tuple[str, str, str | None]]:
