@@ -266,6 +266,18 @@ def _warn_unshared(pipeline: Pipeline) -> None:
         _err(f"ship: warning: {warning}")
 
 
+def _check_freeze_override(wiring: Wiring, reason: str) -> None:
+    """--force-lock over a deploy freeze needs --reason: the override is recorded (the
+    release's reason, and the takeover in its events) and the freeze is put back after."""
+    info = wiring.lock().show()
+    if info is not None and info.manual and not reason.strip():
+        raise BadInput(
+            f'{wiring.pipeline.name} is frozen by {info.holder} (reason: "{info.reason}"); '
+            "--force-lock over a freeze needs --reason TEXT (recorded; the freeze is put back "
+            "afterwards)"
+        )
+
+
 def _wire(pipeline: Pipeline) -> Wiring:
     from shipper.wiring import wire
 
@@ -462,6 +474,8 @@ def _release(
         wiring = _wire(pipeline)
         if not dry_run:
             _warn_unshared(pipeline)
+            if force_lock:
+                _check_freeze_override(wiring, reason)
         if dry_run:
             from shipper.report.factory import render_plan
 
@@ -533,6 +547,8 @@ def rollback(
 
         if not dry_run:
             _warn_unshared(loaded)
+            if force_lock:
+                _check_freeze_override(wiring, reason)
         chosen = plan_rollback(wiring.ledger(), ReleaseNo(to) if to is not None else None)
         if dry_run:
             from shipper.report.plan import render_rollback_plan
@@ -640,18 +656,45 @@ def lock_acquire(
 
 
 @lock_app.command("release")
-def lock_release(pipeline: PipelineOpt = None, debug: DebugOpt = False) -> None:
-    """Lift the lock (a freeze, or a lock left by a dead process)."""
+def lock_release(
+    pipeline: PipelineOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Lift someone else's freeze (recorded).")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Lift the lock: your freeze, or a lock left by a dead process (--force: another's freeze)."""
     with reported(debug):
         loaded = _load(pipeline, debug)
-        lifted = _wire(loaded).lock().release_any()
+        from shipper.wiring import manual_holder
+
+        wiring = _wire(loaded)
+        lock = wiring.lock()
+        me = manual_holder(wiring.env)
+        info = lock.show()
+        theirs = info is not None and info.manual and info.holder.name != me.name
+        if theirs and not force:
+            assert info is not None
+            raise BadInput(
+                f'{loaded.name} is frozen by {info.holder} (reason: "{info.reason}"), not by '
+                f"{me}; `ship lock release --force` lifts someone else's freeze (recorded)"
+            )
+        lifted = lock.release_any()
         if lifted is None:
             _err(f"ship: {loaded.name} was not locked")
-        else:
-            _err(
-                f"ship: released the lock of {loaded.name} held by {lifted.holder} "
-                f'(reason: "{lifted.reason}")'
+            return
+        text = (
+            f"released the lock of {loaded.name} held by {lifted.holder} "
+            f'(reason: "{lifted.reason}")'
+        )
+        if lifted.manual and lifted.holder.name != me.name:
+            text = f"{me} lifted the freeze of {loaded.name} by {lifted.holder} " + (
+                f'(reason: "{lifted.reason}") with --force'
             )
+            import logging
+
+            logging.getLogger("ship.audit").warning(text)  # ship.log in the state folder
+        _err(f"ship: {text}")
 
 
 @lock_app.command("show")

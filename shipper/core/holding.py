@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from shipper.core.emitter import Emitter
-from shipper.core.events import LockReleased, LockTaken, LockWaiting
-from shipper.core.model import Holder, LockLease
+from shipper.core.events import LockReleased, LockTaken, LockWaiting, Notice
+from shipper.core.model import Holder, LockInfo, LockLease
 from shipper.errors import LockHeld, LockLost, ShipError
 from shipper.ports import Clock, Lock
 
@@ -119,3 +119,28 @@ def held(
         hold.end()
         if hold.lost is None:
             emitter.emit(LockReleased(holder=str(holder)))
+            frozen = lease.took_over
+            if frozen is not None and frozen.manual:
+                _refreeze(lock, frozen, emitter)
+
+
+def _refreeze(lock: Lock, frozen: LockInfo, emitter: Emitter) -> None:
+    """A deploy freeze taken over with --force-lock is put back as it was (same holder,
+    same reason) once the forced command is done: the override is for one command."""
+    try:
+        lock.acquire(frozen.holder, frozen.reason, None, manual=True)
+    except ShipError as exc:
+        emitter.emit(
+            Notice(
+                level="error",
+                message=f'could not put back the freeze by {frozen.holder} ("{frozen.reason}"): '
+                f"{exc}; `ship lock acquire --reason ...` puts it back",
+            )
+        )
+        return
+    emitter.emit(
+        Notice(
+            level="warning",
+            message=f'the freeze by {frozen.holder} ("{frozen.reason}") is back in place',
+        )
+    )

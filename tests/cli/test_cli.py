@@ -134,3 +134,31 @@ def test_a_key_with_control_characters_still_gives_one_line(
     result = ship("validate")
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1 and "\\x1e" in result.stderr
+
+
+def test_force_lock_over_a_freeze_needs_a_reason(ship: Callable[..., Result]) -> None:
+    """--force-lock during a freeze without --reason is refused (exit 2), naming the freeze."""
+    assert ship("lock", "acquire", "--reason", "Black Friday").exit_code == 0
+    result = ship("deploy", "v2", "--yes", "--no-migrations", "--force-lock")
+    assert result.exit_code == 2
+    assert "Black Friday" in result.stderr and "--reason" in result.stderr
+    rollback = ship("rollback", "--yes", "--force-lock")
+    assert rollback.exit_code == 2 and "--reason" in rollback.stderr
+
+
+def test_lifting_someone_elses_freeze_needs_force_and_names_both(
+    ship: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`ship lock release` of another person's freeze exits 2 without --force; with it, the
+    lift is said and logged with both names."""
+    monkeypatch.setenv("SHIP_ACTOR", "carol")
+    assert ship("lock", "acquire", "--reason", "Black Friday").exit_code == 0
+    monkeypatch.setenv("SHIP_ACTOR", "dave")
+    refused = ship("lock", "release")
+    assert refused.exit_code == 2 and "frozen by carol" in refused.stderr
+    assert json.loads(ship("lock", "show", "--output", "json").stdout)["held"] is True
+    lifted = ship("lock", "release", "--force")
+    assert lifted.exit_code == 0
+    assert "dave lifted the freeze of web by carol" in lifted.stderr
+    logged = [r.getMessage() for r in caplog.records if r.name == "ship.audit"]
+    assert any("dave lifted the freeze of web by carol" in line for line in logged)

@@ -281,3 +281,25 @@ def test_a_killed_rollback_is_finished_and_closed(world: World) -> None:
     assert outcome.exit_code == 0, outcome.message
     assert world.everywhere("v2")
     assert world.ledger.get(first.release).state is ReleaseState.SUPERSEDED  # type: ignore[union-attr, arg-type]
+
+
+def test_a_forced_rollback_during_a_freeze_puts_the_freeze_back(world: World) -> None:
+    """--force-lock over a deploy freeze is for one command: the freeze returns after it,
+    with its holder and reason, and the takeover is in the release's events."""
+    from tests.fakes.ports import holder
+
+    world.deploy("v2")
+    world.releaser = None
+    assert world.lock is not None
+    world.lock.acquire(holder("carol", None), "Black Friday", None, manual=True)
+    outcome = world.rollback(force_lock=True, reason="checkout down")
+    assert outcome.exit_code == 0, outcome.message
+    assert world.everywhere("v1")
+    frozen = world.lock.show()
+    assert frozen is not None and frozen.manual
+    assert (frozen.holder.name, frozen.reason) == ("carol", "Black Friday")
+    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    assert release is not None and release.reason == "checkout down"
+    notices = [n["message"] for n in world.sink.of("notice")]
+    assert any("took the lock over from carol" in str(n) for n in notices)
+    assert any("freeze by carol" in str(n) and "back in place" in str(n) for n in notices)
