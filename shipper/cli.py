@@ -34,7 +34,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 lock_app = typer.Typer(
@@ -60,16 +60,30 @@ class Output(StrEnum):
 
 PipelineOpt = Annotated[
     str | None,
-    typer.Option("--pipeline", "-p", help="Pipeline name (pipelines/NAME.yaml) or path."),
+    typer.Option(
+        "--pipeline",
+        "-p",
+        envvar="SHIP_PIPELINE",
+        help="Pipeline name (pipelines/NAME.yaml) or path; default: $SHIP_PIPELINE.",
+        show_envvar=False,
+    ),
 ]
 OutputOpt = Annotated[
     Output | None,
     typer.Option("--output", "-o", help="human or json (default: human on a terminal)."),
 ]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
-DebugOpt = Annotated[bool, typer.Option("--debug", hidden=True, help="Show tracebacks.")]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", metavar="", help="Do not ask for confirmation.")
+]
+DebugOpt = Annotated[
+    bool,
+    typer.Option(
+        "--debug", metavar="", help="Adapter logs and tracebacks on stderr, not ship.log."
+    ),
+]
 ForceLockOpt = Annotated[
-    bool, typer.Option("--force-lock", help="Take the lock over from its holder (recorded).")
+    bool,
+    typer.Option("--force-lock", metavar="", help="Take the lock over from its holder (recorded)."),
 ]
 LockWaitOpt = Annotated[
     str | None,
@@ -354,6 +368,7 @@ def main_options(
             "-V",
             callback=_show_version,
             is_eager=True,
+            metavar="",
             help="Print the version and exit.",
         ),
     ] = False,
@@ -375,18 +390,22 @@ def deploy(
         bool | None,
         typer.Option(
             "--migrations/--no-migrations",
+            metavar="",
             help="Whether the version brings migrations (default: git diff).",
         ),
     ] = None,
     skip_status_gate: Annotated[
-        bool, typer.Option("--skip-status-gate", help="Ship despite the platform status.")
+        bool,
+        typer.Option("--skip-status-gate", metavar="", help="Ship despite the platform status."),
     ] = False,
     reason: ReasonOpt = "",
     force_lock: ForceLockOpt = False,
     lock_wait: LockWaitOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", metavar="", help="Print the plan only.")
+    ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Deploy even if the version already runs.")
+        bool, typer.Option("--force", metavar="", help="Deploy even if the version already runs.")
     ] = False,
     debug: DebugOpt = False,
     rollout_wait: RolloutWaitOpt = None,
@@ -417,12 +436,15 @@ def migrate(
     output: OutputOpt = None,
     yes: YesOpt = False,
     skip_status_gate: Annotated[
-        bool, typer.Option("--skip-status-gate", help="Run despite the platform status.")
+        bool,
+        typer.Option("--skip-status-gate", metavar="", help="Run despite the platform status."),
     ] = False,
     reason: ReasonOpt = "",
     force_lock: ForceLockOpt = False,
     lock_wait: LockWaitOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", metavar="", help="Print the plan only.")
+    ] = False,
     debug: DebugOpt = False,
     rollout_wait: RolloutWaitOpt = None,
 ) -> None:
@@ -527,10 +549,11 @@ def rollback(
     force_lock: ForceLockOpt = False,
     lock_wait: LockWaitOpt = None,
     no_verify: Annotated[
-        bool, typer.Option("--no-verify", help="Check only the rollouts' health after.")
+        bool, typer.Option("--no-verify", metavar="", help="Check only the rollouts' health after.")
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print what would run again; change nothing.")
+        bool,
+        typer.Option("--dry-run", metavar="", help="Print what would run again; change nothing."),
     ] = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -606,7 +629,9 @@ def history(
     limit: Annotated[int, typer.Option("-n", "--limit", help="How many releases.")] = 20,
     detail: Annotated[
         bool,
-        typer.Option("--detail", help="With --output json: each target's full platform record."),
+        typer.Option(
+            "--detail", metavar="", help="With --output json: each target's full platform record."
+        ),
     ] = False,
     pipeline: PipelineOpt = None,
     output: OutputOpt = None,
@@ -659,7 +684,7 @@ def lock_acquire(
 def lock_release(
     pipeline: PipelineOpt = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Lift someone else's freeze (recorded).")
+        bool, typer.Option("--force", metavar="", help="Lift someone else's freeze (recorded).")
     ] = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -715,7 +740,7 @@ def lock_show(
 def validate(
     pipeline: PipelineOpt = None,
     online: Annotated[
-        bool, typer.Option("--online", help="Also reach every target, read-only.")
+        bool, typer.Option("--online", metavar="", help="Also reach every target, read-only.")
     ] = False,
     debug: DebugOpt = False,
 ) -> None:

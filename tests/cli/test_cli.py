@@ -162,3 +162,29 @@ def test_lifting_someone_elses_freeze_needs_force_and_names_both(
     assert "dave lifted the freeze of web by carol" in lifted.stderr
     logged = [r.getMessage() for r in caplog.records if r.name == "ship.audit"]
     assert any("dave lifted the freeze of web by carol" in line for line in logged)
+
+
+def test_ship_pipeline_picks_the_pipeline(
+    ship: Callable[..., Result], project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SHIP_PIPELINE names the pipeline when -p is not given (two files, no guessing)."""
+    (project / "pipelines" / "api.yaml").write_text(
+        (project / "pipelines" / "web.yaml").read_text().replace("name: web", "name: api")
+    )
+    assert ship("validate").exit_code == 2
+    monkeypatch.setenv("SHIP_PIPELINE", "api")
+    result = ship("validate")
+    assert result.exit_code == 0 and "pipelines/api.yaml: valid pipeline api" in result.stdout
+
+
+def test_help_offers_completion_debug_and_reads_flags_as_flags(
+    ship: Callable[..., Result],
+) -> None:
+    """Shell completion is on, --debug is documented, and ship's flags show no `<bool>` value."""
+    top = ship("--help").stdout
+    assert "--install-completion" in top and "--show-completion" in top
+    deploy = ship("deploy", "--help").stdout
+    assert "--debug" in deploy
+    for flag in ("--version", "--yes", "--dry-run", "--force-lock", "--debug", "--migrations"):
+        line = next(li for li in (top + deploy).splitlines() if f"{flag} " in li)
+        assert "<bool>" not in line, line
