@@ -23,6 +23,7 @@ from shipper.core.model import (
     Measurement,
     Release,
     ReleaseNo,
+    Severity,
     Side,
     Target,
     TargetResult,
@@ -203,6 +204,29 @@ class Check(Protocol):
 
     def measure(self, version: Version) -> Measurement:
         """Take one measurement. Never raises for a failed measurement: returns it."""
+        ...
+
+
+@runtime_checkable
+class PreflightCheck(Protocol):
+    """One configured preflight check (the connection budget, resources, env parity, the
+    concurrency shape), run next to the platforms' own preflight. Read-only: it never
+    changes a target, and never puts a secret (a config-var value, a database URL) in a
+    finding."""
+
+    @property
+    def name(self) -> str:
+        """The check's name in the pipeline's `preflight:` section and in its findings."""
+        ...
+
+    @property
+    def severity(self) -> Severity:
+        """The severity of a problem it finds unless the pipeline sets another."""
+        ...
+
+    def run(self, version: Version) -> Sequence[Finding]:
+        """Every finding (INFO ones included). May raise ShipError when what it needs
+        can't be read: the core turns that into a finding of the check's severity."""
         ...
 
 

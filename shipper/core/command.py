@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from shipper.core import machine as m
@@ -28,7 +27,6 @@ from shipper.core.model import (
     Release,
     ReleaseKind,
     ReleaseNo,
-    Severity,
     Side,
     Snapshot,
     Target,
@@ -72,6 +70,8 @@ class Command:
         self.hold = hold
         self.record: Record | None = None
         self._early_gate: Early[GateReading] | None = None
+        # what the preflight found and overrode, for the ledger of the release that follows
+        self._preflight_log: list[tuple[str, JSONDict]] = []
 
     @property
     def clock(self) -> Clock:
@@ -109,6 +109,9 @@ class Command:
         self.record.emit(
             ReleaseStarted(kind=kind.value, version=version, actor=str(holder), reason=reason)
         )
+        for name, fields in self._preflight_log:  # already in the event stream: ledger only
+            self.record.log(name, fields)
+        self._preflight_log = []
         took = self.hold.lease.took_over
         if took is not None:
             self.record.emit(
@@ -121,22 +124,30 @@ class Command:
         return self.record
 
     def preflight(self, version: Version) -> Outcome | None:
-        """Every side's preflight, read concurrently, after the snapshot and before the
-        first change anywhere. Every finding is emitted; any BLOCK one ends the run with
-        exit 3 and nothing changed (the outcome names the first)."""
-        sides = list(self.ports.platforms.values())
-        with ThreadPoolExecutor(max_workers=max(1, len(sides)), thread_name_prefix="pre") as pool:
-            found = [f for side in pool.map(lambda p: p.preflight(version), sides) for f in side]
-        for f in found:
-            self.ports.emitter.emit(
-                PreflightFinding(
-                    target=f.target.key if f.target else None,
-                    check=f.check,
-                    severity=f.severity.value,
-                    message=f.message,
-                )
+        """Every side's preflight and the configured checks, read concurrently, after the
+        snapshot and before the first change anywhere. Every finding and every override
+        of a check is emitted (and kept for the ledger of the release that follows); any
+        BLOCK finding ends the run with exit 3 and nothing changed (the outcome names the
+        first)."""
+        from shipper.core.preflight import run_preflight
+
+        result = run_preflight(
+            self.ports.platforms, self.ports.preflight_checks, self.policy.preflight, version
+        )
+        for note in result.notes:
+            self.ports.emitter.emit(Notice(level="warning", message=note))
+            self._preflight_log.append(("preflight_override", {"message": note}))
+        for f in result.findings:
+            event = PreflightFinding(
+                target=f.target.key if f.target else None,
+                check=f.check,
+                severity=f.severity.value,
+                message=f.message,
+                table=[list(row) for row in f.table],
             )
-        blocks = [f for f in found if f.severity is Severity.BLOCK]
+            self.ports.emitter.emit(event)
+            self._preflight_log.append((event.name, event.fields()))
+        blocks = result.blocks
         if not blocks:
             return None
         first = blocks[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shipper.core.model import Version
+from shipper.core.model import Severity, Version
 
 # The grammar of a container image tag: a version becomes one (and part of a Heroku
 # source URL), so nothing that could change a path, a URL or a shell command gets in.
@@ -42,6 +42,16 @@ class MigrationPolicy:
 
 
 @dataclass(frozen=True)
+class CheckSetting:
+    """The pipeline's word on one preflight check: its severity, or off (with a reason)."""
+
+    name: str
+    severity: Severity | None = None  # None: the check's own
+    off: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ReleasePolicy:
     """Everything the release state machine needs to know about one pipeline."""
 
@@ -52,6 +62,7 @@ class ReleasePolicy:
     rollout_timeout_seconds: float = 600.0
     rollback_timeout_seconds: float = 600.0
     version_pattern: str = DEFAULT_VERSION_PATTERN
+    preflight: tuple[CheckSetting, ...] = ()  # the pipeline's `preflight:` overrides
 
     def check_version(self, raw: str) -> Version | str:
         """The version if acceptable, else a one-line reason it is not."""

@@ -228,8 +228,9 @@ class PreflightFinding(Event):
     name: ClassVar[str] = "preflight_finding"
     target: str | None
     check: str
-    severity: str  # block | warn
+    severity: str  # block | warn | info
     message: str
+    table: list[list[str]] = dataclasses.field(default_factory=list)  # the arithmetic
 
 
 @dataclass(frozen=True)

@@ -167,10 +167,12 @@ def names_version(label: str | None, version: str, commit: str | None = None) ->
 
 
 class Severity(enum.StrEnum):
-    """How much a preflight finding weighs: BLOCK stops the release before any change."""
+    """How much a preflight finding weighs: BLOCK stops the release before any change,
+    WARN is said and recorded, INFO is a figure worth seeing (never a problem)."""
 
     BLOCK = "block"
     WARN = "warn"
+    INFO = "info"
 
 
 @dataclass(frozen=True)
@@ -178,20 +180,25 @@ class Finding:
     """One thing a preflight found about a target (or a whole side when `target` is None).
 
     `check` names the rule (`paused`, `gitops`, `permissions`), `message` says what was
-    found and how to fix it, in one line."""
+    found and how to fix it, in one line. `table` is the arithmetic behind it, when it has
+    some: a header row, then one row per line (strings, shown as a small table)."""
 
     target: Target | None
     check: str
     severity: Severity
     message: str
+    table: tuple[tuple[str, ...], ...] = ()
 
     def to_json(self) -> JSONDict:
-        return {
+        out: JSONDict = {
             "target": self.target.key if self.target else None,
             "check": self.check,
             "severity": self.severity.value,
             "message": self.message,
         }
+        if self.table:
+            out["table"] = [list(row) for row in self.table]
+        return out
 
 
 class Verdict(enum.StrEnum):
@@ -225,6 +232,7 @@ class ReleaseKind(enum.StrEnum):
     MIGRATION = "migration"
     CODE = "code"
     ROLLBACK = "rollback"
+    TRAFFIC = "traffic"  # a change of the HAProxy split (`ship traffic`): no code ships
 
 
 class Phase(enum.StrEnum):

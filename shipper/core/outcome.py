@@ -21,6 +21,7 @@ from shipper.ports import (
     Lock,
     MigrationRunner,
     Platform,
+    PreflightCheck,
     SourceHistory,
     StatusGate,
 )
@@ -41,6 +42,7 @@ class Ports:
     checks: Sequence[Check] = ()
     migrations: MigrationRunner | None = None
     history: SourceHistory | None = None
+    preflight_checks: Sequence[PreflightCheck] = ()  # the pipeline's `preflight:` checks
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,8 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
             where = f"{event.target}: " if event.target else ""
             if event.severity == "block":
                 return Line(f"preflight refused: {where}{event.message}", "error")
+            if event.severity == "info":
+                return Line(f"preflight: {where}{event.message}", "info")
             return Line(f"preflight warning: {where}{event.message}", "warning")
         case Notice():
             if event.level == "error":

@@ -9,6 +9,7 @@ import pytest
 from shipper.core.config import MigrationPolicy, ReleasePolicy, VerifyPolicy
 from shipper.core.model import Side, Version
 from shipper.core.run import DeployRequest, Outcome, Ports, Releaser, RollbackRequest
+from shipper.ports import PreflightCheck
 from tests.fakes.clock import FakeClock
 from tests.fakes.ports import (
     FakeCheck,
@@ -41,6 +42,7 @@ class World:
     runner: FakeRunner = field(default_factory=FakeRunner)
     history: FakeHistory = field(default_factory=FakeHistory)
     checks: list[FakeCheck] = field(default_factory=list)
+    preflight: list[PreflightCheck] = field(default_factory=list)  # configured checks
     policy: ReleasePolicy = field(
         default_factory=lambda: ReleasePolicy(
             pipeline="web",
@@ -82,6 +84,7 @@ class World:
             checks=self.checks,
             migrations=self.runner,
             history=self.history,
+            preflight_checks=self.preflight,
         )
 
     def make(self) -> Releaser:
