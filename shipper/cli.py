@@ -762,9 +762,40 @@ def validate(
             return
         from shipper.status import reach_everything
 
-        problems = reach_everything(_wire(loaded), say=typer.echo)
+        wiring = _wire(loaded)
+        problems = reach_everything(wiring, say=typer.echo)
         if problems:
             raise typer.Exit(1)
+        code = _preflight(wiring, None, "human")
+        if code:
+            raise typer.Exit(code)
+
+
+@app.command()
+def preflight(
+    version: Annotated[
+        str | None, typer.Argument(help="The version about to ship (default: what runs).")
+    ] = None,
+    pipeline: PipelineOpt = None,
+    output: OutputOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """The preflight checks alone, read-only: a table (or JSON lines); exit 3 on a block."""
+    with reported(debug):
+        loaded = _load(pipeline, debug)
+        wiring = _wire(loaded)
+        code = _preflight(wiring, _version(loaded, version) if version else None, _mode(output))
+        raise typer.Exit(code)
+
+
+def _preflight(wiring: Wiring, version: Version | None, mode: str) -> int:
+    """Run and print the preflight; 3 when a finding blocks, else 0."""
+    from shipper.preflight.command import preflight as run
+    from shipper.report.preflight import render_preflight
+
+    result = run(wiring, version)
+    render_preflight(wiring.pipeline.name, result, sys.stdout, mode, wiring.clock.now())
+    return 3 if result.blocks else 0
 
 
 def main() -> None:

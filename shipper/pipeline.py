@@ -31,6 +31,7 @@ from shipper.core.config import (
     VerifyPolicy,
 )
 from shipper.errors import PipelineError
+from shipper.preflight.section import PreflightSection
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_DEPTH = 20
@@ -363,6 +364,7 @@ class Pipeline(Strict):
     notify: Notify = Notify()
     rollback: RollbackSection = RollbackSection()
     versions: Versions = Versions()
+    preflight: PreflightSection | None = None  # the lessons checked before anything ships
     # Where the pipeline came from, for errors found after loading: the file as shown,
     # and the line of each key path.
     _source: str = PrivateAttr(default="")
@@ -425,6 +427,7 @@ class Pipeline(Strict):
             rollout_timeout_seconds=self.kubernetes.rollout_timeout if self.kubernetes else 600.0,
             rollback_timeout_seconds=self.rollback.timeout,
             version_pattern=self.versions.pattern,
+            preflight=self.preflight.settings() if self.preflight else (),
         )
 
 

@@ -26,6 +26,7 @@ from shipper.ports import (
     Lock,
     MigrationRunner,
     Platform,
+    PreflightCheck,
     StatusGate,
 )
 from shipper.state.paths import database_path
@@ -107,6 +108,15 @@ class Wiring:
 
         return DeferredRunner(job_runner)
 
+    def preflight_checks(self) -> list[PreflightCheck]:
+        """The pipeline's `preflight:` checks (none without the section); nothing is read
+        until one runs."""
+        if self.pipeline.preflight is None:
+            return []
+        from shipper.preflight.factory import build_preflight_checks
+
+        return build_preflight_checks(self.pipeline, clock=self.clock, env=self.env)
+
     def ledger(self) -> Ledger:
         if self.pipeline.ledger.backend == "kubernetes":
             from shipper.state.kube_ledger import build_kube_ledger
@@ -148,6 +158,7 @@ class Wiring:
             checks=self.checks(),
             migrations=self.migrations(),
             history=GitHistory(Path.cwd()),
+            preflight_checks=self.preflight_checks(),
         )
         return Releaser(self.pipeline.policy(), ports)
 

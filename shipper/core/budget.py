@@ -181,7 +181,7 @@ def peak_rows(
             Workload(w.key, replicas, w.strategy, w.max_surge, containers=w.containers)
         )
         units = replicas + surge
-        noun = "job pod" if w.kind == "cronjob" else "pods"
+        noun = "job pod" if w.kind == "cronjob" else ("pod" if replicas == 1 else "pods")
         why = f"{replicas} {noun}" + (f" + {surge} surge" if surge else "")
         if at_hpa_max and w.hpa_max and w.hpa_max > w.replicas:
             why += " (autoscaler max)"

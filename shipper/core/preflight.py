@@ -28,9 +28,16 @@ class PreflightResult:
         return [f for f in self.findings if f.severity is Severity.BLOCK]
 
 
-def weigh(findings: Sequence[Finding], severity: Severity) -> list[Finding]:
-    """The check's problems at `severity`; INFO findings (figures) stay INFO."""
-    return [f if f.severity is Severity.INFO else replace(f, severity=severity) for f in findings]
+def weigh(findings: Sequence[Finding], default: Severity, severity: Severity) -> list[Finding]:
+    """The check's problems (its findings at its own severity) at `severity`; anything
+    else it said (an INFO figure, never a problem; a WARN about what it had to assume)
+    as it was."""
+    return [
+        replace(f, severity=severity)
+        if f.severity is default and f.severity is not Severity.INFO
+        else f
+        for f in findings
+    ]
 
 
 def override_note(check: PreflightCheck, setting: CheckSetting | None) -> str:
@@ -54,7 +61,7 @@ def _run_check(check: PreflightCheck, severity: Severity, version: Version) -> l
         # What a check needs could not be read: a finding of its severity, not a crash
         # (a BLOCK check that can't tell fails closed, as the status gate does).
         found = [Finding(None, check.name, check.severity, f"could not run: {exc}")]
-    return weigh(found, severity)
+    return weigh(found, check.severity, severity)
 
 
 def run_preflight(

@@ -47,6 +47,8 @@ KINDS: dict[str, _Kind] = {
     "job": _Kind("/apis/batch/v1", "jobs"),
     "pod": _Kind("/api/v1", "pods"),
     "configmap": _Kind("/api/v1", "configmaps"),
+    "secret": _Kind("/api/v1", "secrets"),
+    "horizontalpodautoscaler": _Kind("/apis/autoscaling/v2", "horizontalpodautoscalers"),
     "lease": _Kind("/apis/coordination.k8s.io/v1", "leases"),
 }
 

@@ -148,8 +148,29 @@ def pipeline_text(
         f"  path: {rel(DATABASE)}\n"
         "  ttl: 2m\n"
         "rollback:\n"
-        "  timeout: 1m\n"
+        "  timeout: 1m\n" + PREFLIGHT
     )
+
+
+# The lessons ship checks before anything ships (`ship preflight -p sandbox`). The
+# sandbox has no PostgreSQL: the budget is judged against the declared pooler.
+PREFLIGHT = """\
+preflight:
+  processes:
+    - name: web
+      heroku: {type: web, processes: WEB_CONCURRENCY, threads: RAILS_MAX_THREADS}
+      kubernetes: {workload: deployment/web, processes: 1, threads: RAILS_MAX_THREADS}
+    - name: worker
+      heroku: {type: worker, processes: 1, threads: 10}
+      kubernetes: {workload: deployment/worker, processes: 1, threads: 10}
+    - name: nightly-report
+      kubernetes: {workload: cronjob/nightly-report, processes: 1, threads: 1}
+  connections:
+    margin: 10%
+    pooler: {type: pgbouncer, max_client_connections: 200, server_connections: 40}
+  env_parity:
+    ignore: [SANDBOX]
+"""
 
 
 def relative_to(target: Path, start: Path) -> Path:

@@ -187,7 +187,15 @@ class HerokuWorld:
             "web": Formation("web", 1, created_at=at, updated_at=at),
             "worker": Formation("worker", 1, created_at=at, updated_at=at),
         }
-        app.config = {"SANDBOX": "1", "REDIS_URL": "redis://sandbox.invalid:6379"}
+        app.config = {
+            "SANDBOX": "1",
+            "REDIS_URL": "redis://sandbox.invalid:6379",
+            # what the preflight's connection budget reads by name (the rest: names only)
+            "WEB_CONCURRENCY": "2",
+            "RAILS_MAX_THREADS": "5",
+            "DATABASE_URL": "postgres://shop:sandbox-not-a-secret@db.sandbox.invalid/shop",
+            "PAPERTRAIL_API_TOKEN": "sandbox-not-a-secret",
+        }
         app.features = {"preboot": not self.apps}
         self.apps[name] = app
         self._history(app, "Initial release", None, at)

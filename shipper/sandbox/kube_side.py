@@ -26,6 +26,29 @@ SIDECAR = "cloud-sql-proxy"
 SIDECAR_IMAGE = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.8.0"
 
 
+def _resources(cpu: str, memory: str, cpu_limit: str | None = None) -> dict[str, Any]:
+    limits = {"memory": memory, **({"cpu": cpu_limit} if cpu_limit else {})}
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": limits}
+
+
+# The containers as production namespaces write them: resources on each, the application's
+# env from literals, a ConfigMap and a Secret (the preflight lessons read these names).
+_APP_ENV = {
+    "resources": _resources("250m", "512Mi", cpu_limit="200m"),
+    "env": [
+        {"name": "RAILS_MAX_THREADS", "value": "5"},
+        {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "shop-db", "key": "url"}}},
+        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel.sandbox.invalid:4317"},
+    ],
+    "envFrom": [{"configMapRef": {"name": "shop-config"}}, {"secretRef": {"name": "shop-secrets"}}],
+}
+_FIELDS: dict[str, dict[str, Any]] = {
+    "web": _APP_ENV,
+    "worker": _APP_ENV,
+    SIDECAR: {"resources": _resources("50m", "64Mi")},
+}
+
+
 @dataclass(frozen=True)
 class KubeLayout:
     namespace: str
@@ -92,14 +115,17 @@ class KubeSide:
                 # ship must leave it alone (it runs another repository's image).
                 containers = {name: image, SIDECAR: SIDECAR_IMAGE}
                 self.server.seed_deployment(
-                    ns, name, image, replicas=replicas, containers=containers
+                    ns, name, image, replicas=replicas, containers=containers, fields=_FIELDS
                 )
             elif kind == "deployment":
-                self.server.seed_deployment(ns, name, image, replicas=replicas)
+                self.server.seed_deployment(ns, name, image, replicas=replicas, fields=_FIELDS)
             elif kind == "statefulset":
                 self.server.seed_statefulset(ns, name, image, replicas=replicas)
             else:
-                self.server.seed_cronjob(ns, name, image)
+                self.server.seed_cronjob(
+                    ns, name, image, fields={name: {"resources": _resources("100m", "256Mi")}}
+                )
+        self._seed_estate(ns)
         for plural in ("deployments", "statefulsets", "cronjobs"):
             for obj in self.server.objects(plural, ns):
                 key = f"{plural[:-1]}/{obj['metadata']['name']}"
@@ -109,6 +135,37 @@ class KubeSide:
 
     def stop(self) -> None:
         self.server.stop()
+
+    def _seed_estate(self, ns: str) -> None:
+        """What the preflight lessons read beside the workloads: the ConfigMap and Secret
+        the application's env comes from, and an autoscaler on the web Deployment."""
+        self.server.put(
+            "configmaps",
+            ns,
+            {"metadata": {"name": "shop-config"}, "data": {"REDIS_URL": "redis://r:6379"}},
+        )
+        self.server.put(
+            "secrets",
+            ns,
+            {"metadata": {"name": "shop-secrets"}, "data": {"SECRET_KEY_BASE": "c2FuZGJveA=="}},
+        )
+        if any(k == "deployment" and n == SIDECAR_WORKLOAD for k, n, _ in self.layout.workloads):
+            self.server.put(
+                "horizontalpodautoscalers",
+                ns,
+                {
+                    "metadata": {"name": SIDECAR_WORKLOAD},
+                    "spec": {
+                        "scaleTargetRef": {
+                            "apiVersion": "apps/v1",
+                            "kind": "Deployment",
+                            "name": SIDECAR_WORKLOAD,
+                        },
+                        "minReplicas": 2,
+                        "maxReplicas": 6,
+                    },
+                },
+            )
 
     def add_statefulset(
         self, name: str, replicas: int, update_strategy: dict[str, Any] | None

@@ -57,6 +57,7 @@ RESOURCES: dict[str, Resource] = {
         Resource("jobs", "batch", "v1", "Job", True, True),
         Resource("cronjobs", "batch", "v1", "CronJob", True, True),
         Resource("leases", "coordination.k8s.io", "v1", "Lease"),
+        Resource("horizontalpodautoscalers", "autoscaling", "v2", "HorizontalPodAutoscaler"),
     )
 }
 

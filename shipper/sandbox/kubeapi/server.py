@@ -214,13 +214,15 @@ class FakeKubeApiServer(RestSemantics):
         labels: Mapping[str, str] | None = None,
         progress_deadline_seconds: int = 600,
         wait: bool = True,
+        fields: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Obj:
         """A Deployment already rolled out (its pods ready at once) unless `wait` is False.
 
         `containers`: names that all run `image`, or a name -> image mapping. Default:
-        one container named like the Deployment.
+        one container named like the Deployment. `fields`: more of each container's
+        fields by its name (`resources`, `env`, `envFrom`).
         """
-        template = _template(name, image, containers, labels)
+        template = _template(name, image, containers, labels, fields)
         spec = {
             "replicas": replicas,
             "selector": {"matchLabels": {"app": name}},
@@ -261,9 +263,10 @@ class FakeKubeApiServer(RestSemantics):
         image: str,
         schedule: str = "0 3 * * *",
         containers: Sequence[str] | Mapping[str, str] | None = None,
+        fields: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Obj:
         """A CronJob (no controller runs it: ship only changes its job template)."""
-        template = _template(name, image, containers, None)
+        template = _template(name, image, containers, None, fields)
         template["spec"]["restartPolicy"] = "OnFailure"
         spec = {"schedule": schedule, "jobTemplate": {"spec": {"template": template}}}
         return self.store.create("cronjobs", namespace, {"metadata": {"name": name}, "spec": spec})
@@ -307,6 +310,7 @@ def _template(
     image: str,
     containers: Sequence[str] | Mapping[str, str] | None,
     labels: Mapping[str, str] | None,
+    fields: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Obj:
     if containers is None:
         pairs = [(name, image)]
@@ -316,7 +320,11 @@ def _template(
         pairs = [(c, image) for c in containers]
     return {
         "metadata": {"labels": {"app": name, **(labels or {})}},
-        "spec": {"containers": [{"name": n, "image": i} for n, i in pairs]},
+        "spec": {
+            "containers": [
+                {"name": n, "image": i, **dict((fields or {}).get(n) or {})} for n, i in pairs
+            ]
+        },
     }
 
 
