@@ -55,13 +55,23 @@ class StatusView:
 
     @property
     def exit_code(self) -> int:
-        """4 when a side can't be read; 1 when a target is unhealthy or the versions
-        differ; else 0 (kubectl rollout status's convention)."""
+        """4 when a side can't be read; 1 when a target is unhealthy, the versions differ
+        or a release stopped with nothing running it (a person must finish or undo it);
+        else 0 (kubectl rollout status's convention)."""
         if self.unreadable:
             return 4
         if any(t.healthy is False for t in self.targets) or self.skew is not None:
             return 1
-        return 0
+        return 1 if self.stopped_release is not None else 0
+
+    @property
+    def stopped_release(self) -> Release | None:
+        """The open release no live process holds the lock for: it stopped, and waits."""
+        release = self.in_progress
+        if release is None:
+            return None
+        live = self.lock is not None and not self.lock_stale and not self.lock.manual
+        return None if live else release
 
     def problems(self) -> list[str]:
         """What is wrong, one line each, each ending with the next command to run."""
@@ -85,16 +95,14 @@ class StatusView:
             )
         if self.lock is not None:
             out.append(self._lock_problem(p))
-        release = self.in_progress
+        release = self.stopped_release
         if release is not None:
-            live = self.lock is not None and not self.lock_stale and not self.lock.manual
-            if not live:
-                out.append(
-                    f"release #{release.number} ({release.kind.value} of {release.version}) "
-                    f"stopped in phase {release.phase.value} and nothing is running it; "
-                    f"finish it with `ship {_finish_verb(release)}{p}`, or undo it: "
-                    f"`ship rollback{p}`"
-                )
+            out.append(
+                f"release #{release.number} ({release.kind.value} of {release.version}) "
+                f"stopped in phase {release.phase.value} and nothing is running it; "
+                f"finish it with `ship {_finish_verb(release)}{p}`, or undo it: "
+                f"`ship rollback{p}`"
+            )
         if self.gate is not None and not self.gate.is_open:
             out.append(
                 f"deploys are blocked by the platform status ({self.gate.summary}; a rollback "
