@@ -21,6 +21,7 @@ import typer
 from shipper import __version__
 from shipper.errors import BadInput, BadVersion, ShipError
 from shipper.redact import Redactor
+from shipper.traffic.cli import traffic_app
 
 if TYPE_CHECKING:
     from shipper.core.model import Version
@@ -42,6 +43,7 @@ lock_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(lock_app, name="lock")
+app.add_typer(traffic_app, name="traffic")
 
 
 def _mount_sandbox() -> None:

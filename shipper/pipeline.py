@@ -350,6 +350,68 @@ class Versions(Strict):
         return v
 
 
+class TrafficBackend(Strict):
+    """One side behind HAProxy: its servers (host:port; names are re-resolved through
+    the `resolvers` section, which needs the health checks on) and its health check."""
+
+    servers: tuple[str, ...] = Field(min_length=1)
+    health: str = "/health"  # path of the HTTP health check
+    tls: bool = False  # speak TLS to the servers (verified, SNI = host)
+    host: str | None = None  # Host header (and SNI) to send, e.g. acme-web.herokuapp.com
+
+    @field_validator("servers")
+    @classmethod
+    def _servers(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for server in v:
+            if not re.fullmatch(r"[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5}", server):
+                raise ValueError(f'"{server[:80]}" is not host:port')
+        return v
+
+    @field_validator("health")
+    @classmethod
+    def _health(cls, v: str) -> str:
+        if not re.fullmatch(r"/[^\s]*", v):
+            raise ValueError(f'"{v[:80]}" is not a path like /health')
+        return v
+
+
+class TrafficKey(Strict):
+    """Where a request without a site cookie gets its stable key: a cookie or a header."""
+
+    cookie: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$")
+
+    @model_validator(mode="after")
+    def _one(self) -> TrafficKey:
+        if (self.cookie is None) == (self.header is None):
+            raise ValueError("traffic.key needs exactly one of cookie or header")
+        return self
+
+
+class TrafficSection(Strict):
+    """The HAProxy in front of both sides (`ship traffic`)."""
+
+    runtime: str = Field(min_length=1)  # the runtime API: a unix socket path, or host:port
+    maps_dir: str = Field(min_length=1)  # the map files ship writes and HAProxy loads
+    bind: str = "0.0.0.0:80"
+    site_cookie: str = Field(default="site", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    key: TrafficKey = TrafficKey(cookie="visitor")
+    heroku: TrafficBackend
+    kubernetes: TrafficBackend
+    timeout: Duration = 30.0  # to the first byte of the answer, as Heroku's router
+    connect_timeout: Duration = 5.0
+    health_interval: Duration = 2.0
+    resolvers: tuple[str, ...] = ()  # nameservers host:port; none: /etc/resolv.conf
+    log: str = "/dev/log"  # a syslog address, or stdout
+    on_regression: Literal["none", "drain"] = "none"
+
+    @model_validator(mode="after")
+    def _positive(self) -> TrafficSection:
+        if self.timeout <= 0 or self.connect_timeout <= 0 or self.health_interval <= 0:
+            raise ValueError("traffic timeouts and health_interval must be above zero")
+        return self
+
+
 class Pipeline(Strict):
     """One pipeline file, as DESIGN.md describes it (the contract keys, plus a few)."""
 
@@ -364,6 +426,7 @@ class Pipeline(Strict):
     notify: Notify = Notify()
     rollback: RollbackSection = RollbackSection()
     versions: Versions = Versions()
+    traffic: TrafficSection | None = None
     preflight: PreflightSection | None = None  # the lessons checked before anything ships
     # Where the pipeline came from, for errors found after loading: the file as shown,
     # and the line of each key path.
@@ -584,6 +647,13 @@ def _anchor_paths(pipeline: Pipeline, folder: Path) -> Pipeline:
             update={"kubeconfig": str(folder / Path(pipeline.kubernetes.kubeconfig).expanduser())}
         )
         pipeline = pipeline.model_copy(update={"kubernetes": kube})
+    if pipeline.traffic is not None:
+        traffic = pipeline.traffic
+        update = {"maps_dir": str(folder / Path(traffic.maps_dir).expanduser())}
+        if "/" in traffic.runtime or not re.fullmatch(r"[^:]+:\d+", traffic.runtime):
+            update["runtime"] = str(folder / Path(traffic.runtime).expanduser())
+        moved_traffic = traffic.model_copy(update=update)
+        pipeline = pipeline.model_copy(update={"traffic": moved_traffic})
     for section in ("ledger", "lock"):
         current = getattr(pipeline, section)
         if current.path:
