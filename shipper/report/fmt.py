@@ -36,10 +36,10 @@ def short_version(text: str | None) -> str:
 
 
 def change(old: str | None, new: str | None) -> str:
-    """`v41 -> v42`, or just `v42` when nothing changes."""
+    """`v41 -> v42`, or just `v42` when nothing changes (full SHAs shortened)."""
     if old == new:
-        return version(new)
-    return f"{version(old)} -> {version(new)}"
+        return short_version(new)
+    return f"{short_version(old)} -> {short_version(new)}"
 
 
 def clip(text: str, width: int) -> str:

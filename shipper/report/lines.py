@@ -94,7 +94,7 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
             verdict = event.verdict.replace("_", " ")
             return Line(f"{event.phase}: {verdict} in {fmt.duration(event.seconds)}{why}", level)
         case SnapshotTaken():
-            versions = sorted({fmt.version(v) for v in event.targets.values()})
+            versions = sorted({fmt.short_version(v) for v in event.targets.values()})
             return Line(f"snapshot: {len(event.targets)} targets run {', '.join(versions)}")
         case PlanMade():
             runs = "run first" if event.migrations else "do not run"
@@ -169,9 +169,9 @@ def _target_finished(event: TargetFinished) -> Line:
     note = f": {event.message}" if event.message else ""
     if event.rollback:
         if event.verdict == "succeeded":
-            return Line(f"{event.target}  restored {fmt.version(event.version)}", "good")
+            return Line(f"{event.target}  restored {fmt.short_version(event.version)}", "good")
         what = event.verdict.replace("_", " ")
         return Line(f"{event.target}  rollback {what}{note}", "error")
     if event.verdict == "succeeded":
-        return Line(f"{event.target}  runs {fmt.version(event.version)}", "good")
+        return Line(f"{event.target}  runs {fmt.short_version(event.version)}", "good")
     return Line(f"{event.target}  {event.verdict.replace('_', ' ')}{note}", "error")
