@@ -247,3 +247,14 @@ def test_drain_moves_everything_and_undrain_puts_it_back(
     assert "drained   heroku" in status.stdout
     _ok(ship("traffic", "undrain"))
     assert stack.get("acme-2") == (200, "heroku")
+
+
+def test_history_and_status_show_traffic_changes(stack: Stack, ship: Callable[..., Result]) -> None:
+    """A traffic change is a `traffic` release in `ship history`; `ship status` still renders."""
+    _ok(ship("traffic", "set", "--percent", "50", "--reason", "half"))
+    history = ship("history", "--output", "human")
+    assert history.exit_code == 0
+    assert "traffic" in history.stdout and "50%" in history.stdout
+    status = ship("status", "--output", "human")
+    assert "internal error" not in status.stderr
+    assert status.exit_code in (0, 1, 4)
