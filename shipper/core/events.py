@@ -59,6 +59,18 @@ class Stamped:
 
 
 @dataclass(frozen=True)
+class RunStarted(Event):
+    """The first event of every run, before the lock: which ship, asked to do what, by whom."""
+
+    name: ClassVar[str] = "run_started"
+    ship_version: str  # the version of ship itself
+    command: str  # deploy | migrate | rollback
+    version: str | None  # the version asked for (None: a rollback, which finds its own)
+    actor: str
+    to_release: int | None = None  # `ship rollback --to N`
+
+
+@dataclass(frozen=True)
 class ReleaseStarted(Event):
     name: ClassVar[str] = "release_started"
     kind: str

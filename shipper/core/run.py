@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager
 from shipper.core.command import finish_command, plan_event
 from shipper.core.config import ReleasePolicy
 from shipper.core.deploy import Deploy
+from shipper.core.events import RunStarted
 from shipper.core.holding import Hold, held
 from shipper.core.model import (
     Holder,
@@ -111,6 +112,7 @@ class Releaser:
 
     def deploy(self, req: DeployRequest) -> Outcome:
         kind = "migration" if req.migrations_only else "deploy"
+        self._started("migrate" if req.migrations_only else "deploy", req.holder, req.version)
         with self._hold(
             req.holder, req.reason or f"{kind} {req.version}", req.force_lock, req.lock_wait_seconds
         ) as hold:
@@ -126,10 +128,27 @@ class Releaser:
             return Deploy(self, hold, req).run(open_release)
 
     def rollback(self, req: RollbackRequest) -> Outcome:
+        self._started("rollback", req.holder, None, to_release=req.to)
         with self._hold(
             req.holder, req.reason or "rollback", req.force_lock, req.lock_wait_seconds
         ) as hold:
             return Rollback(self, hold, req).run()
+
+    def _started(
+        self, command: str, holder: Holder, version: Version | None, to_release: int | None = None
+    ) -> None:
+        """The stream's first event, before the lock is even asked for (docs/events.md)."""
+        from shipper import __version__
+
+        self.ports.emitter.emit(
+            RunStarted(
+                ship_version=__version__,
+                command=command,
+                version=version,
+                actor=str(holder),
+                to_release=to_release,
+            )
+        )
 
     def _hold(
         self, holder: Holder, reason: str, force: bool, wait: float

@@ -23,6 +23,7 @@ from shipper.core.events import (
     ReleaseStarted,
     RollbackFinished,
     RollbackStarted,
+    RunStarted,
     SnapshotTaken,
     Stamped,
     TargetFinished,
@@ -56,7 +57,12 @@ def _side(key: str) -> str:
 
 
 def _start(r: Recorder, version: str = "v42", kind: str = "code") -> None:
+    command = "rollback" if kind == "rollback" else "deploy"
+    asked = None if kind == "rollback" else version
+    number, r.release = r.release, None  # no release is open before release_started
+    r(RunStarted("0.1.0", command, asked, ACTOR), after=0)
     r(LockTaken(holder=ACTOR), after=0)
+    r.release = number
     r(ReleaseStarted(kind=kind, version=version, actor=ACTOR, reason=""), after=0)
     r(PhaseStarted("gate"))
     r(GatePassed(phase="gate", summary="Apps green, Data green, Tools green"))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import respx
 
+from shipper import __version__
 from shipper.core.events import Stamped
 from shipper.core.model import MeasurementStatus
 from shipper.report.console import PlainConsoleSink, make_console
@@ -171,3 +172,56 @@ def test_a_rollback_has_its_own_fold_on_github() -> None:
     start = lines.index("::group::ship web: rollback")
     end = lines.index("::endgroup::", start)
     assert any("rollback succeeded" in line for line in lines[start:end])
+
+
+def _names(events: list[Stamped]) -> list[str]:
+    return [e.event.name for e in events]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_run_opens_with_run_started_before_the_lock(name: str) -> None:
+    """The stream's first event is run_started (ship's version, command, version, actor),
+    before lock_taken or anything else, and it validates against the schema."""
+    events = _events(name)
+    first = events[0].to_json()
+    assert first["event"] == "run_started"
+    assert _names(events)[1] == "lock_taken"
+    assert first["ship_version"] == __version__
+    assert first["command"] == "deploy"
+    assert first["version"] == "v2"
+    assert first["actor"] and first["release"] is None and first["pipeline"] == "web"
+    VALIDATOR.validate(json.loads(json.dumps(first)))
+
+
+def test_rollback_and_migrate_open_with_run_started() -> None:
+    """`ship rollback --to N` and `ship migrate` streams open with their own command."""
+    world = World()
+    world.deploy("v2")
+    world.deploy("v3")
+    del world.sink.events[:]
+    world.rollback(to=1)
+    first = world.sink.events[0].to_json()
+    assert (first["command"], first["version"], first["to_release"]) == ("rollback", None, 1)
+    assert _names(world.sink.events)[1] == "lock_taken"
+    del world.sink.events[:]
+    world.deploy("v4", migrations=True, migrations_only=True)
+    first = world.sink.events[0].to_json()
+    assert (first["command"], first["version"]) == ("migrate", "v4")
+
+
+def test_docs_state_the_real_order_of_a_run() -> None:
+    """docs/events.md's 'Order of a run' names events in the order a recorded deploy with
+    migrations first emits them, and its release ends with release_finished, lock_released."""
+    doc = (Path(__file__).parents[2] / "docs" / "events.md").read_text()
+    section = doc.split("## Order of a run", 1)[1].split("\n## ", 1)[0]
+    documented: list[str] = []
+    for name in re.findall(r"`([a-z_]+)`", section):
+        if name not in documented:
+            documented.append(name)
+    events = _events("shipped")
+    seen: list[str] = []
+    for name in _names(events):
+        if name not in seen:
+            seen.append(name)
+    assert [n for n in documented if n in seen] == seen
+    assert _names(events)[-2:] == ["release_finished", "lock_released"]

@@ -50,7 +50,8 @@ def test_each_event_is_one_line_with_the_common_fields() -> None:
     """Each event is a single line carrying event, time, release and pipeline."""
     lines = _lines(streams.success())
     assert len(lines) == len(streams.success())
-    first = json.loads(lines[1])
+    assert json.loads(lines[0])["event"] == "run_started"
+    first = json.loads(lines[2])
     assert (first["event"], first["release"], first["pipeline"]) == ("release_started", 12, "web")
     assert first["time"] == "2026-11-26T12:00:00+00:00"
 
