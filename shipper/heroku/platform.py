@@ -81,6 +81,7 @@ class HerokuPlatform:
         self._labels = LabelCache()
         self._slugs = SlugCache()
         self._preboots: dict[str, bool] = {}
+        self._releases: dict[str, Release] = {}  # by id: what a dyno's release runs
         self._guard = threading.Lock()
 
     @property
@@ -253,33 +254,63 @@ class HerokuPlatform:
     def _app_health(self, app: str, expected: TargetState) -> str:
         """ "" when the app runs `expected`, else what is wrong.
 
-        "Runs `expected`" is Heroku's identity, never a label: the current release is the
-        recorded one, or a rollback release to it (what ship's rollback call created, or
-        `heroku rollback`) running the recorded slug."""
-        # The dynos are read while the releases are: a measurement is one round trip, so
-        # the bake's last one ends soon after the window does.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="heroku-dynos") as pool:
-            listed = pool.submit(
-                self._api.get, f"{app_path(app)}/dynos", f"list the dynos of {app}"
-            )
-            history = self._history(app)
+        "Runs `expected`" is Heroku's identity, never a label: the release the app's
+        dynos run is the recorded one, or a rollback release to it (what ship's rollback
+        call created, or `heroku rollback`) running the recorded slug. One call: the dyno
+        list names each dyno's release and state; a release other than the expected one
+        is read once (what it runs never changes). The newest release among the
+        formation's dynos is the one that counts (older ones are preboot's leftovers);
+        an app scaled to zero is judged by its releases instead."""
+        dynos = parse_list(
+            self._api.get(f"{app_path(app)}/dynos", f"list the dynos of {app}"),
+            Dyno.parse,
+            "dynos",
+        )
+        serving = [d for d in dynos if not d.one_off and d.release_id and d.state != "down"]
+        history = self._history(app)
+        if not serving:
             current = history.current()
             if current is None:
                 return f"{app} has no current release"
             problem = _not_expected(current, expected, history)
             if problem:
                 return f"{app} {problem}"
-            if current.status != "succeeded":
-                return f"{app} release v{current.version} is {current.status}"
-            dynos = parse_list(listed.result(), Dyno.parse, "dynos")
+            return (
+                ""
+                if current.status == "succeeded"
+                else (f"{app} release v{current.version} is {current.status}")
+            )
+        newest = max(serving, key=lambda d: d.release_version or 0)
+        if newest.release_id != expected.detail.get("release_id"):
+            problem = _not_expected(self._release(app, newest), expected, history)
+            if problem:
+                return f"{app} {problem}"
         crashed = [
             d.name
-            for d in dynos
-            if d.state == "crashed" and d.release_version in (None, current.version)
+            for d in serving
+            if d.state == "crashed" and d.release_version == newest.release_version
         ]
         if crashed:
             return f"{app} has crashed dynos: {', '.join(sorted(crashed))}"
         return ""
+
+    def _release(self, app: str, dyno: Dyno) -> Release:
+        """The release a dyno runs, read once per run: its slug and description (what
+        decides whether it is the expected code) never change."""
+        assert dyno.release_id is not None
+        with self._guard:
+            known = self._releases.get(dyno.release_id)
+        if known is not None:
+            return known
+        release = Release.parse(
+            self._api.get(
+                f"{app_path(app)}/releases/{dyno.release_id}",
+                f"read release v{dyno.release_version} of {app}",
+            )
+        )
+        with self._guard:
+            self._releases[release.id] = release
+        return release
 
     # --- plumbing -----------------------------------------------------------------
 

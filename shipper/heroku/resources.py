@@ -12,6 +12,7 @@ from typing import Any
 from shipper.heroku.errors import malformed
 
 BUILD_FINAL = frozenset({"succeeded", "failed"})
+ONE_OFF_TYPES = frozenset({"run", "release", "scheduler"})
 RELEASE_FINAL = frozenset({"succeeded", "failed", "expired"})
 
 
@@ -113,17 +114,25 @@ class Dyno:
     type: str
     state: str  # crashed | down | idle | starting | up
     release_version: int | None
+    release_id: str | None = None
+
+    @property
+    def one_off(self) -> bool:
+        """A `heroku run`, scheduler or release-phase dyno: not part of the formation."""
+        return self.type in ONE_OFF_TYPES
 
     @classmethod
     def parse(cls, body: Any) -> Dyno:
         what = "a dyno"
         release = _field(body, "release", dict, what, null=True) or {}
         version = release.get("version")
+        ident = release.get("id")
         return cls(
             name=_field(body, "name", str, what),
             type=str(_field(body, "type", str, what, null=True) or ""),
             state=_field(body, "state", str, what),
             release_version=version if isinstance(version, int) else None,
+            release_id=ident if isinstance(ident, str) else None,
         )
 
 

@@ -209,3 +209,34 @@ def test_without_preboot_a_deploy_does_not_wait_for_old_dynos(
     assert result.verdict is Verdict.SUCCEEDED
     assert not [u for u in op.updates if u[1] == "preboot"]
     assert len(heroku.calls("GET", rf"^/apps/{APP}/features/preboot$")) == 1
+
+
+def test_health_judges_the_newest_release_the_dynos_run(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """While preboot's old web dyno still serves beside the new one, the newest release
+    the dynos run is what counts; a crash of the old one is not the new code's."""
+    heroku.seed_release(APP, SHA_A)
+    heroku.apps[APP].preboot = True
+    heroku.preboot_seconds = 10_000.0  # the old dyno outlives the whole test
+    side = platform(api, apps=[APP])
+    tagged = RecordingOperation(version=Version("v42"), clock=op.clock, budget=300.0)
+    [result] = side.deploy(Version("v42"), tagged)  # times out waiting for preboot
+    assert result.state is not None
+    old = next(d for d in heroku.apps[APP].dynos if d["release"]["version"] < 3)
+    old["state"] = "crashed"
+    assert side.health([result.state]).status is MeasurementStatus.SUCCESSFUL
+
+
+def test_an_app_scaled_to_zero_is_judged_by_its_releases(
+    heroku: FakeHeroku, api: HerokuApi
+) -> None:
+    """No dynos to ask: the current release decides, as before."""
+    heroku.seed_release(APP, SHA_A)
+    side = platform(api, apps=[APP])
+    before = side.snapshot()
+    heroku.apps[APP].dynos = []
+    assert side.health(before).status is MeasurementStatus.SUCCESSFUL
+    heroku.release_config(APP, "Set FOO config vars")
+    heroku.apps[APP].dynos = []
+    assert side.health(before).status is MeasurementStatus.FAILED

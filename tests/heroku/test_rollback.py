@@ -180,7 +180,7 @@ def test_health_is_inconclusive_when_heroku_cannot_be_read(
     """An unreachable API makes health INCONCLUSIVE, not FAILED."""
     side = platform(api)
     before = side.snapshot()
-    heroku.fail("GET", "/releases$", *[httpx.ConnectError("down") for _ in range(40)])
+    heroku.fail("GET", "/dynos$", *[httpx.ConnectError("down") for _ in range(40)])
     assert side.health(before).status is MeasurementStatus.INCONCLUSIVE
 
 
@@ -204,17 +204,21 @@ def test_rollback_cancels_a_pending_build_so_it_cannot_release_later(
     assert platform(api, apps=["acme-web"]).snapshot()[0].version == V41
 
 
-def test_a_health_measurement_reads_releases_and_dynos_together(
-    heroku: FakeHeroku, api: HerokuApi
+def test_a_health_measurement_is_one_call_per_app(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
 ) -> None:
-    """One measurement is one round trip: the releases list waits here until the dynos
-    have been asked for, which only happens when both are in flight at once."""
+    """The dyno list names each dyno's release: one call per app per measurement, plus
+    one read of a release other than the expected one (a rollback release), once."""
     side = platform(api, apps=["acme-web"])
     before = side.snapshot()
-    overlapped = heroku.expect_together(r"/apps/acme-web/releases$", r"/apps/acme-web/dynos$")
-    measurement = side.health(before)
-    assert measurement.status is MeasurementStatus.SUCCESSFUL, measurement.message
-    assert overlapped == [True]
+    side.deploy(V42, op)
+    side.roll_back(before, op)
+    heroku.requests.clear()
+    for _ in range(3):
+        assert side.health(before).status is MeasurementStatus.SUCCESSFUL
+    paths = [r.url.path for r in heroku.requests]
+    assert paths.count("/apps/acme-web/dynos") == 3
+    assert len(paths) == 4  # the rollback release, read once
 
 
 def test_rollback_waits_for_a_stopped_deploys_release_phase_then_rolls_back(
