@@ -21,6 +21,7 @@ from shipper.core.model import (
     LockInfo,
     LockLease,
     Measurement,
+    Probe,
     Release,
     ReleaseNo,
     Severity,
@@ -313,4 +314,14 @@ class SourceHistory(Protocol):
 
     def changed_paths(self, old: Version, new: Version) -> list[str] | None:
         """The paths changed from `old` to `new`, or None when this cannot be told."""
+        ...
+
+
+@runtime_checkable
+class ProbedCheck(Check, Protocol):
+    """A check that can be tried once, read-only, before any change (`ship validate
+    --online`, the deploy's preflight): the HTTP and Prometheus checks."""
+
+    def probe(self, version: Version) -> Probe:
+        """One request; never raises. The answer names the URL or query, never a secret."""
         ...

@@ -12,9 +12,14 @@ import math
 
 import httpx
 
-from shipper.checks.wire import describe_transport_error, snippet
+from shipper.checks.wire import (
+    describe_transport_error,
+    is_connect_failure,
+    shown_url,
+    snippet,
+)
 from shipper.core.clock import SystemClock
-from shipper.core.model import JSON, Measurement, MeasurementStatus, Side, Version
+from shipper.core.model import JSON, Measurement, MeasurementStatus, Probe, Side, Version
 from shipper.pipeline import render
 from shipper.ports import Clock
 
@@ -97,11 +102,12 @@ class HttpCheck:
         JSON field equals `equals`; otherwise FAILED, naming the first thing that was off.
         """
         start = self._clock.monotonic()
+        url = render(self._url, version)
         try:
-            status, body, complete = self._fetch(render(self._url, version), start)
+            status, body, complete = self._fetch(url, start)
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             return Measurement(
-                MeasurementStatus.FAILED, "", describe_transport_error(exc, self._timeout)
+                MeasurementStatus.FAILED, "", describe_transport_error(exc, self._timeout, url)
             )
         elapsed = self._clock.monotonic() - start
         value = f"HTTP {status} in {elapsed:.3f}s"
@@ -121,6 +127,26 @@ class HttpCheck:
             if problem:
                 return _failed(value, problem)
         return Measurement(MeasurementStatus.SUCCESSFUL, value, "")
+
+    def probe(self, version: Version) -> Probe:
+        """One GET before any change: does the URL answer at all? Any answer counts as
+        reached (the old code may well fail the check the new code is to pass); only a
+        status the check would refuse is said as not ok. A URL naming `{version}` is not
+        tried: that version does not run anywhere yet."""
+        where = shown_url(self._url)
+        if "{version}" in self._url:
+            return Probe(True, True, where, "not probed: the URL names the version to release")
+        start = self._clock.monotonic()
+        try:
+            status, _, _ = self._fetch(self._url, start)
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            reached = not is_connect_failure(exc)
+            return Probe(reached, False, where, describe_transport_error(exc, self._timeout))
+        elapsed = self._clock.monotonic() - start
+        if not self._status_ok(status):
+            answer = f"answered HTTP {status} in {elapsed:.3f}s, expected {self._status_words()}"
+            return Probe(True, False, where, answer)
+        return Probe(True, True, where, f"answered HTTP {status} in {elapsed:.3f}s")
 
     def _fetch(self, url: str, start: float) -> tuple[int, bytes, bool]:
         """Status, the body (capped) and whether it all arrived within the timeout.

@@ -27,8 +27,14 @@ from typing import Literal
 
 import httpx
 
-from shipper.checks.wire import describe_transport_error, redact, snippet
-from shipper.core.model import JSON, Measurement, MeasurementStatus, Side, Version
+from shipper.checks.wire import (
+    describe_transport_error,
+    is_connect_failure,
+    redact,
+    shown_url,
+    snippet,
+)
+from shipper.core.model import JSON, Measurement, MeasurementStatus, Probe, Side, Version
 from shipper.pipeline import render
 
 OnEmpty = Literal["inconclusive", "pass", "fail"]
@@ -125,22 +131,41 @@ class PrometheusCheck:
     def measure(self, version: Version) -> Measurement:
         """Query once and judge the answer; never raises (see the module docstring)."""
         try:
-            response = self._client.get(
-                self._endpoint,
-                params={
-                    "query": render(self._query, version),
-                    "timeout": f"{round(self._timeout * 1000)}ms",
-                },
-                headers=self._headers(),
-                auth=self._auth(),
-                timeout=self._timeout,
-                follow_redirects=False,
-            )
+            response = self._query_once(version)
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             return self._inconclusive(
-                "", f"Prometheus: {describe_transport_error(exc, self._timeout)}"
+                "", f"Prometheus: {describe_transport_error(exc, self._timeout, self._endpoint)}"
             )
         return self._judge(response)
+
+    def probe(self, version: Version) -> Probe:
+        """Run the query once before any change: reached, and data or "no data"."""
+        where = f"{shown_url(self._endpoint)} query {snippet(self._query)}"
+        try:
+            response = self._query_once(version)
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            reached = not is_connect_failure(exc)
+            answer = f"Prometheus: {describe_transport_error(exc, self._timeout)}"
+            return Probe(reached, False, where, redact(answer, self._credentials.secrets()))
+        m = self._judge(response)
+        if m.value in ("no data", "NaN"):
+            return Probe(True, True, where, f"answered: no data ({m.value}) for now")
+        if m.status is MeasurementStatus.INCONCLUSIVE:
+            return Probe(True, False, where, m.message)
+        return Probe(True, True, where, f"answered: {m.value}")
+
+    def _query_once(self, version: Version) -> httpx.Response:
+        return self._client.get(
+            self._endpoint,
+            params={
+                "query": render(self._query, version),
+                "timeout": f"{round(self._timeout * 1000)}ms",
+            },
+            headers=self._headers(),
+            auth=self._auth(),
+            timeout=self._timeout,
+            follow_redirects=False,
+        )
 
     def _judge(self, response: httpx.Response) -> Measurement:
         code = response.status_code

@@ -128,12 +128,13 @@ class Command:
         snapshot and before the first change anywhere. Every finding and every override
         of a check is emitted (and kept for the ledger of the release that follows); any
         BLOCK finding ends the run with exit 3 and nothing changed (the outcome names the
-        first)."""
+        first). A verify check that cannot connect at all is such a finding
+        (`core.reach`): it would fail every measurement and roll a healthy release back."""
         from shipper.core.preflight import run_preflight
+        from shipper.core.reach import reach_checks
 
-        result = run_preflight(
-            self.ports.platforms, self.ports.preflight_checks, self.policy.preflight, version
-        )
+        checks = [*self.ports.preflight_checks, *reach_checks(self.ports.checks)]
+        result = run_preflight(self.ports.platforms, checks, self.policy.preflight, version)
         for note in result.notes:
             self.ports.emitter.emit(Notice(level="warning", message=note))
             self._preflight_log.append(("preflight_override", {"message": note}))

@@ -439,3 +439,18 @@ class LockLease:
     info: LockInfo
     took_over: LockInfo | None = None
     takeover_reason: str = ""  # "forced", "expired", "holder process gone"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One read-only try of a check before any change: did it reach what it measures?
+
+    `where` is the URL (without credentials or query string) or the query, for people;
+    `reached` False means no connection at all (refused, DNS, TLS, timeout connecting);
+    `ok` False with `reached` True means it answered, but not usably (a 401, a bad query).
+    """
+
+    reached: bool
+    ok: bool
+    where: str
+    answer: str

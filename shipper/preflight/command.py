@@ -18,9 +18,11 @@ DEFAULT_VERSION = Version("current")  # the image tag only picks containers by r
 
 
 def preflight(wiring: Wiring, version: Version | None = None) -> PreflightResult:
+    from shipper.core.reach import reach_checks
+
     return run_preflight(
         wiring.platforms(quick=True),
-        wiring.preflight_checks(),
+        [*wiring.preflight_checks(), *reach_checks(wiring.checks())],
         wiring.pipeline.policy().preflight,
         version or DEFAULT_VERSION,
     )

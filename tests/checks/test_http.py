@@ -158,7 +158,7 @@ def test_timeout_is_a_failed_measurement(respx_mock: respx.MockRouter) -> None:
     respx_mock.get(URL).mock(side_effect=httpx.ReadTimeout("timed out"))
     m = make(timeout=5.0).measure(V42)
     assert m.status is MeasurementStatus.FAILED
-    assert m.message == "no answer within 5s"
+    assert m.message == f"no answer from {URL} within 5s"
 
 
 def test_connection_refused_is_a_failed_measurement(respx_mock: respx.MockRouter) -> None:
@@ -166,7 +166,7 @@ def test_connection_refused_is_a_failed_measurement(respx_mock: respx.MockRouter
     respx_mock.get(URL).mock(side_effect=httpx.ConnectError("[Errno 111] refused"))
     m = make().measure(V42)
     assert m.status is MeasurementStatus.FAILED
-    assert "could not connect" in m.message
+    assert f"could not connect to {URL}" in m.message
 
 
 def test_trickling_body_is_cut_at_the_timeout(respx_mock: respx.MockRouter) -> None:
@@ -186,6 +186,8 @@ def test_credentials_in_the_url_never_reach_the_message(respx_mock: respx.MockRo
     m = make(url=url).measure(V42)
     assert m.status is MeasurementStatus.FAILED
     assert "hunter2secret" not in m.message + m.value
+    assert "probe:" not in m.message
+    assert "https://acme-web.example.test/health" in m.message
 
 
 def test_threshold_says_what_passing_means() -> None:
@@ -199,3 +201,50 @@ def test_json_field_and_equals_go_together(json_field: str | None) -> None:
     """Giving only one of json_field and equals is refused at construction."""
     with pytest.raises(ValueError, match="go together"):
         make(json_field=json_field, equals=None if json_field else "x")
+
+
+# --- probe: one try before any change (ship validate --online, the deploy's preflight) ---
+
+
+def test_probe_of_an_answering_url_names_it_and_the_answer(respx_mock: respx.MockRouter) -> None:
+    """A probe that gets an answer is reached and ok, and names the URL and the status."""
+    respx_mock.get(URL).respond(200, text="ok")
+    probe = make().probe(V42)
+    assert (probe.reached, probe.ok, probe.where) == (True, True, URL)
+    assert "HTTP 200" in probe.answer
+
+
+def test_probe_of_an_unexpected_status_is_reached_but_not_ok(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """A 503 is an answer (reached) the check would refuse (not ok), said with the status."""
+    respx_mock.get(URL).respond(503)
+    probe = make().probe(V42)
+    assert (probe.reached, probe.ok) == (True, False)
+    assert "HTTP 503" in probe.answer and "expected 2xx" in probe.answer
+
+
+def test_probe_that_cannot_connect_is_not_reached(respx_mock: respx.MockRouter) -> None:
+    """A refused connection is not reached; the URL is shown without user:password or query."""
+    url = "https://probe:hunter2secret@acme-web.example.test/health?token=abc123"
+    respx_mock.get(url).mock(side_effect=httpx.ConnectError(f"cannot reach {url}"))
+    probe = make(url=url).probe(V42)
+    assert probe.reached is False
+    assert probe.where == "https://acme-web.example.test/health?…"
+    text = probe.where + probe.answer
+    assert "hunter2secret" not in text and "abc123" not in text
+
+
+def test_probe_read_timeout_is_reached(respx_mock: respx.MockRouter) -> None:
+    """A server that accepted the connection but did not answer in time was reached."""
+    respx_mock.get(URL).mock(side_effect=httpx.ReadTimeout("slow"))
+    probe = make(timeout=2.0).probe(V42)
+    assert (probe.reached, probe.ok) == (True, False)
+
+
+def test_probe_skips_a_url_naming_the_version(respx_mock: respx.MockRouter) -> None:
+    """A URL with {version} is not tried before the release: that version runs nowhere yet."""
+    probe = make(url="https://{version}.example.test/health").probe(V42)
+    assert (probe.reached, probe.ok) == (True, True)
+    assert "not probed" in probe.answer
+    assert not respx_mock.calls

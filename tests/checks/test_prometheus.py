@@ -151,7 +151,7 @@ def test_timeout_is_inconclusive(respx_mock: respx.MockRouter) -> None:
     respx_mock.get(ENDPOINT).mock(side_effect=httpx.ReadTimeout("timed out"))
     m = make(timeout=2.0).measure(V42)
     assert m.status is MeasurementStatus.INCONCLUSIVE
-    assert m.message == "Prometheus: no answer within 2s"
+    assert m.message == f"Prometheus: no answer from {ENDPOINT} within 2s"
 
 
 def test_non_json_answer_is_inconclusive(respx_mock: respx.MockRouter) -> None:
@@ -237,3 +237,47 @@ def test_threshold_text() -> None:
     """The threshold says both bounds and the empty-result policy."""
     check = make(maximum=0.5, minimum=0.1)
     assert check.threshold == "every series >= 0.1 and <= 0.5 (no data: inconclusive)"
+
+
+# --- probe: one query before any change (ship validate --online, the deploy's preflight) ---
+
+
+def test_probe_with_data_names_the_query_and_the_value(respx_mock: respx.MockRouter) -> None:
+    """A query that returns data is reached and ok; the finding names URL, query and value."""
+    respx_mock.get(ENDPOINT).respond(200, json=vector("0.002"))
+    probe = make().probe(V42)
+    assert (probe.reached, probe.ok) == (True, True)
+    assert ENDPOINT in probe.where and "job:errors:ratio" in probe.where
+    assert "0.002" in probe.answer
+
+
+def test_probe_without_data_says_no_data(respx_mock: respx.MockRouter) -> None:
+    """An empty answer is reached and ok, and says "no data" (there may be no traffic yet)."""
+    respx_mock.get(ENDPOINT).respond(200, json=vector())
+    probe = make().probe(V42)
+    assert (probe.reached, probe.ok) == (True, True)
+    assert "no data" in probe.answer
+
+
+def test_probe_of_a_bad_query_is_reached_but_not_ok(respx_mock: respx.MockRouter) -> None:
+    """Prometheus refusing the query is an answer (reached) ship can't use (not ok)."""
+    respx_mock.get(ENDPOINT).respond(
+        400, json={"status": "error", "errorType": "bad_data", "error": "parse error"}
+    )
+    probe = make().probe(V42)
+    assert (probe.reached, probe.ok) == (True, False)
+    assert "parse error" in probe.answer
+
+
+def test_probe_that_cannot_connect_names_the_url_without_credentials(
+    respx_mock: respx.MockRouter,
+) -> None:
+    """No connection is not reached; the URL is shown without its user:password."""
+    url = "http://admin:s3cr3t-password@prometheus.example.test:9090"
+    respx_mock.get(url + "/api/v1/query").mock(side_effect=httpx.ConnectError(f"no {url}"))
+    probe = make(url=url).probe(V42)
+    assert probe.reached is False
+    assert probe.where.startswith(ENDPOINT)
+    assert "s3cr3t" not in probe.where + probe.answer
+    m = make(url=url).measure(V42)
+    assert f"could not connect to {ENDPOINT}" in m.message and "s3cr3t" not in m.message
