@@ -175,6 +175,8 @@ class AppSteps:
             self._poll,
             lambda b: self.op.progress(self.target, "building", f"build {b.status}"),
             lambda b: b.output_stream_url,
+            # as the POST (or the list a moment ago) answered it: not read again first
+            first=build,
         )
         build = watched.value
         if watched.stopped is not None:

@@ -20,14 +20,15 @@ def test_the_end_of_a_stream_is_noticed_at_once(
     heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation, clock: FakeClock
 ) -> None:
     """With streams open while the build and the release command run, the deploy looks at
-    each exactly when it ends: the build and its release are each read twice, and the
-    deploy takes the platform's own 60 s + 30 s, not a polling interval more."""
+    each exactly when it ends: the build is read once (the POST answered it before), its
+    release twice, and the deploy takes the platform's own 60 s + 30 s, not a polling
+    interval more."""
     heroku.hold_streams = True
     started = clock.monotonic()
     [result] = platform(api, apps=["acme-web"]).deploy(V42, op)
     assert result.verdict is Verdict.SUCCEEDED, result.message
     build_id = heroku.builds_of("acme-web", "v42")[0]["id"]
-    assert len(heroku.calls("GET", rf"/builds/{build_id}$")) == 2
+    assert len(heroku.calls("GET", rf"/builds/{build_id}$")) == 1
     assert clock.monotonic() - started == heroku.build_seconds + heroku.release_seconds
     assert len(heroku.stream_requests) == 2  # the build's, then the release command's
     release_id = heroku.current("acme-web")["id"]
