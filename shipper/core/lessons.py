@@ -83,26 +83,28 @@ def check_resources(
     workloads: Sequence[Workload], severity: Severity, migration_from: str | None = None
 ) -> list[Finding]:
     """Every container has CPU and memory requests and a memory limit (a missing one made
-    hosts unstable in the migration). One finding per workload, naming each container."""
+    hosts unstable in the migration): one finding per workload, naming each container.
+    Init containers that run to completion before the others are a WARN: they are gone
+    once the pod runs (native sidecars stay, and count as containers)."""
     found = []
     for w in workloads:
-        gaps = [
-            f"{c.name} has no {', no '.join(missing)}"
-            for c in w.containers
-            if (missing := missing_resources(c))
-        ]
-        if not gaps:
-            continue
         job = " (and the migration Job, which borrows them)" if w.key == migration_from else ""
-        found.append(
-            Finding(
-                _kube(w.key),
-                RESOURCES,
-                severity,
-                f"{'; '.join(gaps)}{job}: set resources.requests.cpu, requests.memory and "
-                "limits.memory on every container",
-            )
-        )
+        for init, weight in ((False, severity), (True, Severity.WARN)):
+            gaps = [
+                f"{'init container ' if init else ''}{c.name} has no {', no '.join(missing)}"
+                for c in w.containers
+                if c.init == init and (missing := missing_resources(c))
+            ]
+            if gaps:
+                found.append(
+                    Finding(
+                        _kube(w.key),
+                        RESOURCES,
+                        weight,
+                        f"{'; '.join(gaps)}{job}: set resources.requests.cpu, requests.memory "
+                        "and limits.memory on every container",
+                    )
+                )
     return found
 
 

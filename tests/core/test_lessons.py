@@ -39,6 +39,13 @@ def test_a_container_without_requests_or_memory_limit_blocks_naming_what_is_miss
     assert "migration Job" in finding.message and "web has" not in finding.message
 
 
+def test_an_init_container_without_resources_is_a_warning() -> None:
+    """It runs to completion before the pod serves: WARN, named as an init container."""
+    w = kube(Container("web", **FULL), Container("assets", init=True))
+    [finding] = check_resources([w], Severity.BLOCK)
+    assert finding.severity is Severity.WARN and "init container assets" in finding.message
+
+
 def test_complete_resources_find_nothing() -> None:
     assert check_resources([kube(Container("web", **FULL))], Severity.BLOCK) == []
 
