@@ -65,6 +65,7 @@ class Operation(Protocol):
     version: Version
     commit: str | None  # the git SHA `version` resolved to, where the project could tell
     clock: Clock
+    limit: str  # the deadline in words and the key that sets it: "10m (verify.bake)"
 
     @property
     def deadline(self) -> float:

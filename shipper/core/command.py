@@ -192,6 +192,7 @@ class Command:
         *,
         to: Snapshot | None = None,
         commit: str | None = None,
+        limit_key: str = "",
     ) -> ReleaseOperation:
         record = self.record
         assert record is not None
@@ -209,6 +210,7 @@ class Command:
             from_versions={t.target.key: t.version for t in snapshot.targets} if snapshot else {},
             to_versions={t.target.key: t.version for t in to.targets} if to else None,
             commit=commit,
+            limit_key=limit_key,
         )
 
     def _write_ahead(self, target: Target, action: str, detail: JSONDict) -> None:
@@ -275,7 +277,12 @@ class Command:
             states = snapshot.side(platform.side)
             label = common_version(states) or Version("")  # for people only; may be unknown
             op = self.operation(
-                label, self.policy.rollback_timeout_seconds, abort, None, to=snapshot
+                label,
+                self.policy.rollback_timeout_seconds,
+                abort,
+                None,
+                to=snapshot,
+                limit_key="rollback.timeout",
             )
             return platform.roll_back(states, op)
 

@@ -144,9 +144,14 @@ class Deploy(Command):
         assert record is not None
         if policy is None or runner is None:
             raise BadInput("this pipeline has no migration runner; drop --migrations")
-        record.enter(Phase.MIGRATE)
+        record.enter(Phase.MIGRATE, policy.timeout_seconds, "migrations.timeout")
         op = self.operation(
-            version, policy.timeout_seconds, threading.Event(), snapshot, commit=self.req.commit
+            version,
+            policy.timeout_seconds,
+            threading.Event(),
+            snapshot,
+            commit=self.req.commit,
+            limit_key="migrations.timeout",
         )
         result = runner.run(version, policy.command, op)
         if self.releaser.stop.is_set():
@@ -180,7 +185,13 @@ class Deploy(Command):
         # what ran before the migration still runs: ship changed no target since
         running = record.release.snapshot or self.releaser.snapshot()
         started = self.clock.monotonic()
-        record.emit(PhaseStarted(phase=Phase.MIGRATION_BAKE.value))
+        record.emit(
+            PhaseStarted(
+                phase=Phase.MIGRATION_BAKE.value,
+                limit_seconds=policy.bake_seconds,
+                limit="migrations.bake",
+            )
+        )
         if not self.req.migrations_only and policy.bake_seconds <= FRESH_SECONDS:
             # Nothing changes a target while the old code bakes (this process holds the
             # lock), so the code release's snapshot is read now, during the wait. Not the
@@ -264,14 +275,16 @@ class Deploy(Command):
 
         reached: list[TargetState] = []  # a release resumed in its bake reports nothing
         if resumed is None or resumed.phase is not Phase.VERIFY:
-            record.enter(Phase.RELEASE)
+            record.enter(
+                Phase.RELEASE, self.policy.rollout_timeout_seconds, "kubernetes.rollout_timeout"
+            )
             failures, reached = self._release_both(snapshot)
             if failures:
                 record.leave(Phase.RELEASE, "failed", failures[0])
                 return self._fail(snapshot, f"the release failed: {failures[0]}")
             record.leave(Phase.RELEASE, "succeeded")
 
-        record.enter(Phase.VERIFY)
+        record.enter(Phase.VERIFY, self.policy.verify.bake_seconds, "verify.bake")
         expected = _all_of(snapshot, reached, self.clock.now()) or self.releaser.snapshot()
         checks: list[Check] = [
             PlatformHealthCheck(p, expected.side(side)) for side, p in self.ports.platforms.items()
@@ -309,6 +322,7 @@ class Deploy(Command):
                     abort,
                     snapshot,
                     commit=self.req.commit,
+                    limit_key="kubernetes.rollout_timeout",
                 ),
             ),
             emit=self.record.emit,
@@ -380,7 +394,13 @@ class Deploy(Command):
                 )
             )
 
-        record.emit(PhaseStarted(phase=Phase.ROLLBACK.value))
+        record.emit(
+            PhaseStarted(
+                phase=Phase.ROLLBACK.value,
+                limit_seconds=self.policy.rollback_timeout_seconds,
+                limit="rollback.timeout",
+            )
+        )
         _, missing, running = self.restore(snapshot)
         if missing:
             rollback_phase("failed", missing[0])

@@ -127,6 +127,8 @@ class GateSkipped(Event):
 class PhaseStarted(Event):
     name: ClassVar[str] = "phase_started"
     phase: str
+    limit_seconds: float | None = None  # how long it may take (a bake: how long it lasts)
+    limit: str = ""  # the pipeline key that sets it ("verify.bake", "migrations.timeout")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,17 @@ def pause(clock: Clock, seconds: float, stopped: Callable[[], bool]) -> None:
         remaining -= step
 
 
+def duration_words(seconds: float) -> str:
+    """`90` -> "90s", `600` -> "10m", `5400` -> "1h30m": as a pipeline file writes it."""
+    whole = round(seconds)
+    if whole < 120 and whole % 60:
+        return f"{whole}s"
+    hours, minutes = divmod(whole // 60, 60)
+    rest = whole % 60
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{rest}s" if rest else "") or "0s"
+
+
 class ReleaseOperation:
     """One deploy, rollback or migration of one release, as adapters see it.
 
@@ -46,8 +57,15 @@ class ReleaseOperation:
         from_versions: Mapping[str, Version | None] | None = None,
         to_versions: Mapping[str, Version | None] | None = None,
         commit: str | None = None,
+        limit_key: str = "",
     ) -> None:
         self.release = release
+        # the deadline in words with the key that sets it: "10m (kubernetes.rollout_timeout)"
+        self.limit = (
+            f"{duration_words(budget_seconds)} ({limit_key})"
+            if limit_key
+            else (duration_words(budget_seconds))
+        )
         self.pipeline = pipeline
         self.version = version
         self.clock = clock

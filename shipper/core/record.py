@@ -144,12 +144,13 @@ class Record:
             self._save(targets=targets)
             self.log("intent", {"target": target.key, "action": action, "detail": detail})
 
-    def enter(self, phase: Phase) -> None:
+    def enter(self, phase: Phase, limit_seconds: float | None = None, limit: str = "") -> None:
+        """Enter `phase`; a long one says its limit and the pipeline key that sets it."""
         from shipper.core.events import PhaseStarted
 
         self.step(m.Enter(phase))
         self._phase_started = self.clock.monotonic()
-        self.emit(PhaseStarted(phase=phase.value))
+        self.emit(PhaseStarted(phase=phase.value, limit_seconds=limit_seconds, limit=limit))
 
     def leave(self, phase: Phase, verdict: str, message: str = "") -> None:
         from shipper.core.events import PhaseFinished

@@ -76,7 +76,7 @@ class Rollback(Command):
         record.leave(Phase.SNAPSHOT, "taken")
         if plan.finishes is not None:  # a killed or interrupted release: this rollback ends it
             self._supersede(plan.finishes, record.number)
-        record.enter(Phase.ROLLBACK)
+        record.enter(Phase.ROLLBACK, self.policy.rollback_timeout_seconds, "rollback.timeout")
         record.emit(
             RollbackStarted(
                 reason=req.reason or plan.summary,

@@ -446,7 +446,7 @@ class AppSteps:
 
     def _stopped_msg(self, stopped: Verdict, what: str) -> str:
         if stopped is Verdict.TIMED_OUT:
-            return f"{what} on {self.app} did not finish before the deadline"
+            return f"{what} on {self.app} did not finish within {self.op.limit}"
         return f"stopped waiting for {what} on {self.app}"
 
     def _log_tail(self, tail: str) -> None:

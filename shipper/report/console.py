@@ -195,7 +195,7 @@ def live_view(view: ReleaseView, now: datetime) -> RenderableType:
         header.append(" · ")
         header.append(view.phase, style="bold cyan")
         if view.phase != "done":
-            header.append(f" {fmt.duration(view.phase_elapsed(now))}")
+            header.append(f" {view.wait_words(now)}")
     header.append(f" · {fmt.duration(view.elapsed(now))} total", style="dim")
     parts: list[RenderableType] = [header]
     if view.rows:

@@ -34,8 +34,9 @@ from shipper.core.events import (
     TargetFinished,
     TargetProgress,
 )
+from shipper.core.operation import duration_words
 from shipper.report import fmt
-from shipper.report.view import ReleaseView
+from shipper.report.view import BAKES, ReleaseView
 
 # A phase's verdict in the core's words: these mean it went well.
 PHASE_OK = ("succeeded", "passed", "taken")
@@ -87,7 +88,12 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
                 f"platform status gate skipped before {event.phase}: {event.reason}", "warning"
             )
         case PhaseStarted():
-            return Line(f"{event.phase}: started")
+            if event.limit_seconds is None:
+                return Line(f"{event.phase}: started")
+            limit = duration_words(event.limit_seconds)
+            kind = "bake" if event.phase in BAKES else "deadline"
+            key = f", {event.limit}" if event.limit else ""
+            return Line(f"{event.phase}: started ({kind} {limit}{key})")
         case PhaseFinished():
             why = f": {event.message}" if event.message else ""
             level: Level = "good" if event.verdict in PHASE_OK else "error"
@@ -105,7 +111,9 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
         case TargetProgress():
             note = f"  {event.message}" if event.message else ""
             change = fmt.change(event.from_version, event.to_version)
-            return Line(f"{event.target}  {change}  {event.status}{note}", "progress")
+            waited = view.wait_words(stamped.time) if _limited(view) else ""
+            status = f"{event.status} {waited}" if waited else event.status
+            return Line(f"{event.target}  {change}  {status}{note}", "progress")
         case TargetFinished():
             return _target_finished(event)
         case MigrationLog():
@@ -152,6 +160,12 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
             # release_finished is the summary's job; lock_released and metrics are
             # bookkeeping the JSON stream carries.
             return None
+
+
+def _limited(view: ReleaseView) -> bool:
+    """Whether the running phase has a deadline worth repeating on a progress line."""
+    span = view.phases[-1] if view.phases else None
+    return span is not None and span.seconds is None and span.limit_seconds is not None
 
 
 def takeover_text(event: LockTaken) -> str:

@@ -33,6 +33,8 @@ from shipper.core.events import (
     TargetFinished,
     TargetProgress,
 )
+from shipper.core.operation import duration_words
+from shipper.report import fmt
 
 SIDES = ("heroku", "kubernetes")
 
@@ -90,6 +92,8 @@ class PhaseSpan:
     seconds: float | None = None
     verdict: str | None = None
     message: str = ""
+    limit_seconds: float | None = None  # its deadline (a bake: its length)
+    limit: str = ""  # the pipeline key that sets it
 
 
 @dataclass
@@ -165,7 +169,14 @@ class ReleaseView:
                 self.actor, self.reason = event.actor, event.reason
             case PhaseStarted():
                 self.phase = event.phase
-                self.phases.append(PhaseSpan(event.phase, stamped.time))
+                self.phases.append(
+                    PhaseSpan(
+                        event.phase,
+                        stamped.time,
+                        limit_seconds=event.limit_seconds,
+                        limit=event.limit,
+                    )
+                )
                 if event.phase in BAKES:
                     self.checks.clear()  # each bake counts its own measurements
             case PhaseFinished():
@@ -311,6 +322,21 @@ class ReleaseView:
         if span is None or span.seconds is not None:
             return 0.0
         return max(0.0, (now - span.started).total_seconds())
+
+    def wait_words(self, now: datetime) -> str:
+        """How long the running phase has waited, against its limit and the key that
+        sets it: "bake 12s of 30s (verify.bake)", "40s (deadline 10m,
+        kubernetes.rollout_timeout)"; just the time when the phase has no limit."""
+        span = self.phases[-1] if self.phases else None
+        waited = fmt.duration(self.phase_elapsed(now))
+        if span is None or span.seconds is not None or span.limit_seconds is None:
+            return waited
+        limit = duration_words(span.limit_seconds)
+        key = f" ({span.limit})" if span.limit else ""
+        if span.phase in BAKES:
+            return f"bake {waited} of {limit}{key}"
+        key = f", {span.limit}" if span.limit else ""
+        return f"{waited} (deadline {limit}{key})"
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ class RecordingOperation:
     pipeline: str = "web"
     clock: FakeClock = field(default_factory=FakeClock)
     budget: float = 600.0
+    limit: str = "10m (kubernetes.rollout_timeout)"
     intents: list[tuple[str, str, JSONDict | None]] = field(default_factory=list)
     updates: list[tuple[str, str, str]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)

@@ -162,8 +162,11 @@ def test_deadline_gives_timed_out(
 ) -> None:
     """A build still running at the operation's deadline is TIMED_OUT, not FAILED."""
     op.budget = 20.0
+    op.limit = "20s (kubernetes.rollout_timeout)"
     results = platform(api, apps=["acme-web"]).deploy(V42, op)
     assert results[0].verdict is Verdict.TIMED_OUT
+    # the message names the limit and the pipeline key that sets it
+    assert "did not finish within 20s (kubernetes.rollout_timeout)" in results[0].message
 
 
 def test_old_build_of_the_version_is_released_again_from_its_slug(
