@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TextIO
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -216,7 +216,7 @@ def status_renderable(view: StatusView) -> RenderableType:
         facts.add_row(side.value, Text(f"could not be read: {why}", style="red"))
     parts: list[RenderableType] = [facts]
     if view.targets:
-        parts.append(_targets_table(view.targets, skew))
+        parts.append(_Targets(view.targets, skew))
     problems = view.problems()
     if problems:
         parts.append(Text("to do", style="bold"))
@@ -237,14 +237,40 @@ def revision(state: TargetState) -> str | None:
     return None
 
 
-def _targets_table(targets: Sequence[TargetState], skew: Skew | None) -> Table:
+NARROW = 80  # below this many columns, each target's message goes on a line of its own
+
+
+class _Targets:
+    """The targets table; on a narrow terminal the messages follow it as lines, so the
+    table keeps every fact column (health above all) instead of cutting them."""
+
+    def __init__(self, targets: Sequence[TargetState], skew: Skew | None) -> None:
+        self.targets, self.skew = targets, skew
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= NARROW:
+            yield _targets_table(self.targets, self.skew)
+            return
+        yield _targets_table(self.targets, self.skew, messages=False)
+        for state in sorted(self.targets, key=lambda s: s.target):
+            if state.message:
+                yield Text(f"  {state.target.name}: {state.message}", overflow="fold")
+
+
+def _targets_table(
+    targets: Sequence[TargetState], skew: Skew | None, *, messages: bool = True
+) -> Table:
+    # On a narrow terminal the target name and the message give way; the side, version,
+    # release and health keep their width: the health column is what on-call reads first.
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("side", no_wrap=True)
-    table.add_column("target", no_wrap=True)
-    table.add_column("version", no_wrap=True)
-    table.add_column("release", no_wrap=True)
-    table.add_column("health", no_wrap=True)
-    table.add_column("message", overflow="fold", ratio=1)
+    longest = max((len(fmt.short_version(s.version)) for s in targets), default=7)
+    table.add_column("side", no_wrap=True, min_width=10)
+    table.add_column("target", no_wrap=True, overflow="ellipsis", min_width=8)
+    table.add_column("version", no_wrap=True, min_width=min(max(longest, 7), 14))
+    table.add_column("release", no_wrap=True, min_width=7)
+    table.add_column("health", no_wrap=True, min_width=len("unhealthy"))
+    if messages:
+        table.add_column("message", overflow="fold", ratio=1)
     newest = skew.newest if skew else None
     for state in sorted(targets, key=lambda s: s.target):
         version = Text(fmt.short_version(state.version))
@@ -256,7 +282,7 @@ def _targets_table(targets: Sequence[TargetState], skew: Skew | None) -> Table:
             version,
             revision(state) or "-",
             _health(state.healthy),
-            state.message,
+            *([state.message] if messages else []),
         )
     return table
 

@@ -42,7 +42,10 @@ def facts(view: ReleaseView) -> list[tuple[str, str]]:
         out.append(
             ("blocked", f"platform status before {view.blocked.phase}: {view.blocked.reason}")
         )
+    said = view.finished.message if view.finished is not None else ""
     for target in view.failed_targets:
+        if target.message and target.message in said:
+            continue  # the result already says what failed, in the same words: once is enough
         name = target.target.partition(":")[2] or target.target
         verdict = target.verdict.replace("_", " ")
         if target.message and name in target.message:
@@ -52,6 +55,9 @@ def facts(view: ReleaseView) -> list[tuple[str, str]]:
             out.append(("failed", f"{target.target} {verdict}{why}"))
     for check in view.failed_checks:
         last = f"; last: {', '.join(check.last)}" if check.last else ""
+        if check.reason in said:  # the result names the check and why: add only the rest
+            out.append(("check", f"{check.check}: passing means {check.threshold}{last}"))
+            continue
         out.append(
             (
                 "check",
