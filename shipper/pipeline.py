@@ -559,12 +559,14 @@ def _duplicate_keys(node: yaml.Node, path: str = "") -> tuple[str, int] | None:
 
 def resolve_pipeline_path(name_or_path: str | None, root: Path | None = None) -> Path:
     """`-p web` -> pipelines/web.yaml; a path is taken as is; nothing -> the single file
-    in pipelines/."""
-    base = root or Path.cwd()
+    in pipelines/. Without `root`, pipelines/ is looked for in the current directory, then
+    in each parent (as git finds .git), so ship works from any folder of the project."""
     if name_or_path:
         candidate = Path(name_or_path)
         if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
-            return candidate if candidate.is_absolute() else base / candidate
+            return candidate if candidate.is_absolute() else (root or Path.cwd()) / candidate
+    base = root or find_project_root(Path.cwd())
+    if name_or_path:
         for suffix in (".yaml", ".yml"):
             path = base / "pipelines" / f"{name_or_path}{suffix}"
             if path.exists():
@@ -575,9 +577,21 @@ def resolve_pipeline_path(name_or_path: str | None, root: Path | None = None) ->
     if len(files) == 1:
         return files[0]
     if not files:
-        raise PipelineError("no pipeline file in pipelines/; pass one with -p NAME_OR_PATH")
+        raise PipelineError(
+            "no pipeline file in pipelines/ (looked here and in every parent folder); "
+            "pass one with -p NAME_OR_PATH"
+        )
     names = ", ".join(f.stem for f in files)
     raise PipelineError(f"several pipelines in pipelines/ ({names}); choose one with -p NAME")
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest of `start` and its parents holding a pipelines/ folder; `start` when
+    none does (the error then names pipelines/ as before)."""
+    for folder in (start, *start.parents):
+        if (folder / "pipelines").is_dir():
+            return folder
+    return start
 
 
 def display_path(path: Path) -> str:
