@@ -403,7 +403,6 @@ class TrafficSection(Strict):
     health_interval: Duration = 2.0
     resolvers: tuple[str, ...] = ()  # nameservers host:port; none: /etc/resolv.conf
     log: str = "/dev/log"  # a syslog address, or stdout
-    on_regression: Literal["none", "drain"] = "none"
 
     @model_validator(mode="after")
     def _positive(self) -> TrafficSection:
