@@ -57,6 +57,9 @@ def _show(path: Path) -> str:
 def up(
     host: str = typer.Option("127.0.0.1", help="Bind address; only loopback is accepted."),
     latency: str = typer.Option("0s", help="Latency added to every request, e.g. 50ms."),
+    gitignore: bool = typer.Option(
+        False, "--gitignore", help="Add the files it writes here to this folder's .gitignore."
+    ),
 ) -> None:
     """Start every stand-in in the background and write the sandbox pipeline."""
     from shipper.pipeline import parse_duration
@@ -88,7 +91,27 @@ def up(
         typer.echo(f"  heroku     {endpoints['heroku_api']}  (apps shop-web, shop-worker)")
         typer.echo(f"  kubernetes {endpoints['kubernetes_api']}  (namespace shop)")
         typer.echo(f"  status     {endpoints['status']}/api/v4/current-status")
+        _say_where(where, gitignore)
         typer.echo("next: ship deploy v2 -p sandbox --migrations")
+
+
+def _say_where(where: Layout, add: bool) -> None:
+    """Say which files it wrote into this folder; add them to .gitignore only if asked."""
+    from shipper.sandbox import gitignore
+
+    patterns = gitignore.written(where)
+    typer.echo(f"  wrote      {', '.join(p.lstrip('/') for p in patterns)} in {where.project}")
+    if add:
+        added = gitignore.add(where.project, patterns)
+        said = f"added {', '.join(added)} to" if added else "already in"
+        typer.echo(f"  gitignore  {said} {where.project / '.gitignore'}")
+        return
+    left = gitignore.missing(where.project, patterns)
+    if left:
+        typer.echo(
+            f"  gitignore  not listed there: {', '.join(left)}; "
+            "`ship sandbox up --gitignore` adds them"
+        )
 
 
 def _write_files(where: Layout, endpoints: dict[str, str], heroku: str, kube: str) -> None:
