@@ -234,6 +234,12 @@ class ReleaseKind(enum.StrEnum):
     ROLLBACK = "rollback"
     TRAFFIC = "traffic"  # a change of the HAProxy split (`ship traffic`): no code ships
 
+    @property
+    def moves_code(self) -> bool:
+        """Whether a release of this kind changes what runs (migrations included): a
+        traffic change does not, so a deploy or a rollback never finishes or undoes one."""
+        return self is not ReleaseKind.TRAFFIC
+
 
 class Phase(enum.StrEnum):
     """Where a release is. Stored in the ledger, so `ship status` can say where it stopped."""

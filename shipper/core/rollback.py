@@ -237,6 +237,8 @@ def plan_rollback(ledger: Ledger, to: ReleaseNo | None) -> RollbackPlan:
         return _to_release(releases, to)
     floor: int | None = None  # releases numbered from here up are undone by a rollback
     for release in releases:
+        if not release.kind.moves_code:
+            continue  # a traffic change: `ship traffic` sets the split back, not a rollback
         if release.kind is ReleaseKind.ROLLBACK:
             if floor is not None and release.number >= floor:
                 continue  # itself undone by a later rollback
@@ -275,6 +277,11 @@ def _to_release(releases: Sequence[Release], to: ReleaseNo) -> RollbackPlan:
     chosen = next((r for r in releases if r.number == to), None)
     if chosen is None:
         raise BadInput(f"there is no release {to} in the ledger; see `ship history`")
+    if not chosen.kind.moves_code:
+        raise BadInput(
+            f"release {to} is a traffic change: it shipped no code to return to; "
+            "`ship traffic status` shows the split and `ship traffic set` changes it"
+        )
     if chosen.kind is ReleaseKind.MIGRATION:
         code = _code_release_of(releases, chosen)
         go = f"`ship rollback --to {code}`" if code else "its code release (see `ship history`)"

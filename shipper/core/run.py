@@ -104,9 +104,10 @@ class Releaser:
         return None
 
     def open_release(self) -> Release | None:
-        """The latest release that started and never finished (killed or interrupted)."""
+        """The latest release that started and never finished (killed or interrupted); a
+        traffic change stopped half-way is `ship traffic`'s to finish, not a deploy's."""
         for release in self.ports.ledger.releases(limit=20):
-            if release.state.is_open:
+            if release.state.is_open and release.kind.moves_code:
                 return release
         return None
 

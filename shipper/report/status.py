@@ -128,6 +128,8 @@ class StatusView:
 
 
 def _finish_verb(release: Release) -> str:
+    if release.kind.value == "traffic":
+        return "traffic status"
     if release.kind.value == "migration":
         return f"migrate {release.version}"
     if release.kind.value == "rollback":

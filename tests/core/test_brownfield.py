@@ -7,7 +7,10 @@ reports failure.
 
 from __future__ import annotations
 
+import pytest
+
 from shipper.core.model import Finding, Severity, Side, Target, Version
+from shipper.errors import BadInput
 from tests.core.conftest import World
 
 
@@ -91,3 +94,37 @@ def test_a_label_the_platform_no_longer_tells_comes_from_the_ledger(world: World
     assert again.exit_code == 0, again.message
     assert "already runs on every target" in again.message
     assert world.heroku.deploys == [("acme-web", "v2"), ("acme-worker", "v2")]
+
+
+def test_a_stopped_traffic_change_neither_blocks_a_deploy_nor_is_rolled_back(
+    world: World,
+) -> None:
+    """A `ship traffic` change killed half-way leaves an open traffic release: a deploy
+    goes on, `ship rollback` undoes the code release before it, and `--to` it is refused."""
+    from datetime import UTC, datetime
+
+    from shipper.core.model import Phase, Release, ReleaseKind, ReleaseNo, ReleaseState
+
+    assert world.deploy("v2").exit_code == 0
+    number = world.ledger.next_number()
+    world.ledger.create(
+        Release(
+            number=number,
+            pipeline="web",
+            kind=ReleaseKind.TRAFFIC,
+            version=Version("percent 30"),
+            state=ReleaseState.RUNNING,
+            phase=Phase.RELEASE,
+            actor="ana",
+            started_at=datetime.now(UTC),
+        )
+    )
+    world.releaser = None
+    assert world.deploy("v3").exit_code == 0
+    world.releaser = None
+    back = world.rollback()
+    assert back.exit_code == 0, back.message
+    assert world.everywhere("v2")
+    world.releaser = None
+    with pytest.raises(BadInput, match="is a traffic change"):
+        world.rollback(to=ReleaseNo(number))
