@@ -186,7 +186,7 @@ class HealthReader:
         climbing = self._climbing(w, pods)
         if climbing:
             return Measurement(MeasurementStatus.FAILED, "restarts", f"{w.ref}: {climbing}")
-        return f"{w.ref} {reading.message}"
+        return f"{w.ref} {reading.message}{last_condition(obj)}"
 
     def _climbing(self, w: Workload, pods: list[Obj]) -> str:
         counts = restart_counts(pods)
@@ -199,3 +199,22 @@ class HealthReader:
             if pod in before and n > before[pod]
         ]
         return f"restarts climbing: {', '.join(grew)}" if grew else ""
+
+
+def last_condition(obj: Obj) -> str:
+    """The workload's most recent status condition, for people beside available/desired:
+    ` · Progressing=True NewReplicaSetAvailable`; "" when it reports none. The latest by
+    lastUpdateTime (else lastTransitionTime); ties keep the API's order, the last listed."""
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    best: tuple[str, int] | None = None
+    for index, cond in enumerate(conditions):
+        if not isinstance(cond, dict) or not cond.get("type"):
+            continue
+        when = str(cond.get("lastUpdateTime") or cond.get("lastTransitionTime") or "")
+        if best is None or (when, index) >= best:
+            best = (when, index)
+    if best is None:
+        return ""
+    cond = conditions[best[1]]
+    reason = f" {cond['reason']}" if cond.get("reason") else ""
+    return f" · {cond['type']}={cond.get('status', 'Unknown')}{reason}"
