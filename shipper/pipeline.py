@@ -8,6 +8,7 @@ got "five"`, which the CLI prints as is with exit 2.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -662,9 +663,10 @@ def _anchor_paths(pipeline: Pipeline, folder: Path) -> Pipeline:
         pipeline = pipeline.model_copy(update={"kubernetes": kube})
     if pipeline.traffic is not None:
         traffic = pipeline.traffic
-        update = {"maps_dir": str(folder / Path(traffic.maps_dir).expanduser())}
+        # normalised (`a/../b` is `b`): HAProxy knows a map by the exact path it loaded
+        update = {"maps_dir": os.path.normpath(folder / Path(traffic.maps_dir).expanduser())}
         if "/" in traffic.runtime or not re.fullmatch(r"[^:]+:\d+", traffic.runtime):
-            update["runtime"] = str(folder / Path(traffic.runtime).expanduser())
+            update["runtime"] = os.path.normpath(folder / Path(traffic.runtime).expanduser())
         moved_traffic = traffic.model_copy(update=update)
         pipeline = pipeline.model_copy(update={"traffic": moved_traffic})
     for section in ("ledger", "lock"):

@@ -18,7 +18,7 @@ from typing import Any
 import typer
 
 from shipper.errors import ShipError
-from shipper.sandbox import files, process
+from shipper.sandbox import files, haproxy, process
 from shipper.sandbox.files import Layout
 
 sandbox_app = typer.Typer(
@@ -91,6 +91,7 @@ def up(
         typer.echo(f"  heroku     {endpoints['heroku_api']}  (apps shop-web, shop-worker)")
         typer.echo(f"  kubernetes {endpoints['kubernetes_api']}  (namespace shop)")
         typer.echo(f"  status     {endpoints['status']}/api/v4/current-status")
+        typer.echo(haproxy.said(where.path(files.ENDPOINTS)))
         _say_where(where, gitignore)
         typer.echo("next: ship deploy v2 -p sandbox --migrations")
 

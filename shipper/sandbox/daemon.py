@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from shipper.sandbox import haproxy
 from shipper.sandbox.files import ENDPOINTS, PID
+from shipper.sandbox.haproxy import SandboxHAProxy
 from shipper.sandbox.stack import Sandbox, SandboxSpec
 
 HEROKU_TOKEN_ENV = "SHIP_SANDBOX_HEROKU_TOKEN"
@@ -49,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     endpoints = sandbox.start()
+    proxy, traffic_off = _start_haproxy(state, endpoints, log)
+    if proxy is not None:
+        endpoints |= proxy.endpoints
     record = {"pid": os.getpid(), "started_at": time.time(), "endpoints": endpoints}
+    if traffic_off:
+        record["traffic_off"] = traffic_off
     tmp = state / f".{ENDPOINTS}.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     tmp.replace(state / ENDPOINTS)
@@ -57,11 +64,33 @@ def main(argv: list[str] | None = None) -> int:
     while not sandbox.stopped.wait(0.5):
         pass
     log.info("sandbox stopping")
+    if proxy is not None:
+        proxy.stop()
     sandbox.stop()
     for name in (ENDPOINTS, PID):
         (state / name).unlink(missing_ok=True)
     log.info("sandbox stopped")
     return 0
+
+
+def _start_haproxy(
+    state: Path, endpoints: dict[str, str], log: logging.Logger
+) -> tuple[SandboxHAProxy | None, str]:
+    """HAProxy in front of both application stand-ins when its binary is installed; else
+    (or when it fails to start) None and why, and the sandbox runs without traffic."""
+    found = haproxy.binary()
+    if found is None:
+        log.info("haproxy is not installed (%s): no traffic section", haproxy.INSTALL)
+        return None, "haproxy is not installed"
+    proxy = SandboxHAProxy(state, found)
+    try:
+        proxy.start(endpoints)
+    except (OSError, RuntimeError, ValueError) as exc:
+        log.error("haproxy did not start: %s", exc)
+        proxy.stop()
+        return None, f"haproxy did not start ({str(exc)[:200]}; see {state / haproxy.FOLDER})"
+    log.info("haproxy up: %s", ", ".join(f"{k} {v}" for k, v in proxy.endpoints.items()))
+    return proxy, ""
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from shipper.sandbox import haproxy
+
 ENDPOINTS = "endpoints.json"
 PID = "sandbox.pid"
 LOG = "sandbox.log"
@@ -91,6 +93,8 @@ def pipeline_text(
         return (files_from_pipeline / name).as_posix()
 
     heroku_app, kube_app = endpoints["heroku_app"], endpoints["kubernetes_app"]
+    # only when the sandbox's HAProxy runs (its binary is installed)
+    traffic = haproxy.pipeline_section(endpoints, rel(haproxy.FOLDER))
     checks = []
     for side, url in (("heroku", heroku_app), ("kubernetes", kube_app)):
         checks.append(
@@ -148,7 +152,7 @@ def pipeline_text(
         f"  path: {rel(DATABASE)}\n"
         "  ttl: 2m\n"
         "rollback:\n"
-        "  timeout: 1m\n" + PREFLIGHT
+        "  timeout: 1m\n" + PREFLIGHT + traffic
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from shipper.errors import ShipError
+from shipper.sandbox import haproxy
 from shipper.sandbox.files import ENDPOINTS, LOG, PID, Layout
 
 MODULE = "shipper.sandbox.daemon"
@@ -176,4 +177,5 @@ def stop(layout: Layout, timeout: float = 10.0) -> int | None:
                 os.kill(each, signal.SIGKILL)
     for name in (ENDPOINTS, PID):
         layout.path(name).unlink(missing_ok=True)
+    haproxy.stop_leftover(layout.state)  # its own process stops it; a killed one could not
     return pid if pid is not None else (pids[0] if pids else None)
