@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shipper.core.model import (
@@ -22,8 +23,10 @@ from shipper.core.model import (
 from shipper.errors import ShipError
 from shipper.ports import GateReading, Platform
 
+TRAFFIC_TIMEOUT = 2.0  # seconds per runtime API call: status must not hang on HAProxy
+
 if TYPE_CHECKING:
-    from shipper.report.status import StatusView
+    from shipper.report.status import StatusView, TrafficSummary
     from shipper.wiring import Wiring
 
 
@@ -56,14 +59,16 @@ def read_status(wiring: Wiring, *, warn: Callable[[str], None]) -> StatusView:
             return side, f"its health could not be read: {health.message or health.value}"
         return side, with_health(states, health)
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         gate_future = pool.submit(_gate, wiring)
+        traffic_future = pool.submit(read_traffic, wiring)
         for side, got in pool.map(read, platforms.items()):
             if isinstance(got, str):
                 unreadable[side] = got
             else:
                 targets.extend(got)
         gate = gate_future.result()
+        traffic = traffic_future.result()
 
     lock: LockInfo | None = None
     releases: list[Release] = []
@@ -88,6 +93,45 @@ def read_status(wiring: Wiring, *, warn: Callable[[str], None]) -> StatusView:
         in_progress=in_progress,
         releases=releases,
         lock_stale=stale,
+        traffic=traffic,
+    )
+
+
+def read_traffic(wiring: Wiring) -> TrafficSummary | None:
+    """The HAProxy split, read-only, when the pipeline has a `traffic:` section: the live
+    state against the ledger's last recorded traffic change. A HAProxy that can't be
+    reached (or answers something unreadable) is said in one line, never raised."""
+    section = wiring.pipeline.traffic
+    if section is None:
+        return None
+    from shipper.report.status import TrafficSummary
+    from shipper.traffic.change import last_recorded
+    from shipper.traffic.runtime import HAProxyRuntime
+
+    proxy = HAProxyRuntime(section.runtime, Path(section.maps_dir), timeout=TRAFFIC_TIMEOUT)
+    try:
+        live = proxy.read()
+    except (ShipError, OSError, ValueError) as exc:
+        return TrafficSummary(proxy.address, unreadable=str(exc) or type(exc).__name__)
+    try:
+        recorded = last_recorded(wiring.ledger())
+    except ShipError:
+        recorded = None  # the ledger's own warning says so
+    state = live.state
+    unusable = tuple(
+        side.value
+        for side in (Side.HEROKU, Side.KUBERNETES)
+        if not live.usable(side) and state.drained is not side
+    )
+    return TrafficSummary(
+        address=proxy.address,
+        percent=state.percent,
+        pins=len(state.pins),
+        blocks=len(state.blocks),
+        drained=state.drained.value if state.drained else None,
+        unusable=unusable,
+        differs=tuple(recorded.differences(state)) if recorded else (),
+        recorded=recorded is not None,
     )
 
 

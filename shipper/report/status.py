@@ -29,6 +29,69 @@ from shipper.report.skew import Skew, measure_skew
 
 
 @dataclass(frozen=True)
+class TrafficSummary:
+    """The HAProxy split as `ship status` shows it (pipelines with a `traffic:` section).
+
+    `unreadable` says why HAProxy could not be read (then the rest is unknown);
+    `differs` lists each way the live split differs from the ledger's last record;
+    `unusable` names each side with no usable server other than a drained one."""
+
+    address: str
+    unreadable: str = ""
+    percent: int = 0
+    pins: int = 0
+    blocks: int = 0
+    drained: str | None = None
+    unusable: tuple[str, ...] = ()
+    differs: tuple[str, ...] = ()
+    recorded: bool = False  # the ledger holds a traffic change to compare with
+
+    @property
+    def describe(self) -> str:
+        if self.unreadable:
+            return f"HAProxy could not be read: {self.unreadable}"
+        drained = f"{self.drained} drained (all traffic on the other side)" if self.drained else ""
+        parts = [
+            f"{self.percent}% of sites on kubernetes",
+            f"{self.pins} pinned",
+            f"{self.blocks} blocked",
+            drained or "no side drained",
+        ]
+        if self.differs:
+            parts.append("DIFFERS from the ledger")
+        return " · ".join(parts)
+
+    def problems(self, p: str) -> list[str]:
+        see = f"`ship traffic status{p}`"
+        if self.unreadable:
+            return [f"HAProxy could not be read ({self.unreadable}); see {see}"]
+        out = [
+            f"{side} has no usable server in HAProxy: its traffic goes to the other side; see {see}"
+            for side in self.unusable
+        ]
+        if self.differs:
+            out.append(
+                f"HAProxy differs from the ledger's last traffic change "
+                f"({'; '.join(self.differs)}): changed outside ship? see {see}"
+            )
+        return out
+
+    def to_json(self) -> JSONDict:
+        return {
+            "runtime": self.address,
+            "readable": not self.unreadable,
+            "unreadable": self.unreadable or None,
+            "percent": None if self.unreadable else self.percent,
+            "pins": None if self.unreadable else self.pins,
+            "blocks": None if self.unreadable else self.blocks,
+            "drained": self.drained,
+            "unusable": list[JSON](self.unusable),
+            "differs_from_ledger": list[JSON](self.differs),
+            "recorded": self.recorded,
+        }
+
+
+@dataclass(frozen=True)
 class StatusView:
     """Everything `ship status` shows, read by the CLI from the ports.
 
@@ -48,6 +111,7 @@ class StatusView:
     in_progress: Release | None = None
     releases: Sequence[Release] = ()
     lock_stale: str = ""  # why the lock is stale (its holder died, its TTL passed), or ""
+    traffic: TrafficSummary | None = None  # the HAProxy split, when the pipeline has one
 
     @property
     def skew(self) -> Skew | None:
@@ -103,6 +167,8 @@ class StatusView:
                 f"finish it with `ship {_finish_verb(release)}{p}`, or undo it: "
                 f"`ship rollback{p}`"
             )
+        if self.traffic is not None:  # said, but no part of the exit code: it reads targets
+            out.extend(self.traffic.problems(p))
         if self.gate is not None and not self.gate.is_open:
             out.append(
                 f"deploys are blocked by the platform status ({self.gate.summary}; a rollback "
@@ -195,6 +261,7 @@ def status_json(view: StatusView) -> JSONDict:
             {"open": view.gate.is_open, "summary": view.gate.summary} if view.gate else None
         ),
         "in_progress": _release_json(view.in_progress) if view.in_progress else None,
+        "traffic": view.traffic.to_json() if view.traffic else None,
     }
 
 
@@ -216,6 +283,10 @@ def status_renderable(view: StatusView) -> RenderableType:
         facts.add_row("skew", Text("none", style="green"))
     for side, why in view.unreadable.items():
         facts.add_row(side.value, Text(f"could not be read: {why}", style="red"))
+    if view.traffic is not None:
+        bad = view.traffic.unreadable or view.traffic.differs or view.traffic.unusable
+        style = "bold yellow" if bad else ("yellow" if view.traffic.drained else "green")
+        facts.add_row("traffic", Text(view.traffic.describe, style=style))
     parts: list[RenderableType] = [facts]
     if view.targets:
         parts.append(_Targets(view.targets, skew))
