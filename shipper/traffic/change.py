@@ -297,7 +297,7 @@ class _Run:
         after: TrafficState | None,
         not_applied: Sequence[str],
     ) -> ChangeResult:
-        code = exc.exit_code
+        code: int = exc.exit_code  # 4 when part of it was applied
         if self.applied:
             code = 4
             done = "; ".join(self.applied)
