@@ -39,41 +39,32 @@ def app_path(app: str) -> str:
     return f"/apps/{quote(app, safe='')}"
 
 
-class LabelCache:
-    """release id -> version label (None: unreadable). Shared by threads."""
+class Remembered:
+    """id -> a fact about an immutable Heroku object (None: it records none), shared by
+    threads and kept for the life of the process: a release never changes what it runs,
+    nor a slug its commit. `get` says whether the id is known, then the fact."""
 
     def __init__(self) -> None:
-        self._labels: dict[str, str | None] = {}
+        self._facts: dict[str, str | None] = {}
         self._guard = threading.Lock()
 
-    def get(self, release_id: str) -> tuple[bool, str | None]:
+    def get(self, ident: str) -> tuple[bool, str | None]:
         with self._guard:
-            if release_id in self._labels:
-                return True, self._labels[release_id]
+            if ident in self._facts:
+                return True, self._facts[ident]
             return False, None
 
-    def put(self, release_id: str, label: str | None) -> None:
+    def put(self, ident: str, fact: str | None) -> None:
         with self._guard:
-            self._labels[release_id] = label
+            self._facts[ident] = fact
 
 
-class SlugCache:
-    """slug id -> its `commit` (None: the slug records none). Shared by threads; kept for
-    the life of the process, since a slug never changes."""
+class LabelCache(Remembered):
+    """release id -> version label (None: unreadable)."""
 
-    def __init__(self) -> None:
-        self._commits: dict[str, str | None] = {}
-        self._guard = threading.Lock()
 
-    def get(self, slug_id: str) -> tuple[bool, str | None]:
-        with self._guard:
-            if slug_id in self._commits:
-                return True, self._commits[slug_id]
-            return False, None
-
-    def put(self, slug_id: str, commit: str | None) -> None:
-        with self._guard:
-            self._commits[slug_id] = commit
+class SlugCache(Remembered):
+    """slug id -> its `commit` (None: the slug records none)."""
 
 
 class AppHistory:
