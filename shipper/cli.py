@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from shipper import __version__
-from shipper.errors import BadInput, BadVersion, ShipError
+from shipper.errors import BadInput, BadVersion, ExitCode, ShipError
 from shipper.redact import Redactor
 from shipper.traffic.cli import traffic_app
 
@@ -137,20 +137,23 @@ def reported(debug: bool = False) -> Iterator[None]:
         _err(f"ship: {exc}")
         changed = _Session.releaser is not None and _Session.releaser.changed
         # bad configuration found after a change is no longer "nothing happened"
-        raise typer.Exit(4 if changed and exc.exit_code == 2 else exc.exit_code) from None
+        code = exc.exit_code
+        raise typer.Exit(
+            ExitCode.OPERATOR if changed and code == ExitCode.BAD_INPUT else code
+        ) from None
     except KeyboardInterrupt:
         if _began():
             _err("ship: interrupted; `ship status` shows where it stopped")
         else:
             _err("ship: interrupted before any release began; nothing was changed")
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
         if debug:
             raise
         path = _crash_report(exc)
         changed = _Session.releaser is not None and _Session.releaser.changed
         _err(f"ship: internal error ({type(exc).__name__}); details in {path}; please report it")
-        raise typer.Exit(4 if changed else 1) from None
+        raise typer.Exit(ExitCode.OPERATOR if changed else ExitCode.FAILED) from None
 
 
 def _began() -> bool:
@@ -326,7 +329,7 @@ def _confirm(question: str, yes: bool, mode: str) -> None:
         question, assume_yes=yes, is_tty=interactive, stdin=sys.stdin, stderr=sys.stderr
     ):
         _err("ship: not confirmed; nothing was changed")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @contextmanager
@@ -358,7 +361,7 @@ def _signals(releaser: Releaser) -> Iterator[None]:
 def _show_version(value: bool) -> None:
     if value:
         typer.echo(f"ship {__version__}")
-        raise typer.Exit(0)
+        raise typer.Exit(ExitCode.OK)
 
 
 @app.callback()
@@ -505,7 +508,7 @@ def _release(
 
             plan = wiring.releaser([]).plan(version, migrations, _commit_of(version))
             render_plan(plan, sys.stdout, mode, pipeline=pipeline)  # type: ignore[arg-type]
-            raise typer.Exit(0)
+            raise typer.Exit(ExitCode.OK)
         what = "the migrations of" if migrations_only else "deploy"
         _confirm(f"{what} {version} to {pipeline.name} (both sides)?", yes, mode)
         from shipper.core.run import DeployRequest
@@ -580,7 +583,7 @@ def rollback(
 
             now = wiring.releaser([]).snapshot()
             render_rollback_plan(chosen, now, sys.stdout, mode)  # type: ignore[arg-type]
-            raise typer.Exit(0)
+            raise typer.Exit(ExitCode.OK)
         _err(f"ship: {loaded.name}: will roll back both sides to {chosen.target_text}")
         _confirm(chosen.question(), yes, mode)
         from shipper.core.run import RollbackRequest
@@ -767,7 +770,7 @@ def validate(
         wiring = _wire(loaded)
         problems = reach_everything(wiring, say=typer.echo)
         if problems:
-            raise typer.Exit(1)
+            raise typer.Exit(ExitCode.FAILED)
         code = _preflight(wiring, None, "human")
         if code:
             raise typer.Exit(code)
@@ -790,14 +793,14 @@ def preflight(
         raise typer.Exit(code)
 
 
-def _preflight(wiring: Wiring, version: Version | None, mode: str) -> int:
+def _preflight(wiring: Wiring, version: Version | None, mode: str) -> ExitCode:
     """Run and print the preflight; 3 when a finding blocks, else 0."""
     from shipper.preflight.command import preflight as run
     from shipper.report.preflight import render_preflight
 
     result = run(wiring, version)
     render_preflight(wiring.pipeline.name, result, sys.stdout, mode, wiring.clock.now())
-    return 3 if result.blocks else 0
+    return ExitCode.BLOCKED if result.blocks else ExitCode.OK
 
 
 def main() -> None:

@@ -1,26 +1,35 @@
-"""ship's error tree.
+"""ship's exit codes and error tree.
 
-Every expected failure is a `ShipError` whose `str()` is one line: what happened, where,
-and what to do next. Each class carries the exit code of DESIGN.md's contract, so the CLI
-maps an error to its code in one place. Anything that is not a `ShipError` is a bug.
+`ExitCode` is the one source of DESIGN.md's exit codes: errors, the core's outcomes and the
+CLI all name a member, never an integer. Every expected failure is a `ShipError` whose
+`str()` is one line: what happened, where, and what to do next; its class carries its exit
+code, so the CLI maps an error to its code in one place. Anything else is a bug.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """DESIGN.md's exit codes (contract)."""
+
+    OK = 0  # done; everything runs the requested version
+    FAILED = 1  # failed; rolled back and healthy (or nothing had changed yet)
+    BAD_INPUT = 2  # usage, pipeline file, version string, configuration found before a change
+    BLOCKED = 3  # blocked, nothing changed: platform status, lock held, preflight
+    OPERATOR = 4  # rollback failed or state unknown: a person must act
+    INTERRUPTED = 130  # SIGINT or SIGTERM; the ledger says where it stopped
 
 
 class ShipError(Exception):
     """An outcome the operator can act on. str(exc) is one line: what, where, next step."""
 
-    exit_code: ClassVar[int] = 1
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILED
 
 
 # --- exit 1: failed; both sides rolled back and healthy (or nothing had changed yet) ---
-
-
-class ReleaseFailed(ShipError):
-    """The release failed and ship restored the snapshot (or nothing had changed)."""
 
 
 class PlatformError(ShipError):
@@ -40,7 +49,7 @@ class PlatformAuthError(PlatformRejected):
     found before any change (the CLI makes it 4 once something had changed, and inside a
     release a side's refusal is that side's failure, rolled back like any other)."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 class PlatformNotFound(PlatformRejected):
@@ -57,7 +66,7 @@ class MalformedAnswer(PlatformError):
 class BadInput(ShipError):
     """Usage, pipeline file or version string is wrong. Nothing was touched."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 class PipelineError(BadInput):
@@ -78,7 +87,7 @@ class MigrationsUndecided(BadInput):
 class Blocked(ShipError):
     """ship refused to start (or to continue) without changing anything."""
 
-    exit_code = 3
+    exit_code = ExitCode.BLOCKED
 
 
 class LockHeld(Blocked):
@@ -87,10 +96,6 @@ class LockHeld(Blocked):
 
 class LockLost(Blocked):
     """This process lost the lock to somebody else and stopped changing things (fencing)."""
-
-
-class GateClosed(Blocked):
-    """The platform status gate is not green (or cannot be read)."""
 
 
 class ReleaseInProgress(Blocked):
@@ -103,15 +108,7 @@ class ReleaseInProgress(Blocked):
 class NeedsOperator(ShipError):
     """State is unknown or a rollback failed: the message says what runs where."""
 
-    exit_code = 4
-
-
-class RollbackFailed(NeedsOperator):
-    """A rollback did not bring every target back."""
-
-
-class StateUnknown(NeedsOperator):
-    """ship cannot tell what runs where."""
+    exit_code = ExitCode.OPERATOR
 
 
 class LedgerError(NeedsOperator):
@@ -122,7 +119,7 @@ class StateDirUnusable(LedgerError):
     """The state directory (or ledger.path) can't be created or written: configuration
     found before any change, so exit 2, with the setting that fixes it named."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 # --- exit 130 ---
@@ -131,4 +128,4 @@ class StateDirUnusable(LedgerError):
 class Interrupted(ShipError):
     """SIGINT or SIGTERM: ship stopped changing things and recorded where it stopped."""
 
-    exit_code = 130
+    exit_code = ExitCode.INTERRUPTED

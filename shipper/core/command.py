@@ -34,7 +34,7 @@ from shipper.core.model import (
     Version,
 )
 from shipper.core.operation import ReleaseOperation, pause
-from shipper.core.outcome import EXIT_BLOCKED, EXIT_INTERRUPTED, Outcome
+from shipper.core.outcome import Outcome
 from shipper.core.plan import Plan
 from shipper.core.record import Record
 from shipper.core.sides import (
@@ -44,6 +44,7 @@ from shipper.core.sides import (
 )
 from shipper.core.verify import BakeResult, PlatformHealthCheck, bake
 from shipper.errors import (
+    ExitCode,
     ShipError,
 )
 from shipper.ports import (
@@ -155,7 +156,7 @@ class Command:
         where = f"{first.target}: " if first.target else ""
         more = f" (and {len(blocks) - 1} more)" if len(blocks) > 1 else ""
         return Outcome(
-            EXIT_BLOCKED,
+            ExitCode.BLOCKED,
             f"refused before any change: {where}{first.message}{more}; nothing was changed",
         )
 
@@ -324,12 +325,12 @@ class Command:
         message = str(lost or exc)
         record = self.record
         if record is None:
-            return Outcome(EXIT_BLOCKED if lost else exc.exit_code, message)
+            return Outcome(ExitCode.BLOCKED if lost else exc.exit_code, message)
         where = f"release {record.number} stopped in phase {record.release.phase}"
         if lost is not None:
             self.ports.emitter.emit(Notice(level="error", message=message))
             return Outcome(
-                EXIT_BLOCKED, f"{message} ({where})", record.release.state, record.number
+                ExitCode.BLOCKED, f"{message} ({where})", record.release.state, record.number
             )
         if not record.machine.state.is_open:
             # the record is a finished release (a migration release, stopped during the
@@ -341,7 +342,7 @@ class Command:
                 f"`ship deploy {release.version}` continues (it does not migrate again)"
             )
             self.ports.emitter.emit(Notice(level="warning", message=text))
-            return Outcome(EXIT_INTERRUPTED, text, release.state, record.number)
+            return Outcome(ExitCode.INTERRUPTED, text, release.state, record.number)
         record.step(m.Interrupt(), message=message)
         how = (
             f"`ship {finish_command(record.release)}` finishes it, `ship rollback` undoes it"
@@ -349,8 +350,8 @@ class Command:
             else "`ship rollback` again finishes it"
         )
         text = f"interrupted: {where}; {how}"
-        record.finish(EXIT_INTERRUPTED, text, None)
-        return Outcome(EXIT_INTERRUPTED, text, record.release.state, record.number)
+        record.finish(ExitCode.INTERRUPTED, text, None)
+        return Outcome(ExitCode.INTERRUPTED, text, record.release.state, record.number)
 
 
 class Pinned:

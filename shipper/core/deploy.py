@@ -27,14 +27,7 @@ from shipper.core.model import (
     TargetState,
     Version,
 )
-from shipper.core.outcome import (
-    EXIT_BLOCKED,
-    EXIT_FAILED,
-    EXIT_OK,
-    EXIT_OPERATOR,
-    DeployRequest,
-    Outcome,
-)
+from shipper.core.outcome import DeployRequest, Outcome
 from shipper.core.plan import build_plan
 from shipper.core.record import Record
 from shipper.core.rollback import rollback_failed
@@ -46,6 +39,7 @@ from shipper.core.sides import (
 from shipper.core.verify import PlatformHealthCheck
 from shipper.errors import (
     BadInput,
+    ExitCode,
     Interrupted,
     LockLost,
 )
@@ -111,12 +105,12 @@ class Deploy(Command):
             return refused
         if req.migrations_only:
             if not decision.run:
-                return Outcome(EXIT_OK, f"no migration release for {version}: {decision.why}")
+                return Outcome(ExitCode.OK, f"no migration release for {version}: {decision.why}")
             return self._new_migration(snapshot) or self._migrated()
         if snapshot.runs_everywhere(version, req.commit) and not decision.run and not req.force:
             message = f"{version} already runs on every target; nothing to do (--force redeploys)"
             self.ports.emitter.emit(Notice(level="info", message=message))
-            return Outcome(EXIT_OK, message, ReleaseState.UNCHANGED, None, snapshot)
+            return Outcome(ExitCode.OK, message, ReleaseState.UNCHANGED, None, snapshot)
         if decision.run:
             outcome = self._new_migration(snapshot)
             if outcome is not None:
@@ -166,13 +160,15 @@ class Deploy(Command):
                 f"migration release {record.number} of {version} failed: {result.message}; "
                 "no code was shipped"
             )
-            record.finish(EXIT_FAILED, text, snapshot)
-            return Outcome(EXIT_FAILED, text, record.release.state, record.number, snapshot)
+            record.finish(ExitCode.FAILED, text, snapshot)
+            return Outcome(ExitCode.FAILED, text, record.release.state, record.number, snapshot)
         record.leave(
             Phase.MIGRATE, "succeeded", "followed the run already started" if result.adopted else ""
         )
         record.step(m.Succeed(), message="migrations applied")
-        record.finish(EXIT_OK, f"migration release {record.number} of {version} applied", snapshot)
+        record.finish(
+            ExitCode.OK, f"migration release {record.number} of {version} applied", snapshot
+        )
         return self._migration_bake(record)
 
     def _migration_bake(self, record: Record) -> Outcome | None:
@@ -223,12 +219,12 @@ class Deploy(Command):
         )
         record.update(message=text)
         record.emit(Notice(level="error", message=text))
-        return Outcome(EXIT_FAILED, text, ReleaseState.FAILED, record.number, running)
+        return Outcome(ExitCode.FAILED, text, ReleaseState.FAILED, record.number, running)
 
     def _migrated(self) -> Outcome:
         assert self.record is not None
         return Outcome(
-            EXIT_OK,
+            ExitCode.OK,
             self.record.release.message or "migrations applied",
             self.record.release.state,
             self.record.number,
@@ -302,8 +298,8 @@ class Deploy(Command):
         running = expected
         record.step(m.Succeed(), deployed=running)
         text = f"{version} runs on all {len(running.targets)} targets of both sides"
-        record.finish(EXIT_OK, text, running)
-        return Outcome(EXIT_OK, text, record.release.state, record.number, running)
+        record.finish(ExitCode.OK, text, running)
+        return Outcome(ExitCode.OK, text, record.release.state, record.number, running)
 
     def _release_both(self, snapshot: Snapshot) -> tuple[list[str], list[TargetState]]:
         """Every side concurrently; the first failure stops the other side's wait.
@@ -367,8 +363,8 @@ class Deploy(Command):
             f"blocked by the platform status before {what}: {why}; nothing was changed "
             "(--skip-status-gate --reason TEXT overrides)"
         )
-        record.finish(EXIT_BLOCKED, text, None)
-        return Outcome(EXIT_BLOCKED, text, record.release.state, record.number)
+        record.finish(ExitCode.BLOCKED, text, None)
+        return Outcome(ExitCode.BLOCKED, text, record.release.state, record.number)
 
     def _fail(self, snapshot: Snapshot, why: str) -> Outcome:
         record = self.record
@@ -376,8 +372,8 @@ class Deploy(Command):
         record.step(m.Fail(), message=why)
         if record.machine.state is ReleaseState.FAILED:  # nothing had been changed
             text = f"{why}; nothing had been changed"
-            record.finish(EXIT_FAILED, text, snapshot)
-            return Outcome(EXIT_FAILED, text, record.release.state, record.number, snapshot)
+            record.finish(ExitCode.FAILED, text, snapshot)
+            return Outcome(ExitCode.FAILED, text, record.release.state, record.number, snapshot)
         return self._roll_back(snapshot, why)
 
     def _roll_back(self, snapshot: Snapshot, why: str) -> Outcome:
@@ -406,8 +402,8 @@ class Deploy(Command):
             rollback_phase("failed", missing[0])
             record.step(m.RolledBack(ok=False))
             text = rollback_failed(why, missing, running, self.manual_steps(snapshot, missing))
-            record.finish(EXIT_OPERATOR, text, running)
-            return Outcome(EXIT_OPERATOR, text, record.release.state, record.number, running)
+            record.finish(ExitCode.OPERATOR, text, running)
+            return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
         result = self.bake(
             self.pinned_checks(snapshot),
             0.0,
@@ -423,13 +419,13 @@ class Deploy(Command):
                 f"{why}; both sides were rolled back, but check {result.check} "
                 f"({result.side}) still fails: {result.reason}; look at the application now"
             )
-            record.finish(EXIT_OPERATOR, text, running)
-            return Outcome(EXIT_OPERATOR, text, record.release.state, record.number, running)
+            record.finish(ExitCode.OPERATOR, text, running)
+            return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
         rollback_phase("succeeded")
         record.step(m.RolledBack(ok=True))
         text = f"{why}; both sides were rolled back ({describe(running)}) and are healthy"
-        record.finish(EXIT_FAILED, text, running)
-        return Outcome(EXIT_FAILED, text, record.release.state, record.number, running)
+        record.finish(ExitCode.FAILED, text, running)
+        return Outcome(ExitCode.FAILED, text, record.release.state, record.number, running)
 
 
 def _all_of(before: Snapshot, reached: list[TargetState], now: datetime) -> Snapshot | None:

@@ -14,6 +14,7 @@ from shipper.core.model import (
     Snapshot,
     Version,
 )
+from shipper.errors import ExitCode
 from shipper.ports import (
     Check,
     Clock,
@@ -25,8 +26,6 @@ from shipper.ports import (
     SourceHistory,
     StatusGate,
 )
-
-EXIT_OK, EXIT_FAILED, EXIT_BLOCKED, EXIT_OPERATOR, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
 
 
 @dataclass
@@ -73,7 +72,7 @@ class RollbackRequest:
 class Outcome:
     """How a command ended: the exit code of DESIGN.md and the one line that says why."""
 
-    exit_code: int
+    exit_code: ExitCode
     message: str
     state: ReleaseState | None = None
     release: ReleaseNo | None = None

@@ -23,13 +23,14 @@ from shipper.core.model import (
     Snapshot,
     Version,
 )
-from shipper.core.outcome import EXIT_OK, EXIT_OPERATOR, Outcome, RollbackRequest
+from shipper.core.outcome import Outcome, RollbackRequest
 from shipper.core.sides import (
     common_version,
     describe,
 )
 from shipper.errors import (
     BadInput,
+    ExitCode,
     Interrupted,
     LockLost,
 )
@@ -59,7 +60,7 @@ class Rollback(Command):
         snapshot = plan.snapshot or now
         if plan.finishes is None and already_runs(snapshot, now):
             text = f"both sides already run {plan.target_text}; nothing was changed"
-            return Outcome(EXIT_OK, text, None, None, now)
+            return Outcome(ExitCode.OK, text, None, None, now)
         # the label is for people (history, the live view); what is restored and verified
         # is the snapshot's states by the platforms' identities
         label = common_version(snapshot) or plan.label or Version(UNKNOWN_LABEL)
@@ -95,8 +96,8 @@ class Rollback(Command):
                 running,
                 self.manual_steps(snapshot, missing),
             )
-            record.finish(EXIT_OPERATOR, text, running)
-            return Outcome(EXIT_OPERATOR, text, record.release.state, record.number, running)
+            record.finish(ExitCode.OPERATOR, text, running)
+            return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
         record.leave(Phase.ROLLBACK, "succeeded")
         record.enter(Phase.VERIFY)
         # the rollouts' health, plus one round of checks (not a whole bake: on-call needs
@@ -117,13 +118,13 @@ class Rollback(Command):
                 f"both sides were rolled back, but check {result.check} ({result.side}) "
                 f"fails: {result.reason}; look at the application now"
             )
-            record.finish(EXIT_OPERATOR, text, running)
-            return Outcome(EXIT_OPERATOR, text, record.release.state, record.number, running)
+            record.finish(ExitCode.OPERATOR, text, running)
+            return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
         record.leave(Phase.VERIFY, "passed")
         record.step(m.Succeed(), deployed=running)
         text = f"{plan.summary}: {describe(running)}"
-        record.finish(EXIT_OK, text, running)
-        return Outcome(EXIT_OK, text, record.release.state, record.number, running)
+        record.finish(ExitCode.OK, text, running)
+        return Outcome(ExitCode.OK, text, record.release.state, record.number, running)
 
     def _supersede(self, release: Release, by: ReleaseNo) -> None:
         state = m.advance(

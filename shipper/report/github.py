@@ -28,6 +28,7 @@ from shipper.core.events import (
     Stamped,
     TargetFinished,
 )
+from shipper.errors import ExitCode
 from shipper.report import fmt
 from shipper.report.lines import skip_text, takeover_text
 from shipper.report.summary import facts, majority, phase_line
@@ -119,7 +120,7 @@ class GitHubSink:
                 if self._group_open:
                     out.append("::endgroup::")
                     self._group_open = False
-                if event.exit_code != 0:
+                if event.exit_code != ExitCode.OK:
                     result = f"{title}: {self.view.outcome}"
                     out.append(command("error", event.message, title=result))
             case GateBlocked():

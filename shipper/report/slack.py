@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from shipper.core.events import ReleaseFinished, ReleaseStarted, Stamped
 from shipper.core.model import JSON, JSONDict
+from shipper.errors import ExitCode
 from shipper.report import fmt
 from shipper.report.summary import facts, phase_line
 from shipper.report.view import ReleaseView
@@ -85,7 +86,7 @@ class SlackSink:
                 self._started_sent = True
                 self._send(start_message(self.view))
             elif isinstance(event.event, ReleaseFinished) and not self._ended_sent:
-                if self.view.kind == "migration" and event.event.exit_code == 0:
+                if self.view.kind == "migration" and event.event.exit_code == ExitCode.OK:
                     return  # a deploy's code release follows: its end is the run's end
                 self._ended_sent = True
                 self._send(end_message(self.view))

@@ -34,6 +34,7 @@ from shipper.core.events import (
     TargetProgress,
 )
 from shipper.core.operation import duration_words
+from shipper.errors import ExitCode
 from shipper.report import fmt
 
 SIDES = ("heroku", "kubernetes")
@@ -281,7 +282,7 @@ class ReleaseView:
         """True when it shipped (or had nothing to do), False otherwise, None while running."""
         if self.finished is None:
             return None
-        return self.finished.exit_code == 0
+        return self.finished.exit_code == ExitCode.OK
 
     def tally(self, side: str) -> tuple[int, int, int]:
         """Passed, failed and inconclusive measurements of the side's checks so far."""

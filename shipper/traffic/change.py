@@ -27,7 +27,7 @@ from shipper.core.model import (
     Side,
     Version,
 )
-from shipper.errors import BadInput, Blocked, ShipError
+from shipper.errors import BadInput, Blocked, ExitCode, ShipError
 from shipper.ports import Clock, Ledger, Lock
 from shipper.traffic.events import TrafficChanged, TrafficCommand
 from shipper.traffic.files import MapFiles
@@ -125,7 +125,7 @@ class ChangeResult:
     """How a change ended: the ledger number, the exit code and the state HAProxy holds."""
 
     release: int
-    exit_code: int
+    exit_code: ExitCode
     message: str
     before: TrafficState | None
     after: TrafficState | None
@@ -284,9 +284,15 @@ class _Run:
         state = ReleaseState.UNCHANGED if unchanged else ReleaseState.SUCCEEDED
         said = "already in effect; nothing to change" if unchanged else "applied live"
         message = f"traffic {self.req.change.label}: {said}; now {after.state.describe()}"
-        self._close(state, 0, message)
+        self._close(state, ExitCode.OK, message)
         return ChangeResult(
-            self.release.number, 0, message, before.state, after.state, tuple(self.applied), ()
+            self.release.number,
+            ExitCode.OK,
+            message,
+            before.state,
+            after.state,
+            tuple(self.applied),
+            (),
         )
 
     def _end(
@@ -297,9 +303,9 @@ class _Run:
         after: TrafficState | None,
         not_applied: Sequence[str],
     ) -> ChangeResult:
-        code: int = exc.exit_code  # 4 when part of it was applied
+        code = exc.exit_code  # OPERATOR when part of it was applied
         if self.applied:
-            code = 4
+            code = ExitCode.OPERATOR
             done = "; ".join(self.applied)
             left = "; ".join(not_applied)
             message = (
@@ -321,7 +327,7 @@ class _Run:
             tuple(not_applied),
         )
 
-    def _close(self, state: ReleaseState, code: int, message: str) -> None:
+    def _close(self, state: ReleaseState, code: ExitCode, message: str) -> None:
         self._save(
             state=state,
             phase=Phase.DONE,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shipper.core.model import Side
-from shipper.errors import BadInput
+from shipper.errors import BadInput, ExitCode
 
 if TYPE_CHECKING:
     from shipper.pipeline import Pipeline, TrafficSection
@@ -152,10 +152,10 @@ def _change(
         finally:
             ports.emitter.close()
         line = f"ship: {result.message} (ledger #{result.release})"
-        if result.exit_code == 0:
+        if result.exit_code == ExitCode.OK:
             if mode == "human":
                 typer.echo(line[len("ship: ") :])
-            raise typer.Exit(0)
+            raise typer.Exit(ExitCode.OK)
         sys.stderr.write(line + "\n")
         raise typer.Exit(result.exit_code)
 
