@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client, config
 
 SHIP = str(Path(sys.executable).parent / "ship")
 EVERYWHERE_V1 = {  # what a fresh sandbox runs, by the stand-ins' own account
@@ -99,3 +100,15 @@ def project(tmp_path: Path) -> Iterator[Project]:
     proj = start_project(tmp_path)
     yield proj
     proj.ship("sandbox", "down")
+
+
+@pytest.fixture
+def apps(project: Project) -> Iterator[client.AppsV1Api]:
+    """Another writer on the sandbox's cluster, with its own client and field manager."""
+    api = config.new_client_from_config(
+        config_file=str(project.state_dir / "kubeconfig"), context="sandbox"
+    )
+    try:
+        yield client.AppsV1Api(api)
+    finally:
+        api.close()

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from tests.e2e.conftest import Project
 from tests.e2e.test_real_namespaces import APP, NS, assert_nothing_written, rolled_out, set_image
@@ -19,18 +18,6 @@ from tests.e2e.test_real_namespaces import APP, NS, assert_nothing_written, roll
 pytestmark = pytest.mark.slow
 
 PIPELINE = "pipelines/sandbox.yaml"
-
-
-@pytest.fixture
-def apps(project: Project) -> Iterator[client.AppsV1Api]:
-    """Another writer on the sandbox's cluster, with its own client."""
-    api = config.new_client_from_config(
-        config_file=str(project.state_dir / "kubeconfig"), context="sandbox"
-    )
-    try:
-        yield client.AppsV1Api(api)
-    finally:
-        api.close()
 
 
 def edit_workloads(project: Project, old: str, new: str) -> None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
 from tests.e2e.conftest import Project
 
@@ -20,18 +19,6 @@ pytestmark = pytest.mark.slow
 NS = "shop"
 APP = "registry.sandbox.invalid/shop"
 PROXY = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.8.0"
-
-
-@pytest.fixture
-def apps(project: Project) -> Iterator[client.AppsV1Api]:
-    """Another writer on the sandbox's cluster, with its own client and field manager."""
-    api = config.new_client_from_config(
-        config_file=str(project.state_dir / "kubeconfig"), context="sandbox"
-    )
-    try:
-        yield client.AppsV1Api(api)
-    finally:
-        api.close()
 
 
 def images(apps: client.AppsV1Api, name: str = "web") -> dict[str, str]:
