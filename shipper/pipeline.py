@@ -404,6 +404,9 @@ class TrafficSection(Strict):
     health_interval: Duration = 2.0
     resolvers: tuple[str, ...] = ()  # nameservers host:port; none: /etc/resolv.conf
     log: str = "/dev/log"  # a syslog address, or stdout
+    # drain: on a regression confined to one side during the bake, move its traffic to the
+    # other side before the joint rollback, and undo that once the rollback is verified
+    on_regression: Literal["none", "drain"] = "none"
 
     @model_validator(mode="after")
     def _positive(self) -> TrafficSection:
@@ -491,6 +494,7 @@ class Pipeline(Strict):
             rollback_timeout_seconds=self.rollback.timeout,
             version_pattern=self.versions.pattern,
             preflight=self.preflight.settings() if self.preflight else (),
+            drain_on_regression=self.traffic is not None and self.traffic.on_regression == "drain",
         )
 
 

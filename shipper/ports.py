@@ -177,6 +177,58 @@ class GateReading:
     details: JSONDict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TrafficShare:
+    """How the proxy in front of both sides shares live traffic between them."""
+
+    percent: int  # share of sites (by a stable hash) served by Kubernetes
+    pinned: int = 0
+    blocked: int = 0
+    drained: Side | None = None  # a side taking no traffic at all
+
+    def of(self, side: Side) -> int:
+        """The percentage of sites `side` serves (pins and blocks aside)."""
+        if self.drained is not None:
+            return 0 if side is self.drained else 100
+        return self.percent if side is Side.KUBERNETES else 100 - self.percent
+
+    def describe(self) -> str:
+        shares = ", ".join(f"{side.value} {self.of(side)}%" for side in Side)
+        extra = (
+            f"; {self.pinned} pinned, {self.blocked} blocked" if self.pinned or self.blocked else ""
+        )
+        drained = f"; {self.drained.value} drained" if self.drained else ""
+        return f"{shares} of sites{extra}{drained}"
+
+
+@dataclass(frozen=True)
+class TrafficMove:
+    """What a drain or undrain did: `changed` is False when there was nothing to do (the
+    side was already drained, or not drained), and then nothing is to be undone."""
+
+    changed: bool
+    message: str
+
+
+class TrafficControl(Protocol):
+    """The proxy in front of both sides (`traffic:`), as a release needs it. Wired only
+    when the pipeline has a `traffic:` section; the core knows nothing of HAProxy."""
+
+    def share(self) -> TrafficShare:
+        """The live split. Raises ShipError when the proxy can't be read."""
+        ...
+
+    def drain(self, side: Side) -> TrafficMove:
+        """Send every request of `side` to the other side, live, and say what was done in
+        one line. Raises ShipError when refused (the other side has no usable server, the
+        proxy refused or can't be reached)."""
+        ...
+
+    def undrain(self, side: Side) -> TrafficMove:
+        """End a drain of `side`: the split applies again. Raises ShipError as `drain`."""
+        ...
+
+
 class StatusGate(Protocol):
     """The Heroku platform status. Unreadable must read as closed (fail closed)."""
 

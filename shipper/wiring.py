@@ -28,6 +28,7 @@ from shipper.ports import (
     Platform,
     PreflightCheck,
     StatusGate,
+    TrafficControl,
 )
 from shipper.state.paths import database_path
 from shipper.state.sqlite_db import Database
@@ -159,8 +160,17 @@ class Wiring:
             migrations=self.migrations(),
             history=GitHistory(Path.cwd()),
             preflight_checks=self.preflight_checks(),
+            traffic=self.traffic(),
         )
         return Releaser(self.pipeline.policy(), ports)
+
+    def traffic(self) -> TrafficControl | None:
+        """The HAProxy in front of both sides, only when the pipeline has `traffic:`."""
+        if self.pipeline.traffic is None:
+            return None
+        from shipper.traffic.control import traffic_control
+
+        return traffic_control(self.pipeline.traffic)
 
 
 def wire(pipeline: Pipeline, env: Mapping[str, str] | None = None) -> Wiring:

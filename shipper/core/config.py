@@ -63,6 +63,7 @@ class ReleasePolicy:
     rollback_timeout_seconds: float = 600.0
     version_pattern: str = DEFAULT_VERSION_PATTERN
     preflight: tuple[CheckSetting, ...] = ()  # the pipeline's `preflight:` overrides
+    drain_on_regression: bool = False  # `traffic.on_regression: drain`
 
     def check_version(self, raw: str) -> Version | str:
         """The version if acceptable, else a one-line reason it is not."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shipper.core import machine as m
+from shipper.core import traffic
 from shipper.core.command import FRESH_SECONDS, Command, plan_event
 from shipper.core.early import Early
 from shipper.core.events import (
@@ -23,6 +24,7 @@ from shipper.core.model import (
     Release,
     ReleaseKind,
     ReleaseState,
+    Side,
     Snapshot,
     TargetState,
     Version,
@@ -281,6 +283,7 @@ class Deploy(Command):
             record.leave(Phase.RELEASE, "succeeded")
 
         record.enter(Phase.VERIFY, self.policy.verify.bake_seconds, "verify.bake")
+        traffic.say_shares(self.ports.traffic, record.emit)
         expected = _all_of(snapshot, reached, self.clock.now()) or self.releaser.snapshot()
         checks: list[Check] = [
             PlatformHealthCheck(p, expected.side(side)) for side, p in self.ports.platforms.items()
@@ -292,7 +295,9 @@ class Deploy(Command):
         if not result.passed:
             record.leave(Phase.VERIFY, "failed", result.reason)
             return self._fail(
-                snapshot, f"check {result.check} ({result.side}) failed: {result.reason}"
+                snapshot,
+                f"check {result.check} ({result.side}) failed: {result.reason}",
+                regressed=result.side,
             )
         record.leave(Phase.VERIFY, "passed")
         running = expected
@@ -366,7 +371,7 @@ class Deploy(Command):
         record.finish(ExitCode.BLOCKED, text, None)
         return Outcome(ExitCode.BLOCKED, text, record.release.state, record.number)
 
-    def _fail(self, snapshot: Snapshot, why: str) -> Outcome:
+    def _fail(self, snapshot: Snapshot, why: str, regressed: Side | None = None) -> Outcome:
         record = self.record
         assert record is not None
         record.step(m.Fail(), message=why)
@@ -374,11 +379,16 @@ class Deploy(Command):
             text = f"{why}; nothing had been changed"
             record.finish(ExitCode.FAILED, text, snapshot)
             return Outcome(ExitCode.FAILED, text, record.release.state, record.number, snapshot)
-        return self._roll_back(snapshot, why)
+        return self._roll_back(snapshot, why, regressed)
 
-    def _roll_back(self, snapshot: Snapshot, why: str) -> Outcome:
+    def _roll_back(self, snapshot: Snapshot, why: str, regressed: Side | None = None) -> Outcome:
+        """Both sides back to `snapshot`. `regressed` is the one side the bake found
+        failing: with `traffic.on_regression: drain` its traffic moves off it first."""
         record = self.record
         assert record is not None
+        drained = traffic.drain_before_rollback(
+            self.ports.traffic, regressed, self.policy.drain_on_regression, record.emit
+        )
         record.emit(RollbackStarted(reason=why))
         started = self.clock.monotonic()
 
@@ -402,6 +412,7 @@ class Deploy(Command):
             rollback_phase("failed", missing[0])
             record.step(m.RolledBack(ok=False))
             text = rollback_failed(why, missing, running, self.manual_steps(snapshot, missing))
+            text += traffic.still_drained(drained)
             record.finish(ExitCode.OPERATOR, text, running)
             return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
         result = self.bake(
@@ -418,12 +429,13 @@ class Deploy(Command):
             text = (
                 f"{why}; both sides were rolled back, but check {result.check} "
                 f"({result.side}) still fails: {result.reason}; look at the application now"
-            )
+            ) + traffic.still_drained(drained)
             record.finish(ExitCode.OPERATOR, text, running)
             return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
         rollback_phase("succeeded")
         record.step(m.RolledBack(ok=True))
         text = f"{why}; both sides were rolled back ({describe(running)}) and are healthy"
+        text += traffic.undrain_after_rollback(self.ports.traffic, drained, record.emit)
         record.finish(ExitCode.FAILED, text, running)
         return Outcome(ExitCode.FAILED, text, record.release.state, record.number, running)
 

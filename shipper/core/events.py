@@ -209,6 +209,20 @@ class CheckFailed(Event):
 
 
 @dataclass(frozen=True)
+class TrafficMoved(Event):
+    """A release moved live traffic (`traffic.on_regression: drain`): `drain` sends the
+    regressed side's traffic to the other side before the rollback, `undrain` puts it
+    back once the rollback is verified. `applied` is False when the proxy refused or could
+    not be reached (the rollback goes on regardless)."""
+
+    name: ClassVar[str] = "traffic_moved"
+    action: str  # drain | undrain
+    side: str
+    applied: bool
+    message: str
+
+
+@dataclass(frozen=True)
 class RollbackStarted(Event):
     name: ClassVar[str] = "rollback_started"
     reason: str

@@ -25,6 +25,7 @@ from shipper.ports import (
     PreflightCheck,
     SourceHistory,
     StatusGate,
+    TrafficControl,
 )
 
 
@@ -42,6 +43,7 @@ class Ports:
     migrations: MigrationRunner | None = None
     history: SourceHistory | None = None
     preflight_checks: Sequence[PreflightCheck] = ()  # the pipeline's `preflight:` checks
+    traffic: TrafficControl | None = None  # the proxy in front of both sides (`traffic:`)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from shipper.core.events import (
     Stamped,
     TargetFinished,
     TargetProgress,
+    TrafficMoved,
 )
 from shipper.core.operation import duration_words
 from shipper.report import fmt
@@ -156,6 +157,13 @@ def describe(stamped: Stamped, view: ReleaseView) -> Line | None:
             if event.level == "warning":
                 return Line(f"warning: {event.message}", "warning")
             return Line(event.message)
+        case TrafficMoved():
+            if not event.applied:
+                said = f"{event.action} of {event.side} not applied: {event.message}"
+                return Line(f"traffic: {said}", "warning")
+            return Line(
+                f"traffic: {event.message}", "warning" if event.action == "drain" else "good"
+            )
         case _:
             # release_finished is the summary's job; lock_released and metrics are
             # bookkeeping the JSON stream carries.

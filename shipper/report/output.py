@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from enum import StrEnum
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from shipper.core.model import JSON
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-
-class OutputMode(StrEnum):
-    """How a command speaks: `human` (live view, tables) or `json` (JSON lines for CI)."""
-
-    HUMAN = "human"
-    JSON = "json"
+OutputMode = Literal["human", "json"]
 
 
 def console_for(out: TextIO, *, is_tty: bool | None = None) -> Console:

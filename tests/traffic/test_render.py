@@ -71,7 +71,7 @@ def test_runtime_host_port_is_the_tcp_form(tmp_path: Path) -> None:
         ('heroku: {servers: ["no-port"]}', "is not host:port"),
         ("key: {cookie: a, header: B}", "exactly one of cookie or header"),
         ("timeout: soon", "expected a duration"),
-        ("on_regression: drain", "unknown key"),  # not built yet: refused, never ignored
+        ("on_regression: reroute", "on_regression"),  # drain or none only
     ],
 )
 def test_bad_traffic_section_names_file_line_and_key(bad: str, said: str) -> None:
