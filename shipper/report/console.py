@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, assert_never
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shipper.core.events import CheckMeasured, PhaseStarted, Stamped, TargetProgress
+from shipper.core.model import Side
 from shipper.report import fmt
 from shipper.report.lines import Level, Line, describe
 from shipper.report.summary import summary_panel
@@ -36,7 +37,21 @@ LEVEL_STYLE: dict[Level, str] = {
     "warning": "yellow",
     "error": "bold red",
 }
-SIDE_STYLE = {"heroku": "magenta", "kubernetes": "blue"}
+
+
+def side_style(side: str) -> str:
+    """The colour a side's name is written in; a side this doesn't know is a type error."""
+    if side not in SIDES:
+        return ""
+    match Side(side):
+        case Side.HEROKU:
+            return "magenta"
+        case Side.KUBERNETES:
+            return "blue"
+        case unknown:
+            assert_never(unknown)
+
+
 PLAIN_WIDTH = 100
 
 
@@ -213,7 +228,7 @@ def _table(view: ReleaseView, now: datetime) -> Table:
     )
     cells = [
         (
-            Text(row.side, style=SIDE_STYLE.get(row.side, "")),
+            Text(row.side, style=side_style(row.side)),
             row.name,
             fmt.change(row.from_version, row.to_version),
             Text(_status(row), style=_status_style(row)),
@@ -274,7 +289,7 @@ def _check_line(view: ReleaseView) -> Text | None:
         if not first:
             line.append(" · ")
         first = False
-        line.append(f"{side} ", style=SIDE_STYLE[side])
+        line.append(f"{side} ", style=side_style(side))
         line.append(f"{ok} passed", style="green")
         line.append(", ")
         line.append(f"{bad} failed", style="red" if bad else "")

@@ -33,11 +33,12 @@ from shipper.core.events import (
     TargetFinished,
     TargetProgress,
 )
+from shipper.core.model import Side
 from shipper.core.operation import duration_words
 from shipper.errors import ExitCode
 from shipper.report import fmt
 
-SIDES = ("heroku", "kubernetes")
+SIDES = tuple(side.value for side in Side)  # in the order tables show them
 
 # How each final ledger state reads in a sentence: "v42 shipped", "v42 rolled back".
 OUTCOME_WORDS = {
