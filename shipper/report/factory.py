@@ -111,7 +111,7 @@ def _warner(stderr: TextIO) -> Callable[[str], None]:
 def render_plan(
     plan: Plan | PlanMade | Stamped,
     out: TextIO,
-    output: OutputMode = "human",
+    output: OutputMode = OutputMode.HUMAN,
     *,
     pipeline: Pipeline | str,
     release: int | None = None,
@@ -125,7 +125,11 @@ def render_plan(
 
 
 def render_status(
-    view: StatusView, out: TextIO, output: OutputMode = "human", *, is_tty: bool | None = None
+    view: StatusView,
+    out: TextIO,
+    output: OutputMode = OutputMode.HUMAN,
+    *,
+    is_tty: bool | None = None,
 ) -> None:
     """`ship status`; see `shipper.report.status.render_status`."""
     from shipper.report.status import render_status as render
@@ -136,7 +140,7 @@ def render_status(
 def render_history(
     releases: Sequence[Release],
     out: TextIO,
-    output: OutputMode = "human",
+    output: OutputMode = OutputMode.HUMAN,
     *,
     is_tty: bool | None = None,
     detail: bool = False,
@@ -151,7 +155,7 @@ def render_release(
     release: Release,
     entries: Sequence[LedgerEntry],
     out: TextIO,
-    output: OutputMode = "human",
+    output: OutputMode = OutputMode.HUMAN,
     *,
     is_tty: bool | None = None,
     detail: bool = False,

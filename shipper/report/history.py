@@ -44,7 +44,7 @@ STATE_STYLE = {
 def render_history(
     releases: Sequence[Release],
     out: TextIO,
-    output: OutputMode = "human",
+    output: OutputMode = OutputMode.HUMAN,
     *,
     is_tty: bool | None = None,
     detail: bool = False,
@@ -68,7 +68,7 @@ def render_release(
     release: Release,
     entries: Sequence[LedgerEntry],
     out: TextIO,
-    output: OutputMode = "human",
+    output: OutputMode = OutputMode.HUMAN,
     *,
     is_tty: bool | None = None,
     detail: bool = False,

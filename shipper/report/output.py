@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Literal, TextIO
+from enum import StrEnum
+from typing import TYPE_CHECKING, TextIO
 
 from shipper.core.model import JSON
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-OutputMode = Literal["human", "json"]
+
+class OutputMode(StrEnum):
+    """How a command speaks: `human` (live view, tables) or `json` (JSON lines for CI)."""
+
+    HUMAN = "human"
+    JSON = "json"
 
 
 def console_for(out: TextIO, *, is_tty: bool | None = None) -> Console:

@@ -53,7 +53,7 @@ class PlanView:
 def render_plan(
     plan: Plan | PlanMade | Stamped,
     out: TextIO,
-    output: OutputMode = "human",
+    output: OutputMode = OutputMode.HUMAN,
     *,
     pipeline: Pipeline | str,
     release: int | None = None,
@@ -136,7 +136,7 @@ def render_rollback_plan(
     plan: RollbackPlan,
     now: Snapshot,
     out: TextIO,
-    output: OutputMode = "human",
+    output: OutputMode = OutputMode.HUMAN,
     *,
     is_tty: bool | None = None,
 ) -> None:

@@ -9,6 +9,7 @@ from typing import TextIO
 from shipper.core.events import Notice, PreflightFinding, Stamped
 from shipper.core.model import Finding, Severity
 from shipper.core.preflight import PreflightResult
+from shipper.report.output import OutputMode
 
 _ORDER = {Severity.BLOCK: 0, Severity.WARN: 1, Severity.INFO: 2}
 
@@ -36,7 +37,7 @@ def _grid(rows: tuple[tuple[str, ...], ...], indent: str) -> list[str]:
 
 
 def render_preflight(
-    pipeline: str, result: PreflightResult, out: TextIO, mode: str, now: datetime
+    pipeline: str, result: PreflightResult, out: TextIO, mode: OutputMode, now: datetime
 ) -> None:
     if mode == "json":
         for note in result.notes:

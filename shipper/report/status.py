@@ -204,7 +204,11 @@ def _finish_verb(release: Release) -> str:
 
 
 def render_status(
-    view: StatusView, out: TextIO, output: OutputMode = "human", *, is_tty: bool | None = None
+    view: StatusView,
+    out: TextIO,
+    output: OutputMode = OutputMode.HUMAN,
+    *,
+    is_tty: bool | None = None,
 ) -> None:
     """Write `ship status` to `out`: a JSON document, or text for a person."""
     if output == "json":
@@ -219,7 +223,7 @@ def render_lock(
     lock: LockInfo | None,
     now: datetime,
     out: TextIO,
-    output: OutputMode = "human",
+    output: OutputMode = OutputMode.HUMAN,
     *,
     is_tty: bool | None = None,
 ) -> None:

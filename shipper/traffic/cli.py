@@ -128,7 +128,9 @@ def _change(
     force_lock: bool,
     debug: bool,
 ) -> None:
-    from shipper.cli import _duration, _load, reported
+    from shipper.cli.common import duration as _duration
+    from shipper.cli.common import load as _load
+    from shipper.cli.guard import reported
 
     with reported(debug):
         change = change_of()
@@ -320,7 +322,8 @@ def status(
 
     Exits 0 when HAProxy holds what the ledger recorded and both sides are usable, 1
     when something needs a person, 4 when HAProxy can't be read."""
-    from shipper.cli import _load, reported
+    from shipper.cli.common import load as _load
+    from shipper.cli.guard import reported
 
     with reported(debug):
         loaded = _load(pipeline, debug)
@@ -374,7 +377,8 @@ def render(
 
     Unless --no-files, also creates the map files, server-state file and timeout page it
     names (files that exist are left alone: they hold the live split)."""
-    from shipper.cli import _load, reported
+    from shipper.cli.common import load as _load
+    from shipper.cli.guard import reported
 
     with reported(debug):
         loaded = _load(pipeline, debug)

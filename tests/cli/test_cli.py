@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import Result
 
-from shipper import cli
+from shipper.cli import guard
 
 
 def test_version(ship: Callable[..., Result]) -> None:
@@ -115,9 +115,9 @@ def test_internal_error_goes_to_a_crash_file_without_secrets(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A bug prints one line and a crash file path; the traceback and no secret is shown."""
-    cli._Session.state_dir = project / "crash"
-    cli._Session.redactor.add("canary-0123456789abcdef")
-    with pytest.raises(typer.Exit) as info, cli.reported():
+    guard.Session.state_dir = project / "crash"
+    guard.Session.redactor.add("canary-0123456789abcdef")
+    with pytest.raises(typer.Exit) as info, guard.reported():
         raise RuntimeError("boom with canary-0123456789abcdef inside")
     assert info.value.exit_code == 1
     err = capsys.readouterr().err

@@ -9,6 +9,7 @@ import pytest
 import typer
 
 from shipper import cli
+from shipper.cli import fast_exit, guard
 
 PROBE = (
     "import sys, shipper.cli; "
@@ -29,12 +30,12 @@ def test_internal_error_after_a_change_exits_4(capsys: pytest.CaptureFixture[str
     class Changed:
         changed = True
 
-    cli._Session.releaser = Changed()  # type: ignore[assignment]
+    guard.Session.releaser = Changed()  # type: ignore[assignment]
     try:
-        with pytest.raises(typer.Exit) as info, cli.reported():
+        with pytest.raises(typer.Exit) as info, guard.reported():
             raise KeyError("bug")
     finally:
-        cli._Session.releaser = None
+        guard.Session.releaser = None
     assert info.value.exit_code == 4
     assert "internal error" in capsys.readouterr().err
 
@@ -48,7 +49,7 @@ def _capture_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_exit(code: int) -> None:
         raise _Left(code)
 
-    monkeypatch.setattr(cli.os, "_exit", fake_exit)
+    monkeypatch.setattr(fast_exit.os, "_exit", fake_exit)
 
 
 def test_a_finished_command_leaves_at_once_with_its_exit_code(
