@@ -1,26 +1,20 @@
-"""Pipeline files: YAML in, validated models out, errors that name file, line and key.
+"""The pipeline file's shape: pydantic models, strict where a typo would change behaviour
+(unknown keys are errors), and `Pipeline.policy()`, the core's view of them.
 
-The models are pydantic (strict where a typo would change behaviour: unknown keys are
-errors). `load_pipeline` never returns a half-valid pipeline: it raises PipelineError
-with one line, `pipelines/web.yaml:14: verify.bake: expected a duration like 90s or 5m,
-got "five"`, which the CLI prints as is with exit 2.
+Reading YAML and turning validation errors into `file:line: key: what` is load.py's job.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -32,11 +26,8 @@ from shipper.core.config import (
     VerifyPolicy,
 )
 from shipper.errors import PipelineError
+from shipper.pipeline.template import check_template
 from shipper.preflight.section import PreflightSection
-
-MAX_FILE_BYTES = 256 * 1024
-MAX_DEPTH = 20
-MAX_NODES = 100_000  # YAML aliases can expand a tiny file into billions of values
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
 
@@ -45,43 +36,22 @@ def parse_duration(raw: object) -> float:
     """`90s`, `15m`, `1h`, `1h30m`, `500ms` -> seconds. Bare numbers are refused: is
     `bake: 5` five seconds or five minutes? The file must say."""
     if isinstance(raw, bool) or not isinstance(raw, str):
-        raise ValueError(f"expected a duration like 90s or 5m, got {_show(raw)}")
+        raise ValueError(f"expected a duration like 90s or 5m, got {show_value(raw)}")
     text = raw.strip()
     match = _DURATION.fullmatch(text)
     if not text or match is None or not any(match.groups()):
-        raise ValueError(f"expected a duration like 90s or 5m, got {_show(raw)}")
+        raise ValueError(f"expected a duration like 90s or 5m, got {show_value(raw)}")
     h, m, s, ms = (int(g) if g else 0 for g in match.groups())
     return h * 3600 + m * 60 + s + ms / 1000
 
 
-def _show(raw: object) -> str:
+def show_value(raw: object) -> str:
     if isinstance(raw, str):
         return f'"{raw[:60]}"'
     return repr(raw)[:60]
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
-
-_TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
-
-
-def check_template(raw: str) -> str:
-    """A template must contain `{version}` and no other placeholder: rendering is plain
-    substitution, never str.format (which would let `{version.__class__}` reach Python)."""
-    fields = _TEMPLATE_FIELD.findall(raw)
-    others = [f for f in fields if f != "version"]
-    if others:
-        raise ValueError(f'only {{version}} may be used in a template, got "{{{others[0]}}}"')
-    if "version" not in fields:
-        raise ValueError(f'template must contain {{version}}, got "{raw[:80]}"')
-    return raw
-
-
-def render(template: str, version: str) -> str:
-    return template.replace("{version}", version)
-
-
-Template = Annotated[str, BeforeValidator(lambda v: v), Field(min_length=1)]
 
 
 class Strict(BaseModel):
@@ -439,9 +409,9 @@ class Pipeline(Strict):
     def where(self, *path: str | int) -> str:
         """`pipelines/web.yaml:14: kubernetes.workloads[0]`: the file, line and key of
         `path`, as far as the pipeline was loaded from a file."""
-        line = _line_for(path, self._lines) if self._lines else None
+        line = line_for(path, self._lines) if self._lines else None
         shown = f"{self._source}:{line}" if self._source and line else self._source
-        key = _dotted(list(path))
+        key = dotted(list(path))
         return f"{shown}: {key}" if shown else key
 
     @model_validator(mode="after")
@@ -513,188 +483,8 @@ def _check_url(v: str) -> str:
     return v
 
 
-# --- loading ---------------------------------------------------------------------------
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader: plain data only. Tags that would construct objects are errors."""
-
-
-def _lines(
-    node: yaml.Node,
-    path: tuple[str | int, ...],
-    out: dict[tuple[str | int, ...], int],
-    depth: int = 0,
-) -> None:
-    if depth > MAX_DEPTH:
-        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-    if len(out) > MAX_NODES:
-        raise ValueError(f"more than {MAX_NODES} values once YAML aliases are expanded")
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            out[(*path, key)] = key_node.start_mark.line + 1
-            _lines(value_node, (*path, key), out, depth + 1)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _lines(item, (*path, i), out, depth + 1)
-
-
-def _duplicate_keys(node: yaml.Node, path: str = "") -> tuple[str, int] | None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            where = f"{path}.{key}" if path else key
-            if key in seen:
-                return where, key_node.start_mark.line + 1
-            seen.add(key)
-            found = _duplicate_keys(value_node, where)
-            if found:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found = _duplicate_keys(item, f"{path}[{i}]")
-            if found:
-                return found
-    return None
-
-
-def resolve_pipeline_path(name_or_path: str | None, root: Path | None = None) -> Path:
-    """`-p web` -> pipelines/web.yaml; a path is taken as is; nothing -> the single file
-    in pipelines/. Without `root`, pipelines/ is looked for in the current directory, then
-    in each parent (as git finds .git), so ship works from any folder of the project."""
-    if name_or_path:
-        candidate = Path(name_or_path)
-        if candidate.suffix in (".yaml", ".yml") or "/" in name_or_path:
-            return candidate if candidate.is_absolute() else (root or Path.cwd()) / candidate
-    base = root or find_project_root(Path.cwd())
-    if name_or_path:
-        for suffix in (".yaml", ".yml"):
-            path = base / "pipelines" / f"{name_or_path}{suffix}"
-            if path.exists():
-                return path
-        raise PipelineError(f"pipelines/{name_or_path}.yaml: no such pipeline file")
-    folder = base / "pipelines"
-    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]) if folder.is_dir() else []
-    if len(files) == 1:
-        return files[0]
-    if not files:
-        raise PipelineError(
-            "no pipeline file in pipelines/ (looked here and in every parent folder); "
-            "pass one with -p NAME_OR_PATH"
-        )
-    names = ", ".join(f.stem for f in files)
-    raise PipelineError(f"several pipelines in pipelines/ ({names}); choose one with -p NAME")
-
-
-def find_project_root(start: Path) -> Path:
-    """The nearest of `start` and its parents holding a pipelines/ folder; `start` when
-    none does (the error then names pipelines/ as before)."""
-    for folder in (start, *start.parents):
-        if (folder / "pipelines").is_dir():
-            return folder
-    return start
-
-
-def display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def load_pipeline(path: Path) -> Pipeline:
-    """Read, parse and validate one pipeline file, or raise PipelineError (one line)."""
-    shown = display_path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise PipelineError(f"{shown}: no such pipeline file") from None
-    except OSError as exc:
-        raise PipelineError(f"{shown}: cannot read: {exc.strerror}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise PipelineError(f"{shown}: {len(raw)} bytes is too large for a pipeline file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PipelineError(f"{shown}: not UTF-8 text") from None
-    return _anchor_paths(parse_pipeline(text, shown), path.parent.resolve())
-
-
-def parse_pipeline(text: str, shown: str) -> Pipeline:
-    try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        if node is None:
-            raise PipelineError(f"{shown}: the file is empty")
-        lines: dict[tuple[str | int, ...], int] = {}
-        _lines(node, (), lines)
-        dup = _duplicate_keys(node)
-        if dup:
-            raise PipelineError(f"{shown}:{dup[1]}: {dup[0]}: key appears twice")
-        data = yaml.load(text, Loader=_LineLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
-        problem = (exc.problem or exc.context or "invalid YAML").strip()
-        raise PipelineError(f"{shown}{line}: YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise PipelineError(f"{shown}: YAML: {str(exc).splitlines()[0]}") from None
-    except (ValueError, RecursionError) as exc:
-        raise PipelineError(f"{shown}: {exc}") from None
-    if not isinstance(data, dict):
-        raise PipelineError(f"{shown}:1: the file must be a mapping of keys, like name: web")
-    try:
-        pipeline = Pipeline.model_validate(data)
-    except ValidationError as exc:
-        raise PipelineError(_first_error(exc, shown, lines)) from None
-    pipeline._source, pipeline._lines = shown, lines
-    return pipeline
-
-
-def _anchor_paths(pipeline: Pipeline, folder: Path) -> Pipeline:
-    """Make the file paths a pipeline names relative to the pipeline file, not the cwd."""
-    if pipeline.heroku and pipeline.heroku.netrc:
-        heroku = pipeline.heroku.model_copy(
-            update={"netrc": str(folder / Path(pipeline.heroku.netrc).expanduser())}
-        )
-        pipeline = pipeline.model_copy(update={"heroku": heroku})
-    if pipeline.kubernetes and pipeline.kubernetes.kubeconfig:
-        kube = pipeline.kubernetes.model_copy(
-            update={"kubeconfig": str(folder / Path(pipeline.kubernetes.kubeconfig).expanduser())}
-        )
-        pipeline = pipeline.model_copy(update={"kubernetes": kube})
-    if pipeline.traffic is not None:
-        traffic = pipeline.traffic
-        # normalised (`a/../b` is `b`): HAProxy knows a map by the exact path it loaded
-        update = {"maps_dir": os.path.normpath(folder / Path(traffic.maps_dir).expanduser())}
-        if "/" in traffic.runtime or not re.fullmatch(r"[^:]+:\d+", traffic.runtime):
-            update["runtime"] = os.path.normpath(folder / Path(traffic.runtime).expanduser())
-        moved_traffic = traffic.model_copy(update=update)
-        pipeline = pipeline.model_copy(update={"traffic": moved_traffic})
-    for section in ("ledger", "lock"):
-        current = getattr(pipeline, section)
-        if current.path:
-            moved = current.model_copy(
-                update={"path": str(folder / Path(current.path).expanduser())}
-            )
-            pipeline = pipeline.model_copy(update={section: moved})
-    return pipeline
-
-
-def _first_error(exc: ValidationError, shown: str, lines: dict[tuple[str | int, ...], int]) -> str:
-    err = exc.errors(include_url=False)[0]
-    # pydantic may put validator or union tags in loc (`function-after[...]`); keep keys.
-    key_path = [p for p in err["loc"] if isinstance(p, int) or "[" not in p]
-    line = _line_for(tuple(key_path), lines)
-    dotted = _dotted(key_path)
-    message = _message(err)
-    where = f"{shown}:{line}" if line else shown
-    return f"{where}: {dotted}: {message}" if dotted else f"{where}: {message}"
-
-
-def _line_for(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:
+def line_for(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:
+    """The line of `path`, or of its nearest parent the file has."""
     while path:
         if path in lines:
             return lines[path]
@@ -702,29 +492,9 @@ def _line_for(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], in
     return lines.get(())
 
 
-def _dotted(path: list[str | int]) -> str:
+def dotted(path: list[str | int]) -> str:
+    """`verify.checks[0].name`: a key path as a person writes it."""
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def _message(err: Any) -> str:
-    kind = err["type"]
-    value = err.get("input")
-    if kind == "extra_forbidden":
-        return "unknown key (check the spelling against pipelines/example.yaml)"
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "too_short":
-        return "must not be empty"
-    text = str(err["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if text.startswith(prefix):
-            return text[len(prefix) :]
-    text = f"{text[0].lower()}{text[1:]}"
-    if kind.startswith(
-        ("int_", "float_", "string_", "bool_", "list_", "tuple_", "dict_", "model_", "literal_")
-    ):
-        return f"{text}, got {_show(value)}"
-    return text
