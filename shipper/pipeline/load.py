@@ -16,7 +16,8 @@ from pydantic import ValidationError
 
 from shipper.errors import PipelineError
 from shipper.pipeline.locate import display_path
-from shipper.pipeline.schema import Pipeline, dotted, line_for, show_value
+from shipper.pipeline.schema import Pipeline
+from shipper.pipeline.values import dotted, line_for, show_value
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_DEPTH = 20

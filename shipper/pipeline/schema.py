@@ -7,12 +7,9 @@ Reading YAML and turning validation errors into `file:line: key: what` is load.p
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     field_validator,
@@ -26,36 +23,17 @@ from shipper.core.config import (
     VerifyPolicy,
 )
 from shipper.errors import PipelineError
+from shipper.pipeline.checks import Verify
 from shipper.pipeline.template import check_template
+from shipper.pipeline.values import (
+    Duration,
+    Strict,
+    check_url,
+    dotted,
+    first_duplicate,
+    line_for,
+)
 from shipper.preflight.section import PreflightSection
-
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?")
-
-
-def parse_duration(raw: object) -> float:
-    """`90s`, `15m`, `1h`, `1h30m`, `500ms` -> seconds. Bare numbers are refused: is
-    `bake: 5` five seconds or five minutes? The file must say."""
-    if isinstance(raw, bool) or not isinstance(raw, str):
-        raise ValueError(f"expected a duration like 90s or 5m, got {show_value(raw)}")
-    text = raw.strip()
-    match = _DURATION.fullmatch(text)
-    if not text or match is None or not any(match.groups()):
-        raise ValueError(f"expected a duration like 90s or 5m, got {show_value(raw)}")
-    h, m, s, ms = (int(g) if g else 0 for g in match.groups())
-    return h * 3600 + m * 60 + s + ms / 1000
-
-
-def show_value(raw: object) -> str:
-    if isinstance(raw, str):
-        return f'"{raw[:60]}"'
-    return repr(raw)[:60]
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
 
 class Artifact(Strict):
@@ -92,7 +70,7 @@ class HerokuSection(Strict):
         for app in v:
             if not re.fullmatch(r"[a-z][a-z0-9-]{1,29}", app):
                 raise ValueError(f'"{app}" is not a Heroku app name')
-        dup = _first_duplicate(v)
+        dup = first_duplicate(v)
         if dup:
             raise ValueError(f'app "{dup}" is listed twice')
         return v
@@ -100,7 +78,7 @@ class HerokuSection(Strict):
     @field_validator("api_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        return _check_url(v)
+        return check_url(v)
 
 
 WORKLOAD_KINDS = ("deployment", "statefulset", "cronjob")
@@ -162,7 +140,7 @@ class KubernetesSection(Strict):
     @classmethod
     def _workloads(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         keys = [workload_key(w) for w in v]
-        dup = _first_duplicate(keys)
+        dup = first_duplicate(keys)
         if dup:
             raise ValueError(f'workload "{dup}" is listed twice')
         return v
@@ -193,94 +171,11 @@ class StatusGateSection(Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        return _check_url(v)
+        return check_url(v)
 
 
 class Gates(Strict):
     heroku_status: StatusGateSection | None = None
-
-
-class HttpCheck(Strict):
-    url: str
-    status: tuple[int, ...] = ()  # empty: any 2xx
-    body_contains: str | None = None
-    json_field: str | None = None  # dotted path into the JSON answer
-    equals: str | None = None  # what json_field must equal ({version} allowed)
-    max_latency: Duration | None = None
-    timeout: Duration = 5.0
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        return _check_url(v)
-
-    @model_validator(mode="after")
-    def _pair(self) -> HttpCheck:
-        if (self.json_field is None) != (self.equals is None):
-            raise ValueError("json_field and equals go together")
-        return self
-
-
-class PrometheusAuth(Strict):
-    bearer_token_env: str | None = None
-    username_env: str | None = None
-    password_env: str | None = None
-
-
-class PrometheusCheck(Strict):
-    url: str
-    query: str = Field(min_length=1)
-    max: float | None = None
-    min: float | None = None
-    on_empty: Literal["inconclusive", "pass", "fail"] = "inconclusive"
-    auth: PrometheusAuth | None = None
-    timeout: Duration = 10.0
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, v: str) -> str:
-        return _check_url(v)
-
-    @model_validator(mode="after")
-    def _threshold(self) -> PrometheusCheck:
-        if self.max is None and self.min is None:
-            raise ValueError("a prometheus check needs max or min")
-        return self
-
-
-class CheckSpec(Strict):
-    name: str = Field(min_length=1, max_length=63)
-    side: Literal["heroku", "kubernetes"]
-    http: HttpCheck | None = None
-    prometheus: PrometheusCheck | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> CheckSpec:
-        if (self.http is None) == (self.prometheus is None):
-            raise ValueError(f'check "{self.name}" needs exactly one of http or prometheus')
-        return self
-
-
-class Verify(Strict):
-    bake: Duration = 300.0
-    interval: Duration = 15.0
-    failure_limit: int = Field(default=2, ge=0, le=100)
-    inconclusive_limit: int = Field(default=3, ge=0, le=100)
-    checks: tuple[CheckSpec, ...] = ()
-
-    @field_validator("checks")
-    @classmethod
-    def _unique(cls, v: tuple[CheckSpec, ...]) -> tuple[CheckSpec, ...]:
-        dup = _first_duplicate([c.name for c in v])
-        if dup:
-            raise ValueError(f'check "{dup}" is defined twice')
-        return v
-
-    @model_validator(mode="after")
-    def _interval(self) -> Verify:
-        if self.interval <= 0:
-            raise ValueError("interval must be above zero")
-        return self
 
 
 class LedgerSection(Strict):
@@ -466,35 +361,3 @@ class Pipeline(Strict):
             preflight=self.preflight.settings() if self.preflight else (),
             drain_on_regression=self.traffic is not None and self.traffic.on_regression == "drain",
         )
-
-
-def _first_duplicate(items: Any) -> str | None:
-    seen: set[str] = set()
-    for item in items:
-        if item in seen:
-            return str(item)
-        seen.add(item)
-    return None
-
-
-def _check_url(v: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", v):
-        raise ValueError(f'"{v[:80]}" is not an http(s) URL')
-    return v
-
-
-def line_for(path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int]) -> int | None:
-    """The line of `path`, or of its nearest parent the file has."""
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return lines.get(())
-
-
-def dotted(path: list[str | int]) -> str:
-    """`verify.checks[0].name`: a key path as a person writes it."""
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
