@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shipper import __version__
 from shipper.core.clock import SystemClock
 from shipper.core.emitter import Emitter
 from shipper.core.model import Holder, Side
-from shipper.core.run import Ports, Releaser
+from shipper.core.ports import Ports
+from shipper.core.run import Releaser
 from shipper.deferred import DeferredPlatform, DeferredRunner
 from shipper.pipeline import Pipeline
 from shipper.ports import (
@@ -162,7 +164,7 @@ class Wiring:
             preflight_checks=self.preflight_checks(),
             traffic=self.traffic(),
         )
-        return Releaser(self.pipeline.policy(), ports)
+        return Releaser(self.pipeline.policy(), ports, ship_version=__version__)
 
     def traffic(self) -> TrafficControl | None:
         """The HAProxy in front of both sides, only when the pipeline has `traffic:`."""

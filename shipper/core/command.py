@@ -36,6 +36,12 @@ from shipper.core.model import (
 from shipper.core.operation import ReleaseOperation, pause
 from shipper.core.outcome import Outcome
 from shipper.core.plan import Plan
+from shipper.core.ports import (
+    Check,
+    Clock,
+    GateReading,
+    Platform,
+)
 from shipper.core.record import Record
 from shipper.core.sides import (
     common_version,
@@ -46,12 +52,6 @@ from shipper.core.verify import BakeResult, PlatformHealthCheck, bake
 from shipper.errors import (
     ExitCode,
     ShipError,
-)
-from shipper.ports import (
-    Check,
-    Clock,
-    GateReading,
-    Platform,
 )
 
 if TYPE_CHECKING:

@@ -31,6 +31,9 @@ from shipper.core.model import (
 )
 from shipper.core.outcome import DeployRequest, Outcome
 from shipper.core.plan import build_plan
+from shipper.core.ports import (
+    Check,
+)
 from shipper.core.record import Record
 from shipper.core.rollback import rollback_failed
 from shipper.core.sides import (
@@ -44,9 +47,6 @@ from shipper.errors import (
     ExitCode,
     Interrupted,
     LockLost,
-)
-from shipper.ports import (
-    Check,
 )
 
 if TYPE_CHECKING:

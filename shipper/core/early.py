@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from shipper.ports import Clock
+from shipper.core.ports import Clock
 
 T = TypeVar("T")
 

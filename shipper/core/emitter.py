@@ -1,15 +1,27 @@
-"""Stamps core events with time, pipeline and release number, and hands them to sinks."""
+"""Stamps core events with time, pipeline and release number, and hands them to sinks
+(`EventSink`, the port the reports implement)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Sequence
+from typing import Protocol
 
+from shipper.core.clock import Clock
 from shipper.core.events import Event, Stamped
-from shipper.ports import Clock, EventSink
 
 log = logging.getLogger(__name__)
+
+
+class EventSink(Protocol):
+    """Receives the event stream: the console, JSON lines, GitHub, Slack."""
+
+    def emit(self, event: Stamped) -> None: ...
+
+    def close(self) -> None:
+        """The release is over: flush and finish (summaries, notifications)."""
+        ...
 
 
 class Emitter:

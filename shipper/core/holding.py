@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from shipper.core.emitter import Emitter
 from shipper.core.events import LockReleased, LockTaken, LockWaiting, Notice
 from shipper.core.model import Holder, LockInfo, LockLease
+from shipper.core.ports import Clock, Lock
 from shipper.errors import LockHeld, LockLost, ShipError
-from shipper.ports import Clock, Lock
 
 
 class Hold:

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 
 from shipper.core.events import Event, MetricRecorded, MigrationLog, TargetProgress
 from shipper.core.model import JSONDict, ReleaseNo, Target, Version
+from shipper.core.ports import Clock
 from shipper.errors import Interrupted
-from shipper.ports import Clock
 
 PAUSE_STEP = 0.25  # how quickly a pause notices a cancellation
 

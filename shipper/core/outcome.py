@@ -1,49 +1,17 @@
-"""What a command asks for (requests), what it talks to (Ports) and how it ends (Outcome)."""
+"""What a command asks for (requests) and how it ends (Outcome)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from shipper.core.emitter import Emitter
 from shipper.core.model import (
     Holder,
     ReleaseNo,
     ReleaseState,
-    Side,
     Snapshot,
     Version,
 )
 from shipper.errors import ExitCode
-from shipper.ports import (
-    Check,
-    Clock,
-    Ledger,
-    Lock,
-    MigrationRunner,
-    Platform,
-    PreflightCheck,
-    SourceHistory,
-    StatusGate,
-    TrafficControl,
-)
-
-
-@dataclass
-class Ports:
-    """Everything a release talks to. The CLI builds the real ones; tests build fakes."""
-
-    platforms: Mapping[Side, Platform]
-    ledger: Ledger
-    lock: Lock
-    clock: Clock
-    emitter: Emitter
-    gate: StatusGate | None = None
-    checks: Sequence[Check] = ()
-    migrations: MigrationRunner | None = None
-    history: SourceHistory | None = None
-    preflight_checks: Sequence[PreflightCheck] = ()  # the pipeline's `preflight:` checks
-    traffic: TrafficControl | None = None  # the proxy in front of both sides (`traffic:`)
 
 
 @dataclass(frozen=True)

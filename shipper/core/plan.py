@@ -9,8 +9,8 @@ from functools import lru_cache
 
 from shipper.core.config import MigrationPolicy
 from shipper.core.model import Snapshot, Target, Version, names_version
+from shipper.core.ports import SourceHistory
 from shipper.errors import MigrationsUndecided
-from shipper.ports import SourceHistory
 
 
 @dataclass(frozen=True)

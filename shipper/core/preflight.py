@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 
 from shipper.core.config import CheckSetting
 from shipper.core.model import Finding, Severity, Side, Version
+from shipper.core.ports import Platform, PreflightCheck
 from shipper.errors import ShipError
-from shipper.ports import Platform, PreflightCheck
 
 
 @dataclass(frozen=True)

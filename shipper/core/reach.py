@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from shipper.core.model import Finding, Probe, Severity, Version
-from shipper.ports import Check, PreflightCheck, ProbedCheck
+from shipper.core.ports import Check, PreflightCheck, ProbedCheck
 
 NAME = "check_reachable"
 

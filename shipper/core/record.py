@@ -27,8 +27,8 @@ from shipper.core.model import (
     Target,
     Version,
 )
+from shipper.core.ports import Clock, Ledger
 from shipper.errors import LockLost
-from shipper.ports import Clock, Ledger
 
 # High-volume events stay out of the ledger; everything else is the release's event log.
 _NOT_LOGGED = (TargetProgress, MigrationLog)

@@ -38,8 +38,8 @@ from shipper.errors import (
 UNKNOWN_LABEL = "(unknown version)"  # a rollback's ledger label when the snapshot's is unknown
 
 if TYPE_CHECKING:
+    from shipper.core.ports import Ledger
     from shipper.core.run import Releaser
-    from shipper.ports import Ledger
 
 
 class Rollback(Command):

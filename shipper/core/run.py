@@ -30,10 +30,10 @@ from shipper.core.model import (
 from shipper.core.outcome import (
     DeployRequest,
     Outcome,
-    Ports,
     RollbackRequest,
 )
 from shipper.core.plan import MigrationDecision, Plan, build_plan, decide_migrations
+from shipper.core.ports import Ports
 from shipper.core.rollback import Rollback
 from shipper.core.sides import (
     known_labels,
@@ -50,8 +50,9 @@ LABEL_HISTORY = 500  # releases read for labels of identities the platforms can'
 class Releaser:
     """Runs `ship deploy`, `ship migrate` and `ship rollback` for one pipeline."""
 
-    def __init__(self, policy: ReleasePolicy, ports: Ports) -> None:
+    def __init__(self, policy: ReleasePolicy, ports: Ports, *, ship_version: str) -> None:
         self.policy = policy
+        self.ship_version = ship_version  # ship's own version, for the stream's first event
         self.ports = ports
         self.stop = threading.Event()
         self.changed = False  # whether any platform change was started (an internal error
@@ -139,11 +140,9 @@ class Releaser:
         self, command: str, holder: Holder, version: Version | None, to_release: int | None = None
     ) -> None:
         """The stream's first event, before the lock is even asked for (docs/events.md)."""
-        from shipper import __version__
-
         self.ports.emitter.emit(
             RunStarted(
-                ship_version=__version__,
+                ship_version=self.ship_version,
                 command=command,
                 version=version,
                 actor=str(holder),

@@ -17,8 +17,8 @@ from shipper.core.model import (
     Verdict,
     Version,
 )
+from shipper.core.ports import Platform
 from shipper.errors import ShipError
-from shipper.ports import Platform
 
 
 @dataclass

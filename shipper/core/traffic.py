@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from shipper.core.events import Event, Notice, TrafficMoved
 from shipper.core.model import Side
+from shipper.core.ports import TrafficControl
 from shipper.errors import ShipError
-from shipper.ports import TrafficControl
 
 Emit = Callable[[Event], None]
 

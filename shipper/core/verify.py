@@ -43,8 +43,8 @@ from dataclasses import dataclass, field, replace
 from shipper.core.config import VerifyPolicy
 from shipper.core.events import CheckFailed, CheckMeasured, Event, Notice
 from shipper.core.model import Measurement, MeasurementStatus, Side, TargetState, Version
+from shipper.core.ports import Check, Clock, Platform
 from shipper.errors import ShipError
-from shipper.ports import Check, Clock, Platform
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from shipper import __version__
 from shipper.core.config import MigrationPolicy, ReleasePolicy, VerifyPolicy
 from shipper.core.model import Side, Version
-from shipper.core.run import DeployRequest, Outcome, Ports, Releaser, RollbackRequest
+from shipper.core.ports import Ports
+from shipper.core.run import DeployRequest, Outcome, Releaser, RollbackRequest
 from shipper.ports import PreflightCheck
 from tests.fakes.clock import FakeClock
 from tests.fakes.ports import (
@@ -88,7 +90,7 @@ class World:
         )
 
     def make(self) -> Releaser:
-        self.releaser = Releaser(self.policy, self.ports())
+        self.releaser = Releaser(self.policy, self.ports(), ship_version=__version__)
         return self.releaser
 
     def deploy(self, version: str = "v2", **kw: object) -> Outcome:

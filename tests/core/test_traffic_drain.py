@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from shipper import __version__
 from shipper.core.model import MeasurementStatus, Side
 from shipper.core.run import Outcome, Releaser
 from shipper.errors import Blocked
@@ -45,7 +46,9 @@ def _deploy(world: World, traffic: FakeTraffic, *, drain: bool = True) -> Outcom
     from shipper.core.run import DeployRequest
 
     policy = replace(world.policy, drain_on_regression=drain)
-    world.releaser = Releaser(policy, replace(world.ports(), traffic=traffic))
+    world.releaser = Releaser(
+        policy, replace(world.ports(), traffic=traffic), ship_version=__version__
+    )
     return world.releaser.deploy(
         DeployRequest(version=Version("v2"), holder=holder(), migrations=False)
     )

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from shipper import __version__
 from shipper.core.model import MeasurementStatus, Side, Version
 from shipper.core.run import DeployRequest, Releaser
 from shipper.pipeline import load_pipeline, parse_pipeline
@@ -88,7 +89,11 @@ def test_a_release_drains_the_regressed_side_through_haproxy(stack: Stack) -> No
     kube = next(c for c in world.checks if c.side is Side.KUBERNETES)
     kube.when = lambda v: MeasurementStatus.FAILED if v == "v2" else None
     policy = replace(world.policy, drain_on_regression=True)
-    releaser = Releaser(policy, replace(world.ports(), traffic=traffic_control(section)))
+    releaser = Releaser(
+        policy,
+        replace(world.ports(), traffic=traffic_control(section)),
+        ship_version=__version__,
+    )
     outcome = releaser.deploy(
         DeployRequest(version=Version("v2"), holder=holder(), migrations=False)
     )
