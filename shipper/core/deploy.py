@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from shipper.core import machine as m
 from shipper.core import traffic
-from shipper.core.command import FRESH_SECONDS, Command, plan_event
+from shipper.core.admission import FRESH_SECONDS, Gatekeeper, preflight
+from shipper.core.context import ReleaseContext
 from shipper.core.early import Early
 from shipper.core.events import (
     Notice,
@@ -20,6 +20,7 @@ from shipper.core.events import (
 )
 from shipper.core.holding import Hold
 from shipper.core.model import (
+    JSONDict,
     Phase,
     Release,
     ReleaseKind,
@@ -35,11 +36,21 @@ from shipper.core.ports import (
     Check,
 )
 from shipper.core.record import Record
-from shipper.core.rollback import rollback_failed
 from shipper.core.sides import (
     common_version,
     describe,
     on_each_side,
+)
+from shipper.core.steps import (
+    bake_checks,
+    manual_steps,
+    open_record,
+    operation,
+    pinned_checks,
+    plan_event,
+    restore,
+    rollback_failed,
+    stopped,
 )
 from shipper.core.verify import PlatformHealthCheck
 from shipper.errors import (
@@ -49,21 +60,28 @@ from shipper.errors import (
     LockLost,
 )
 
-if TYPE_CHECKING:
-    from shipper.core.run import Releaser
 
+class Deploy:
+    """One `ship deploy` or `ship migrate`, run under a held lock."""
 
-class Deploy(Command):
-    def __init__(self, releaser: Releaser, hold: Hold, req: DeployRequest) -> None:
-        super().__init__(releaser, hold)
+    def __init__(self, ctx: ReleaseContext, hold: Hold, req: DeployRequest) -> None:
+        self.ctx = ctx
+        self.policy = ctx.policy
+        self.ports = ctx.ports
+        self.clock = ctx.ports.clock
+        self.hold = hold
         self.req = req
+        self.record: Record | None = None
+        self._gate = Gatekeeper(ctx)
+        # what the preflight found and overrode, for the ledger of the release that follows
+        self._preflight_log: list[tuple[str, JSONDict]] = []
         self._early_targets: Early[Snapshot] | None = None
 
     def run(self, resumed: Release | None) -> Outcome:
         try:
             return self._run(resumed)
         except (Interrupted, LockLost) as exc:
-            return self.stopped(exc)
+            return stopped(self.ctx, self.hold, self.record, exc)
 
     def _run(self, resumed: Release | None) -> Outcome:
         req, version = self.req, self.req.version
@@ -90,19 +108,19 @@ class Deploy(Command):
                 )
             )
             if resumed.kind is ReleaseKind.MIGRATION:
-                outcome = self._migrate(resumed.snapshot or self.releaser.snapshot())
+                outcome = self._migrate(resumed.snapshot or self.ctx.snapshot())
                 if outcome is not None or req.migrations_only:
                     return outcome or self._migrated()
                 return self._code_release(None)
             return self._code_release(resumed)
 
-        self.gate_soon(req.skip_gate_reason)
-        snapshot = self.releaser.snapshot()
-        decision = self.releaser.decide_migrations(version, req.migrations, snapshot)
+        self._gate.soon(req.skip_gate_reason)
+        snapshot = self.ctx.snapshot()
+        decision = self.ctx.decide_migrations(version, req.migrations, snapshot)
         self.ports.emitter.emit(
             plan_event(build_plan(version, snapshot, decision, commit=req.commit))
         )
-        refused = self.preflight(version)
+        refused = preflight(self.ctx, version, self._preflight_log)
         if refused is not None:
             return refused
         if req.migrations_only:
@@ -141,7 +159,10 @@ class Deploy(Command):
         if policy is None or runner is None:
             raise BadInput("this pipeline has no migration runner; drop --migrations")
         record.enter(Phase.MIGRATE, policy.timeout_seconds, "migrations.timeout")
-        op = self.operation(
+        op = operation(
+            self.ctx,
+            self.hold,
+            record,
             version,
             policy.timeout_seconds,
             threading.Event(),
@@ -150,7 +171,7 @@ class Deploy(Command):
             limit_key="migrations.timeout",
         )
         result = runner.run(version, policy.command, op)
-        if self.releaser.stop.is_set():
+        if self.ctx.stop.is_set():
             self.hold.fence()
             raise Interrupted("interrupted while the migration ran")
         for line in result.log.splitlines()[-500:]:
@@ -181,7 +202,7 @@ class Deploy(Command):
         if policy.bake_seconds <= 0:
             return None
         # what ran before the migration still runs: ship changed no target since
-        running = record.release.snapshot or self.releaser.snapshot()
+        running = record.release.snapshot or self.ctx.snapshot()
         started = self.clock.monotonic()
         record.emit(
             PhaseStarted(
@@ -195,9 +216,11 @@ class Deploy(Command):
             # lock), so the code release's snapshot is read now, during the wait. Not the
             # status gate: it is read after the bake, a status that turned yellow during
             # it must still hold the code.
-            self._early_targets = Early(self.releaser.snapshot, self.clock)
-        result = self.bake(
-            self.pinned_checks(running),
+            self._early_targets = Early(self.ctx.snapshot, self.clock)
+        result = bake_checks(
+            self.ctx,
+            record,
+            pinned_checks(self.ctx, record, running),
             policy.bake_seconds,
             common_version(running) or Version(""),  # the old code's label: may be unknown
         )
@@ -243,8 +266,8 @@ class Deploy(Command):
             if known is None and early is not None:
                 known = early.take(FRESH_SECONDS)
             if known is None:  # the targets and the gate, read together (the gate decides)
-                self.gate_soon(req.skip_gate_reason)
-                known = self.releaser.snapshot()
+                self._gate.soon(req.skip_gate_reason)
+                known = self.ctx.snapshot()
             opened = self._open_through_gate(ReleaseKind.CODE, None)
             if isinstance(opened, Outcome):
                 return opened
@@ -258,7 +281,7 @@ class Deploy(Command):
             record = self.record  # type: ignore[assignment]
             assert record is not None
             if resumed.snapshot is None:  # stopped before the snapshot: nothing changed yet
-                snapshot = self.releaser.snapshot()
+                snapshot = self.ctx.snapshot()
                 record.update(snapshot=snapshot)
             else:
                 snapshot = resumed.snapshot
@@ -267,7 +290,7 @@ class Deploy(Command):
                     snapshot, "finishing the rollback of a release that stopped while rolling back"
                 )
             if not resumed.changed:
-                closed = self.gate(Phase.RELEASE, req.skip_gate_reason)
+                closed = self._gate.read(record, Phase.RELEASE, req.skip_gate_reason)
                 if closed:
                     return self._blocked(closed, "the code release")
 
@@ -284,12 +307,12 @@ class Deploy(Command):
 
         record.enter(Phase.VERIFY, self.policy.verify.bake_seconds, "verify.bake")
         traffic.say_shares(self.ports.traffic, record.emit)
-        expected = _all_of(snapshot, reached, self.clock.now()) or self.releaser.snapshot()
+        expected = _all_of(snapshot, reached, self.clock.now()) or self.ctx.snapshot()
         checks: list[Check] = [
             PlatformHealthCheck(p, expected.side(side)) for side, p in self.ports.platforms.items()
         ]
         checks.extend(self.ports.checks)
-        result = self.bake(checks, self.policy.verify.bake_seconds, version)
+        result = bake_checks(self.ctx, record, checks, self.policy.verify.bake_seconds, version)
         if result.interrupted:
             raise Interrupted("interrupted during the bake")
         if not result.passed:
@@ -311,13 +334,17 @@ class Deploy(Command):
         Returns the failures and the state each target reported at its end."""
         abort = threading.Event()
         version = self.req.version
-        op = self.operation  # one Operation per side, sharing the abort flag
-        assert self.record is not None
+        record = self.record
+        assert record is not None
+
         outcomes = on_each_side(
             self.ports.platforms,
             lambda p: p.deploy(
                 version,
-                op(
+                operation(  # one Operation per side, sharing the abort flag
+                    self.ctx,
+                    self.hold,
+                    record,
                     version,
                     self.policy.rollout_timeout_seconds,
                     abort,
@@ -326,11 +353,11 @@ class Deploy(Command):
                     limit_key="kubernetes.rollout_timeout",
                 ),
             ),
-            emit=self.record.emit,
+            emit=record.emit,
             on_failure=abort.set,
             rollback=False,
         )
-        if self.releaser.stop.is_set():
+        if self.ctx.stop.is_set():
             self.hold.fence()
             raise Interrupted("interrupted during the release")
         everything = [f for o in outcomes for f in o.failures()]
@@ -343,7 +370,9 @@ class Deploy(Command):
         """Open a release of `kind` and pass the status gate: the open record, or the
         outcome of a gate that said no (recorded as a blocked release)."""
         req = self.req
-        record = self.open(
+        record = self.record = open_record(
+            self.ctx,
+            self.hold,
             kind,
             req.version,
             req.reason,
@@ -351,9 +380,11 @@ class Deploy(Command):
             gate_override=req.skip_gate_reason,
             holder=req.holder,
             commit=req.commit,
+            preflight_log=self._preflight_log,
         )
+        self._preflight_log = []
         record.enter(Phase.GATE)
-        closed = self.gate(Phase.GATE, req.skip_gate_reason)
+        closed = self._gate.read(record, Phase.GATE, req.skip_gate_reason)
         if closed:
             return self._blocked(closed, f"the {kind} release")
         record.leave(Phase.GATE, "passed")
@@ -407,16 +438,20 @@ class Deploy(Command):
                 limit="rollback.timeout",
             )
         )
-        _, missing, running = self.restore(snapshot)
+        _, missing, running = restore(self.ctx, self.hold, record, snapshot)
         if missing:
             rollback_phase("failed", missing[0])
             record.step(m.RolledBack(ok=False))
-            text = rollback_failed(why, missing, running, self.manual_steps(snapshot, missing))
+            text = rollback_failed(
+                why, missing, running, manual_steps(self.ports.platforms, snapshot, missing)
+            )
             text += traffic.still_drained(drained)
             record.finish(ExitCode.OPERATOR, text, running)
             return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
-        result = self.bake(
-            self.pinned_checks(snapshot),
+        result = bake_checks(
+            self.ctx,
+            record,
+            pinned_checks(self.ctx, record, snapshot),
             0.0,
             common_version(snapshot) or Version(""),  # the restored code's label: may be unknown
             rounds=1,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from shipper.core import machine as m
-from shipper.core.command import Command
+from shipper.core.context import ReleaseContext
 from shipper.core.events import (
     RollbackStarted,
     SnapshotTaken,
@@ -24,9 +23,20 @@ from shipper.core.model import (
     Version,
 )
 from shipper.core.outcome import Outcome, RollbackRequest
+from shipper.core.ports import Ledger
+from shipper.core.record import Record
 from shipper.core.sides import (
     common_version,
     describe,
+)
+from shipper.core.steps import (
+    bake_checks,
+    manual_steps,
+    open_record,
+    pinned_checks,
+    restore,
+    rollback_failed,
+    stopped,
 )
 from shipper.errors import (
     BadInput,
@@ -37,26 +47,28 @@ from shipper.errors import (
 
 UNKNOWN_LABEL = "(unknown version)"  # a rollback's ledger label when the snapshot's is unknown
 
-if TYPE_CHECKING:
-    from shipper.core.ports import Ledger
-    from shipper.core.run import Releaser
 
+class Rollback:
+    """One `ship rollback`, run under a held lock."""
 
-class Rollback(Command):
-    def __init__(self, releaser: Releaser, hold: Hold, req: RollbackRequest) -> None:
-        super().__init__(releaser, hold)
+    def __init__(self, ctx: ReleaseContext, hold: Hold, req: RollbackRequest) -> None:
+        self.ctx = ctx
+        self.policy = ctx.policy
+        self.ports = ctx.ports
+        self.hold = hold
         self.req = req
+        self.record: Record | None = None
 
     def run(self) -> Outcome:
         try:
             return self._run()
         except (Interrupted, LockLost) as exc:
-            return self.stopped(exc)
+            return stopped(self.ctx, self.hold, self.record, exc)
 
     def _run(self) -> Outcome:
         req, ledger = self.req, self.ports.ledger
         plan = plan_rollback(ledger, req.to)
-        now = self.releaser.snapshot()
+        now = self.ctx.snapshot()
         snapshot = plan.snapshot or now
         if plan.finishes is None and already_runs(snapshot, now):
             text = f"both sides already run {plan.target_text}; nothing was changed"
@@ -64,7 +76,9 @@ class Rollback(Command):
         # the label is for people (history, the live view); what is restored and verified
         # is the snapshot's states by the platforms' identities
         label = common_version(snapshot) or plan.label or Version(UNKNOWN_LABEL)
-        record = self.open(
+        record = self.record = open_record(
+            self.ctx,
+            self.hold,
             ReleaseKind.ROLLBACK,
             label,
             req.reason or plan.summary,
@@ -86,7 +100,7 @@ class Rollback(Command):
                 target=plan.target_text,
             )
         )
-        _, missing, running = self.restore(snapshot)
+        _, missing, running = restore(self.ctx, self.hold, record, snapshot)
         if missing:
             record.leave(Phase.ROLLBACK, "failed", missing[0])
             record.step(m.Fail(), message=missing[0])
@@ -94,7 +108,7 @@ class Rollback(Command):
                 f"rollback to {plan.target_text}",
                 missing,
                 running,
-                self.manual_steps(snapshot, missing),
+                manual_steps(self.ports.platforms, snapshot, missing),
             )
             record.finish(ExitCode.OPERATOR, text, running)
             return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
@@ -103,8 +117,10 @@ class Rollback(Command):
         # the rollouts' health, plus one round of checks (not a whole bake: on-call needs
         # to know now). A check failing in that round is measured on until its limits, so
         # one flaky reading does not call for a person. --no-verify keeps only the health.
-        result = self.bake(
-            self.pinned_checks(snapshot, health_only=not req.verify),
+        result = bake_checks(
+            self.ctx,
+            record,
+            pinned_checks(self.ctx, record, snapshot, health_only=not req.verify),
             0.0,
             common_version(snapshot) or Version(""),
             rounds=1,
@@ -352,12 +368,3 @@ def already_runs(wanted: Snapshot, now: Snapshot) -> bool:
         if current is None or not current.runs_same_code(state):
             return False
     return True
-
-
-def rollback_failed(why: str, missing: list[str], running: Snapshot, steps: list[str]) -> str:
-    where = "; ".join(f"{t.target} runs {t.version}" for t in running.targets)
-    by_hand = " && ".join(steps) if steps else "see `ship status`"
-    return (
-        f"{why}; ROLLBACK FAILED for {'; '.join(missing)}. Now: {where}. "
-        f"Run `ship rollback` again, or by hand: {by_hand}"
-    )

@@ -1,5 +1,6 @@
-"""Runs releases: with `command`, `deploy` and `rollback` beside it, the one place where
-the core's decisions become calls on ports.
+"""Runs releases: the runner hands each command (`deploy`, `rollback`) a
+`ReleaseContext` and a held lock; with `steps`, the one place where the core's decisions
+become calls on ports. Nothing in the core imports this module.
 
 `ship deploy` is: lock, (resume an open release, or) read what runs, decide migrations,
 the migration release (its own ledger entry, then a bake against the old code), the code
@@ -11,11 +12,10 @@ so a resumed or repeated run never repeats a finished migration, build or patch.
 
 from __future__ import annotations
 
-import threading
 from contextlib import AbstractContextManager
 
-from shipper.core.command import finish_command, plan_event
 from shipper.core.config import ReleasePolicy
+from shipper.core.context import ReleaseContext
 from shipper.core.deploy import Deploy
 from shipper.core.events import RunStarted
 from shipper.core.holding import Hold, held
@@ -23,7 +23,6 @@ from shipper.core.model import (
     Holder,
     Release,
     ReleaseKind,
-    ReleaseState,
     Snapshot,
     Version,
 )
@@ -32,46 +31,42 @@ from shipper.core.outcome import (
     Outcome,
     RollbackRequest,
 )
-from shipper.core.plan import MigrationDecision, Plan, build_plan, decide_migrations
+from shipper.core.plan import MigrationDecision, Plan, build_plan
 from shipper.core.ports import Ports
 from shipper.core.rollback import Rollback
-from shipper.core.sides import (
-    known_labels,
-    read_snapshot,
-    relabel,
-)
+from shipper.core.steps import finish_command, plan_event
 from shipper.errors import (
     ReleaseInProgress,
 )
-
-LABEL_HISTORY = 500  # releases read for labels of identities the platforms can't name
 
 
 class Releaser:
     """Runs `ship deploy`, `ship migrate` and `ship rollback` for one pipeline."""
 
     def __init__(self, policy: ReleasePolicy, ports: Ports, *, ship_version: str) -> None:
-        self.policy = policy
+        self.context = ReleaseContext(policy, ports)
         self.ship_version = ship_version  # ship's own version, for the stream's first event
-        self.ports = ports
-        self.stop = threading.Event()
-        self.changed = False  # whether any platform change was started (an internal error
-        # then exits 4: the state is no longer known)
-        self._labels: dict[str, Version] | None = None
+
+    @property
+    def policy(self) -> ReleasePolicy:
+        return self.context.policy
+
+    @property
+    def ports(self) -> Ports:
+        return self.context.ports
+
+    @property
+    def changed(self) -> bool:
+        """Whether any platform change was started: an internal error then exits 4."""
+        return self.context.changed
 
     def interrupt(self) -> None:
         """Stop changing things as soon as possible (called from a signal handler)."""
-        self.stop.set()
+        self.context.stop.set()
 
     def snapshot(self) -> Snapshot:
-        """What runs now, with labels the platforms can't tell filled in from what the
-        ledger recorded for the same identities (`sides.known_labels`)."""
-        read = read_snapshot(self.ports.platforms, self.ports.clock.now)
-        if all(t.version is not None for t in read.targets):
-            return read
-        if self._labels is None:
-            self._labels = known_labels(self.ports.ledger.releases(limit=LABEL_HISTORY))
-        return relabel(read, self._labels)
+        """What runs now (`ReleaseContext.snapshot`)."""
+        return self.context.snapshot()
 
     def plan(self, version: Version, migrations: bool | None, commit: str | None = None) -> Plan:
         """Read-only: what `ship deploy VERSION` would do now (`--dry-run`)."""
@@ -84,25 +79,10 @@ class Releaser:
     def decide_migrations(
         self, version: Version, flag: bool | None, snapshot: Snapshot
     ) -> MigrationDecision:
-        applied = self.applied_migration(version)
-        return decide_migrations(
-            flag,
-            self.policy.migrations,
-            version,
-            [t.version for t in snapshot.targets],
-            self.ports.history,
-            applied_in=applied.number if applied else None,
-        )
+        return self.context.decide_migrations(version, flag, snapshot)
 
     def applied_migration(self, version: Version) -> Release | None:
-        for release in self.ports.ledger.releases(limit=200):
-            if (
-                release.kind is ReleaseKind.MIGRATION
-                and release.version == version
-                and release.state is ReleaseState.SUCCEEDED
-            ):
-                return release
-        return None
+        return self.context.applied_migration(version)
 
     def open_release(self) -> Release | None:
         """The latest release that started and never finished (killed or interrupted); a
@@ -127,14 +107,14 @@ class Releaser:
                     f"{open_release.version}) stopped in phase {open_release.phase}; finish it "
                     f"with `ship {finish_command(open_release)}` or undo it with `ship rollback`"
                 )
-            return Deploy(self, hold, req).run(open_release)
+            return Deploy(self.context, hold, req).run(open_release)
 
     def rollback(self, req: RollbackRequest) -> Outcome:
         self._started("rollback", req.holder, None, to_release=req.to)
         with self._hold(
             req.holder, req.reason or "rollback", req.force_lock, req.lock_wait_seconds
         ) as hold:
-            return Rollback(self, hold, req).run()
+            return Rollback(self.context, hold, req).run()
 
     def _started(
         self, command: str, holder: Holder, version: Version | None, to_release: int | None = None
@@ -162,7 +142,7 @@ class Releaser:
             wait_seconds=wait,
             clock=self.ports.clock,
             emitter=self.ports.emitter,
-            stop=self.stop,
+            stop=self.context.stop,
         )
 
 

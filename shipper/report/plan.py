@@ -45,7 +45,7 @@ class PlanView:
             return cls(plan.event)
         if isinstance(plan, PlanMade):
             return cls(plan)
-        from shipper.core.command import plan_event
+        from shipper.core.steps import plan_event
 
         return cls(plan_event(plan))
 

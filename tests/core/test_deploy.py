@@ -356,13 +356,13 @@ def test_the_gate_is_read_while_the_targets_are(world: World) -> None:
 def test_a_stale_early_gate_reading_is_read_again(world: World) -> None:
     """An early reading older than the freshness bound never decides: the gate is read
     again at the gate itself (here it has turned yellow meanwhile)."""
-    from shipper.core import command
+    from shipper.core.admission import FRESH_SECONDS
 
     world.gate.script = [True, False]
     plain_snapshot = world.heroku.snapshot
 
     def slow_snapshot():  # type: ignore[no-untyped-def]
-        world.clock.sleep(command.FRESH_SECONDS + 1)
+        world.clock.sleep(FRESH_SECONDS + 1)
         return plain_snapshot()
 
     world.heroku.snapshot = slow_snapshot  # type: ignore[method-assign]
