@@ -29,6 +29,7 @@ EVERYWHERE_V1 = {  # what a fresh sandbox runs, by the stand-ins' own account
     "kubernetes:cronjob/nightly-report": "v1",
 }
 SECRET_ENV = ("HEROKU_API_KEY", "KUBECONFIG", "SHIP_HEROKU_API_URL", "SHIP_HEROKU_STATUS_URL")
+RUNNER_ENV = ("CI", "GITHUB_ACTIONS")  # the same `ship` on a laptop and on a CI runner
 
 
 @dataclass
@@ -85,7 +86,11 @@ class Project:
 
 def start_project(base: Path) -> Project:
     """A project folder under `base` with its own sandbox up (both sides at v1)."""
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV and not k.startswith("SHIP_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SECRET_ENV + RUNNER_ENV and not k.startswith("SHIP_")
+    }
     env["SHIP_STATE_DIR"] = str(base / "ship-state")
     env["NO_COLOR"] = "1"
     proj = Project(base / "project", env)

@@ -29,7 +29,9 @@ from typing import Any
 import yaml
 
 SHIP = str(Path(sys.executable).parent / "ship")
-SCRUBBED_ENV = ("HEROKU_API_KEY", "KUBECONFIG", "SLACK_WEBHOOK_URL")
+# secrets, and the CI markers (a `ship` on a CI runner warns about a local ledger: the
+# runs here behave the same on a laptop and in CI)
+SCRUBBED_ENV = ("HEROKU_API_KEY", "KUBECONFIG", "SLACK_WEBHOOK_URL", "CI", "GITHUB_ACTIONS")
 EVERYWHERE = (
     "heroku:shop-web",
     "heroku:shop-worker",

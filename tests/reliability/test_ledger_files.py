@@ -42,7 +42,10 @@ class Folder:
         (root / "pipelines" / "web.yaml").write_text(yaml.safe_dump(PIPELINE))
         self.state.mkdir()
         self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("SHIP_", "HEROKU_"))
+            k: v
+            for k, v in os.environ.items()
+            # CI=true would add the shared-ledger warning line ship prints on CI runners
+            if not k.startswith(("SHIP_", "HEROKU_")) and k not in ("CI", "GITHUB_ACTIONS")
         } | {"SHIP_STATE_DIR": str(self.state), "HEROKU_API_KEY": "hk-ledger-canary-77aa1"}
 
     def ship(self, *args: str) -> subprocess.CompletedProcess[str]:
