@@ -44,12 +44,25 @@ class Operation(Protocol):
     of the deploy's).
     """
 
-    release: ReleaseNo
-    pipeline: str
-    version: Version
-    commit: str | None  # the git SHA `version` resolved to, where the project could tell
-    clock: Clock
-    limit: str  # the deadline in words and the key that sets it: "10m (verify.bake)"
+    # Read-only to the adapter: properties, so an implementation may hold a narrower
+    # type (a test's FakeClock) without breaking the Protocol.
+    @property
+    def release(self) -> ReleaseNo: ...
+    @property
+    def pipeline(self) -> str: ...
+    @property
+    def version(self) -> Version: ...
+    @property
+    def commit(self) -> str | None:
+        """The git SHA `version` resolved to, where the project could tell."""
+        ...
+
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def limit(self) -> str:
+        """The deadline in words and the key that sets it: "10m (verify.bake)"."""
+        ...
 
     @property
     def deadline(self) -> float:
