@@ -1,4 +1,4 @@
-"""Backends of the Ledger and Lock ports, for the contract suites to run over.
+"""Backends of the Ledger, Lock and Platform ports, for the contract suites to run over.
 
 Each fixture parameter is one backend; the same tests run over all of them, so the
 fakes the core tests use are held to what the real backends do.
@@ -15,6 +15,7 @@ from shipper.ports import Ledger, Lock
 from shipper.state.sqlite_db import Database
 from shipper.state.sqlite_ledger import SqliteLedger
 from shipper.state.sqlite_lock import SqliteLock
+from tests.contract.platforms import RIGS, PlatformRig
 from tests.fakes.clock import FakeClock
 from tests.fakes.ports import FakeLedger, FakeLock
 
@@ -75,3 +76,11 @@ def lock_factory(
 ) -> Callable[[], Lock]:
     """Makes handles on ONE lock (as two processes would open the same state)."""
     return lambda: LOCKS[request.param](tmp_path, clock, alive)
+
+
+@pytest.fixture(params=sorted(RIGS))
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PlatformRig]:
+    """One backend of the Platform port: the fake, Heroku on respx, Kubernetes on the
+    sandbox's API server."""
+    with RIGS[request.param](tmp_path) as made:
+        yield made
