@@ -61,7 +61,9 @@ class TargetState:
     adapter: two states run the same code exactly when their identities are equal and not
     None. `detail` is the adapter's own record of everything needed to put this exact state
     back (a Heroku release id, a pod template); the core stores it and hands it back
-    without looking inside.
+    without looking inside. `revision` is the platform's own number for what runs, as the
+    adapter writes it for people (`v123` for a Heroku release, `rev 7` for a rollout), so
+    no report reads `detail`; it is for display only: neither stored nor compared.
     """
 
     target: Target
@@ -70,6 +72,7 @@ class TargetState:
     healthy: bool | None = None
     message: str = ""
     identity: str | None = None
+    revision: str | None = field(default=None, compare=False)
 
     def runs_same_code(self, other: TargetState) -> bool:
         """Whether `other` runs the same code, by the platform's identity: an identity

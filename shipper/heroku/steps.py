@@ -70,6 +70,7 @@ def release_state(history: AppHistory, release: Release, label: str | None) -> T
         release_detail(release, label),
         healthy=release.status == "succeeded",
         identity=history.identity(release),
+        revision=f"v{release.version}",
     )
 
 

@@ -47,6 +47,7 @@ def state_of(w: Workload, obj: Obj, where: Where, pattern: re.Pattern[str]) -> T
         version=version_of(images, chosen, pattern) if chosen else None,
         detail=detail,
         identity=identity_of(images, chosen),
+        revision=f"rev {revision if revision is not None else detail['generation']}",
     )
 
 

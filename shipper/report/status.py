@@ -249,7 +249,7 @@ def status_json(view: StatusView) -> JSONDict:
                 "side": t.target.side.value,
                 "name": t.target.name,
                 "version": t.version,
-                "release": revision(t),
+                "release": t.revision,
                 "healthy": t.healthy,
                 "message": t.message,
             }
@@ -301,19 +301,6 @@ def status_renderable(view: StatusView) -> RenderableType:
     return Group(*parts)
 
 
-def revision(state: TargetState) -> str | None:
-    """The platform's own number for what runs: Heroku's release `v123`, a rollout revision."""
-    detail = state.detail
-    heroku = detail.get("release_version")
-    if isinstance(heroku, int):
-        return f"v{heroku}"
-    for key in ("revision", "generation"):
-        value = detail.get(key)
-        if isinstance(value, int | str) and not isinstance(value, bool):
-            return f"rev {value}"
-    return None
-
-
 NARROW = 80  # below this many columns, each target's message goes on a line of its own
 
 
@@ -357,7 +344,7 @@ def _targets_table(
             state.target.side.value,
             state.target.name,
             version,
-            revision(state) or "-",
+            state.revision or "-",
             _health(state.healthy),
             *([state.message] if messages else []),
         )

@@ -274,3 +274,9 @@ def test_a_rollback_reads_builds_and_releases_together_before_posting(
     upto = next(i for i, r in enumerate(heroku.requests) if r.method == "POST")
     reads = [r.url.path for r in heroku.requests[:upto] if r.method == "GET"]
     assert sorted(reads) == ["/apps/acme-web/builds", "/apps/acme-web/releases"]
+
+
+def test_snapshot_names_the_release_for_display(heroku: FakeHeroku, api: HerokuApi) -> None:
+    """Each app's state carries Heroku's own release number as people read it (`v12`)."""
+    for state in platform(api).snapshot():
+        assert state.revision == f"v{heroku.current(state.target.name)['version']}"

@@ -54,6 +54,15 @@ def test_snapshot_version_is_none_for_a_foreign_image(
     assert state.version is None
 
 
+def test_snapshot_names_the_rollout_revision_for_display(
+    kube: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """A workload's state carries its rollout revision as people read it (`rev 1`)."""
+    kube.seed_deployment(NS, "web", V1)
+    [state] = make_platform(kubeconfig, ["deployment/web"]).snapshot()
+    assert state.revision == "rev 1"
+
+
 # --- deploy ----------------------------------------------------------------------------
 
 

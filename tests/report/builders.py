@@ -22,22 +22,29 @@ from tests.report.streams import ACTOR, T0
 
 
 def state(
-    side: str, name: str, version: str | None, healthy: bool | None = True, **detail: object
+    side: str,
+    name: str,
+    version: str | None,
+    healthy: bool | None = True,
+    *,
+    shown_revision: str | None = None,  # what the adapter would display (TargetState.revision)
+    **detail: object,
 ) -> TargetState:
     return TargetState(
         Target(Side(side), name),
         Version(version) if version else None,
         dict(detail),  # type: ignore[arg-type]
         healthy=healthy,
+        revision=shown_revision,
     )
 
 
 def targets(heroku: str | None = "v41", kubernetes: str | None = "v41") -> list[TargetState]:
     return [
-        state("heroku", "acme-web", heroku, release_version=123),
-        state("heroku", "acme-worker", heroku, release_version=88),
-        state("kubernetes", "deployment/web", kubernetes, revision=7),
-        state("kubernetes", "deployment/worker", kubernetes, revision=5),
+        state("heroku", "acme-web", heroku, shown_revision="v123", release_version=123),
+        state("heroku", "acme-worker", heroku, shown_revision="v88", release_version=88),
+        state("kubernetes", "deployment/web", kubernetes, shown_revision="rev 7", revision=7),
+        state("kubernetes", "deployment/worker", kubernetes, shown_revision="rev 5", revision=5),
     ]
 
 
