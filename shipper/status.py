@@ -41,7 +41,7 @@ def read_status(wiring: Wiring, *, warn: Callable[[str], None]) -> StatusView:
         platforms = wiring.platforms(quick=True)
     except ShipError as exc:
         platforms = {}
-        for side in (Side.HEROKU, Side.KUBERNETES):
+        for side in Side:
             if getattr(wiring.pipeline, side.value) is not None:
                 unreadable[side] = str(exc)
 
@@ -119,9 +119,7 @@ def read_traffic(wiring: Wiring) -> TrafficSummary | None:
         recorded = None  # the ledger's own warning says so
     state = live.state
     unusable = tuple(
-        side.value
-        for side in (Side.HEROKU, Side.KUBERNETES)
-        if not live.usable(side) and state.drained is not side
+        side.value for side in Side if not live.usable(side) and state.drained is not side
     )
     return TrafficSummary(
         address=proxy.address,

@@ -51,22 +51,29 @@ class Wiring:
         """The platforms; `quick` (read-only commands) caps Heroku retries at QUICK_SECONDS
         and builds the Heroku side on first use, so a missing Heroku token is that side's
         error alone (`ship status` still reads Kubernetes, and blames only Heroku)."""
-        out: dict[Side, Platform] = {}
-        if self.pipeline.heroku is not None:
-            from shipper.heroku.factory import build_heroku_platform
+        return {
+            side: self._platform(side, quick)
+            for side in Side
+            if getattr(self.pipeline, side.value) is not None  # the side's section
+        }
 
-            def heroku() -> Platform:
-                return build_heroku_platform(
-                    self.pipeline,
-                    clock=self.clock,
-                    env=self.env,
-                    deadline_cap=QUICK_SECONDS if quick else None,
-                )
+    def _platform(self, side: Side, quick: bool) -> Platform:
+        """One configured side's platform (a `match` mypy checks covers every Side)."""
+        match side:
+            case Side.HEROKU:
+                from shipper.heroku.factory import build_heroku_platform
 
-            out[Side.HEROKU] = DeferredPlatform(Side.HEROKU, heroku) if quick else heroku()
-        if self.pipeline.kubernetes is not None:
-            out[Side.KUBERNETES] = DeferredPlatform(Side.KUBERNETES, self._kubernetes)
-        return out
+                def heroku() -> Platform:
+                    return build_heroku_platform(
+                        self.pipeline,
+                        clock=self.clock,
+                        env=self.env,
+                        deadline_cap=QUICK_SECONDS if quick else None,
+                    )
+
+                return DeferredPlatform(Side.HEROKU, heroku) if quick else heroku()
+            case Side.KUBERNETES:
+                return DeferredPlatform(Side.KUBERNETES, self._kubernetes)
 
     def _kubernetes(self) -> Platform:
         from shipper.kubernetes.factory import build_kubernetes_platform
