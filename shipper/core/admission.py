@@ -3,6 +3,7 @@ the configured checks) and the status gate, whose reading can start early."""
 
 from __future__ import annotations
 
+from shipper.core import machine as m
 from shipper.core.context import ReleaseContext
 from shipper.core.early import Early
 from shipper.core.events import GateBlocked, GatePassed, GateSkipped, Notice, PreflightFinding
@@ -83,3 +84,15 @@ class Gatekeeper:
             return ""
         record.emit(GateBlocked(phase=phase.value, reason=reading.summary))
         return reading.summary
+
+
+def blocked(record: Record, why: str, what: str) -> Outcome:
+    """End `record` as blocked by the status gate before `what`; nothing was changed."""
+    record.leave(Phase.GATE, "blocked", why)
+    record.step(m.Block(), message=why)
+    text = (
+        f"blocked by the platform status before {what}: {why}; nothing was changed "
+        "(--skip-status-gate --reason TEXT overrides)"
+    )
+    record.finish(ExitCode.BLOCKED, text, None)
+    return Outcome(ExitCode.BLOCKED, text, record.release.state, record.number)

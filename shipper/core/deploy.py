@@ -4,11 +4,10 @@ and on any regression the joint rollback of both sides."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 
 from shipper.core import machine as m
 from shipper.core import traffic
-from shipper.core.admission import FRESH_SECONDS, Gatekeeper, preflight
+from shipper.core.admission import FRESH_SECONDS, Gatekeeper, blocked, preflight
 from shipper.core.context import ReleaseContext
 from shipper.core.early import Early
 from shipper.core.events import (
@@ -37,6 +36,7 @@ from shipper.core.ports import (
 )
 from shipper.core.record import Record
 from shipper.core.sides import (
+    all_reached,
     common_version,
     describe,
     on_each_side,
@@ -49,6 +49,7 @@ from shipper.core.steps import (
     pinned_checks,
     plan_event,
     restore,
+    resume_record,
     rollback_failed,
     stopped,
 )
@@ -86,27 +87,7 @@ class Deploy:
     def _run(self, resumed: Release | None) -> Outcome:
         req, version = self.req, self.req.version
         if resumed is not None:
-            self.record = Record(
-                self.ports.ledger, self.ports.emitter, self.clock, self.hold.fence, resumed
-            )
-            from shipper.core.events import ReleaseStarted
-
-            self.record.emit(
-                ReleaseStarted(
-                    kind=resumed.kind.value,
-                    version=version,
-                    actor=str(req.holder),
-                    reason=resumed.reason,
-                    resumed=True,
-                )
-            )
-            self.record.emit(
-                Notice(
-                    level="info",
-                    message=f"resuming release {resumed.number} "
-                    f"of {version} from phase {resumed.phase}",
-                )
-            )
+            self.record = resume_record(self.ctx, self.hold, resumed, version, req.holder)
             if resumed.kind is ReleaseKind.MIGRATION:
                 outcome = self._migrate(resumed.snapshot or self.ctx.snapshot())
                 if outcome is not None or req.migrations_only:
@@ -292,7 +273,7 @@ class Deploy:
             if not resumed.changed:
                 closed = self._gate.read(record, Phase.RELEASE, req.skip_gate_reason)
                 if closed:
-                    return self._blocked(closed, "the code release")
+                    return blocked(record, closed, "the code release")
 
         reached: list[TargetState] = []  # a release resumed in its bake reports nothing
         if resumed is None or resumed.phase is not Phase.VERIFY:
@@ -307,7 +288,7 @@ class Deploy:
 
         record.enter(Phase.VERIFY, self.policy.verify.bake_seconds, "verify.bake")
         traffic.say_shares(self.ports.traffic, record.emit)
-        expected = _all_of(snapshot, reached, self.clock.now()) or self.ctx.snapshot()
+        expected = all_reached(snapshot, reached, self.clock.now()) or self.ctx.snapshot()
         checks: list[Check] = [
             PlatformHealthCheck(p, expected.side(side)) for side, p in self.ports.platforms.items()
         ]
@@ -386,21 +367,9 @@ class Deploy:
         record.enter(Phase.GATE)
         closed = self._gate.read(record, Phase.GATE, req.skip_gate_reason)
         if closed:
-            return self._blocked(closed, f"the {kind} release")
+            return blocked(record, closed, f"the {kind} release")
         record.leave(Phase.GATE, "passed")
         return record
-
-    def _blocked(self, why: str, what: str) -> Outcome:
-        record = self.record
-        assert record is not None
-        record.leave(Phase.GATE, "blocked", why)
-        record.step(m.Block(), message=why)
-        text = (
-            f"blocked by the platform status before {what}: {why}; nothing was changed "
-            "(--skip-status-gate --reason TEXT overrides)"
-        )
-        record.finish(ExitCode.BLOCKED, text, None)
-        return Outcome(ExitCode.BLOCKED, text, record.release.state, record.number)
 
     def _fail(self, snapshot: Snapshot, why: str, regressed: Side | None = None) -> Outcome:
         record = self.record
@@ -473,14 +442,3 @@ class Deploy:
         text += traffic.undrain_after_rollback(self.ports.traffic, drained, record.emit)
         record.finish(ExitCode.FAILED, text, running)
         return Outcome(ExitCode.FAILED, text, record.release.state, record.number, running)
-
-
-def _all_of(before: Snapshot, reached: list[TargetState], now: datetime) -> Snapshot | None:
-    """What runs after a release whose every target reported the state it ended in, as a
-    snapshot: the adapters report the same detail a fresh read would (a Heroku release id,
-    a pod template), and the bake's platform checks have just read every target on the
-    version. None when a target reported nothing (a resumed release): then read again."""
-    states = {s.target: s for s in reached}
-    if set(states) != {t.target for t in before.targets}:
-        return None
-    return Snapshot(tuple(states[t.target] for t in before.targets), now)

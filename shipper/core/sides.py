@@ -169,3 +169,14 @@ def shown(state: TargetState) -> str:
     if state.version is not None:
         return str(state.version)
     return f"an unknown version ({state.identity or 'no id'})"
+
+
+def all_reached(before: Snapshot, reached: list[TargetState], now: datetime) -> Snapshot | None:
+    """What runs after a release whose every target reported the state it ended in, as a
+    snapshot: the adapters report the same detail a fresh read would (a Heroku release id,
+    a pod template), and the bake's platform checks have just read every target on the
+    version. None when a target reported nothing (a resumed release): then read again."""
+    states = {s.target: s for s in reached}
+    if set(states) != {t.target for t in before.targets}:
+        return None
+    return Snapshot(tuple(states[t.target] for t in before.targets), now)

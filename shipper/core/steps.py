@@ -85,6 +85,29 @@ def open_record(
     return record
 
 
+def resume_record(
+    ctx: ReleaseContext, hold: Hold, resumed: Release, version: Version, holder: Holder
+) -> Record:
+    """Take up the record of a release that stopped open, and say so."""
+    record = Record(ctx.ports.ledger, ctx.ports.emitter, ctx.ports.clock, hold.fence, resumed)
+    record.emit(
+        ReleaseStarted(
+            kind=resumed.kind.value,
+            version=version,
+            actor=str(holder),
+            reason=resumed.reason,
+            resumed=True,
+        )
+    )
+    record.emit(
+        Notice(
+            level="info",
+            message=f"resuming release {resumed.number} of {version} from phase {resumed.phase}",
+        )
+    )
+    return record
+
+
 def operation(
     ctx: ReleaseContext,
     hold: Hold,
