@@ -152,7 +152,15 @@ def pipeline_text(
         f"  path: {rel(DATABASE)}\n"
         "  ttl: 2m\n"
         "rollback:\n"
-        "  timeout: 1m\n" + PREFLIGHT + traffic
+        "  timeout: 1m\n" + preflight_text(len(apps) + len(workloads)) + traffic
+    )
+
+
+def preflight_text(targets: int) -> str:
+    """The sandbox's `preflight:` section, its pooler sized to the sandbox (40 client
+    connections per target: 200 for the default five, more for a larger bench world)."""
+    return PREFLIGHT.replace(
+        "max_client_connections: 200", f"max_client_connections: {40 * targets}"
     )
 
 

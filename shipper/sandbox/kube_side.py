@@ -118,7 +118,9 @@ class KubeSide:
                     ns, name, image, replicas=replicas, containers=containers, fields=_FIELDS
                 )
             elif kind == "deployment":
-                self.server.seed_deployment(ns, name, image, replicas=replicas, fields=_FIELDS)
+                # a service beyond web and worker (a larger sandbox) is written like them
+                fields = _FIELDS if name in _FIELDS else {name: _APP_ENV}
+                self.server.seed_deployment(ns, name, image, replicas=replicas, fields=fields)
             elif kind == "statefulset":
                 self.server.seed_statefulset(ns, name, image, replicas=replicas)
             else:
