@@ -12,137 +12,44 @@ migration before any build, ...).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from shipper.sandbox import scenarios
+from shipper.sandbox.heroku_estate import seed_app
+from shipper.sandbox.heroku_records import (
+    PROCESS_TYPES,
+    STACK,
+    USER,
+    App,
+    Build,
+    Formation,
+    Release,
+    Slug,
+    Timings,
+    WorldError,
+    _iso,
+    _uuid,
+)
 
-USER = {"id": "0c1d2e3f-4a5b-4c7d-8e9f-0a1b2c3d4e5f", "email": "sandbox@ship.invalid"}
-STACK = {"id": "ee582d3c-717d-4a57-ba5f-8b3a39f3a817", "name": "heroku-24"}
-PROCESS_TYPES = {"web": "bin/web", "worker": "bin/worker", "release": "bin/release"}
-
-
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _uuid(*parts: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, "ship-sandbox:" + ":".join(parts)))
-
-
-class WorldError(Exception):
-    """A request Heroku would refuse: carries the HTTP status and the error id."""
-
-    def __init__(self, status: int, error_id: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_id = error_id
-        self.message = message
-
-
-@dataclass
-class Timings:
-    """How long the platform takes. Short by default: a whole release takes seconds."""
-
-    build: float = 0.8
-    release_phase: float = 0.4
-    stream_start: float = 0.1  # output streams answer 404 until the command starts
-    dyno_boot: float = 0.3
-    preboot: float = 0.6  # how long the old web dynos serve on under preboot
-
-
-@dataclass
-class Slug:
-    """A compiled slug. `version` is the stand-in's own truth (what the app serves, what
-    the scenarios key on); `commit` is what Heroku shows: the pushed SHA of a `git push`,
-    the `source_blob.version` of a Build API build."""
-
-    id: str
-    app: str
-    version: str | None
-    created_at: float
-    commit: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        digest = hashlib.sha256(f"{self.id}".encode()).hexdigest()
-        return {
-            "blob": {"method": "get", "url": f"https://slugs.invalid/{self.id}.tgz"},
-            "buildpack_provided_description": "Python",
-            "checksum": f"SHA256:{digest}",
-            "commit": self.commit,
-            "commit_description": f"Merge pull request #{len(self.id)}" if self.commit else None,
-            "created_at": _iso(self.created_at),
-            "id": self.id,
-            "process_types": dict(PROCESS_TYPES),
-            "size": 2048 + len(self.version or ""),
-            "stack": dict(STACK),
-            "updated_at": _iso(self.created_at),
-            "deleted_at": None,
-        }
-
-
-@dataclass
-class Build:
-    id: str
-    app: str
-    version: str | None
-    source: dict[str, Any]
-    created_at: float
-    finish_at: float
-    status: str = "pending"
-    updated_at: float = 0.0
-    slug_id: str | None = None
-    release_id: str | None = None
-    log: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Release:
-    id: str
-    app: str
-    number: int
-    slug_id: str | None
-    version: str | None  # the application version the slug carries
-    description: str
-    created_at: float
-    finish_at: float
-    status: str = "pending"
-    updated_at: float = 0.0
-    has_phase: bool = True
-    log: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Formation:
-    type: str
-    quantity: int
-    size: str = "Standard-1X"
-    created_at: float = 0.0
-    updated_at: float = 0.0
-    docker_image: str | None = None
-
-
-@dataclass
-class App:
-    id: str
-    name: str
-    created_at: float
-    builds: list[Build] = field(default_factory=list)
-    releases: list[Release] = field(default_factory=list)
-    formation: dict[str, Formation] = field(default_factory=dict)
-    current: str | None = None  # the id of the live release
-    current_since: float = 0.0
-    previous: str | None = None  # the release live before it (its web dynos serve on
-    # for `Timings.preboot` seconds when the app has preboot on)
-    config: dict[str, str] = field(default_factory=dict)
-    features: dict[str, bool] = field(default_factory=dict)
+__all__ = [
+    "PROCESS_TYPES",
+    "STACK",
+    "USER",
+    "App",
+    "Build",
+    "Formation",
+    "HerokuWorld",
+    "Release",
+    "Slug",
+    "Timings",
+    "WorldError",
+    "_iso",
+]
 
 
 class HerokuWorld:
@@ -169,93 +76,9 @@ class HerokuWorld:
         }
         self.journal: list[dict[str, Any]] = []
         for shape, name in enumerate(apps):
-            self._seed(name, seed_version, shape)
+            seed_app(self, name, seed_version, shape)
 
     # --- seeding -----------------------------------------------------------------------
-
-    def _seed(self, name: str, version: str, shape: int = 0) -> None:
-        """An app with the history real apps have when ship first meets them: deployed by
-        `git push` (builds whose `source_blob.version` is a SHA, releases described
-        `Deploy 1a2b3c4d`), a config-var release, a bad push put back by `heroku
-        rollback`, then `version` arriving by a Pipeline promotion (`shape` 0: a slug
-        built on another app, no build here) or by one more `git push` (`shape` 1), and
-        an add-on and a config-var release after it. No ship description anywhere; the
-        first app has preboot on. What runs at the end is `version`."""
-        at = self.clock() - 86400
-        app = App(id=_uuid("app", name), name=name, created_at=at)
-        app.formation = {
-            "web": Formation("web", 1, created_at=at, updated_at=at),
-            "worker": Formation("worker", 1, created_at=at, updated_at=at),
-        }
-        app.config = {
-            "SANDBOX": "1",
-            "REDIS_URL": "redis://sandbox.invalid:6379",
-            # what the preflight's connection budget reads by name (the rest: names only)
-            "WEB_CONCURRENCY": "2",
-            "RAILS_MAX_THREADS": "5",
-            "DATABASE_URL": "postgres://shop:sandbox-not-a-secret@db.sandbox.invalid/shop",
-            "PAPERTRAIL_API_TOKEN": "sandbox-not-a-secret",
-        }
-        app.features = {"preboot": not self.apps}
-        self.apps[name] = app
-        self._history(app, "Initial release", None, at)
-        first = self._pushed(app, f"{version}-rc1", at + 600)
-        self._history(app, "Set REDIS_URL config vars", first, at + 1200)
-        self._pushed(app, f"{version}-rc2", at + 1800)  # a bad push, put back next
-        self._history(app, "Rollback to v2", first, at + 2400)
-        if shape % 2 == 0:
-            sha = _sha(f"{name}-staging", version)
-            slug = Slug(_uuid("slug", name, version), name, version, at + 2900, sha)
-            self.slugs[slug.id] = slug
-            self._history(app, f"Promote {name}-staging v31 {sha[:8]}", slug, at + 3000)
-        else:
-            slug = self._pushed(app, version, at + 3000)
-        addon = "Attach HEROKU_POSTGRESQL_AMBER (@ref:postgresql-sandbox-1)"
-        self._history(app, addon, slug, at + 3300)
-        self._history(app, "Set FEATURE_FLAGS config vars", slug, at + 3600)
-
-    def _pushed(self, app: App, version: str, at: float) -> Slug:
-        """A `git push` of `version`: a build of its SHA, its slug, its release."""
-        sha = _sha(app.name, version)
-        slug = Slug(_uuid("slug", app.name, version), app.name, version, at, sha)
-        self.slugs[slug.id] = slug
-        rel = self._history(app, f"Deploy {sha[:8]}", slug, at)
-        app.builds.append(
-            Build(
-                id=_uuid("build", app.name, version),
-                app=app.name,
-                version=version,
-                source={"checksum": None, "url": None, "version": sha, "version_description": None},
-                created_at=at - 90,
-                finish_at=at,
-                status="succeeded",
-                updated_at=at,
-                slug_id=slug.id,
-                release_id=rel.id,
-                log=["-----> Building on the Heroku-24 stack", f"       Released v{rel.number}"],
-            )
-        )
-        return slug
-
-    def _history(self, app: App, description: str, slug: Slug | None, at: float) -> Release:
-        """A release that finished long ago, made current."""
-        number = len(app.releases) + 1
-        rel = Release(
-            id=_uuid("release", app.name, str(number)),
-            app=app.name,
-            number=number,
-            slug_id=slug.id if slug else None,
-            version=slug.version if slug else None,
-            description=description,
-            created_at=at,
-            finish_at=at,
-            status="succeeded",
-            updated_at=at,
-            has_phase=slug is not None,
-        )
-        app.releases.append(rel)
-        app.previous, app.current, app.current_since = app.current, rel.id, at
-        return rel
 
     # --- lookups -----------------------------------------------------------------------
 
@@ -582,11 +405,6 @@ class HerokuWorld:
                 "received": {k: dict(v) for k, v in self.received.items()},
                 "journal": list(self.journal),
             }
-
-
-def _sha(*parts: str) -> str:
-    """A stable 40-character SHA for a seeded commit."""
-    return hashlib.sha1(":".join(parts).encode()).hexdigest()
 
 
 def _version_from_url(url: str) -> str | None:
