@@ -29,7 +29,8 @@ from shipper.heroku.errors import HerokuUnavailable
 from shipper.heroku.history import AppHistory, LabelCache, SlugCache, app_path
 from shipper.heroku.labels import ship_description
 from shipper.heroku.poll import PollSettings, Watched, follow
-from shipper.heroku.resources import Build, Dyno, Release, parse_list
+from shipper.heroku.preboot import await_preboot
+from shipper.heroku.resources import Build, Release
 from shipper.heroku.retry import CREATE
 from shipper.ports import Operation
 
@@ -373,7 +374,7 @@ class AppSteps:
             self._labels.put(release.id, label)
         self.op.progress(self.target, "released", f"v{release.version} is live")
         if self._preboot is not None and self._preboot():
-            waited = self.await_preboot(release)
+            waited = await_preboot(self.api, self.app, self.target, self.op, self._poll, release)
             if waited is not None:
                 return TargetResult(
                     self.target,
@@ -382,42 +383,6 @@ class AppSteps:
                     self._stopped_msg(waited, f"preboot of release v{release.version}"),
                 )
         return self.done(release, label, f"v{release.version} is live")
-
-    def await_preboot(self, release: Release) -> Verdict | None:
-        """With preboot on, Heroku keeps the previous release's web dynos serving beside
-        the new ones for minutes after the release is current: wait until no web dyno of
-        an older release is left, so the bake measures only the new code. None when
-        that happened; PENDING (cancelled) or TIMED_OUT (the operation's deadline)."""
-        interval, waited = self._poll.first, 0.0
-        while True:
-            dynos = parse_list(
-                self.api.get(f"{app_path(self.app)}/dynos", f"list the dynos of {self.app}"),
-                Dyno.parse,
-                "dynos",
-            )
-            old = [
-                d
-                for d in dynos
-                if d.type == "web"
-                and d.release_version is not None
-                and d.release_version < release.version
-                and d.state in ("up", "starting")
-            ]
-            if not old:
-                return None
-            if self.op.cancelled:
-                return Verdict.PENDING
-            if self.op.clock.monotonic() >= self.op.deadline:
-                return Verdict.TIMED_OUT
-            self.op.progress(
-                self.target,
-                "preboot",
-                f"waiting for preboot to finish: {len(old)} web dyno(s) of release "
-                f"v{old[0].release_version} still serve",
-            )
-            self.op.pause(interval)
-            waited += interval
-            interval = self._poll.next_interval(interval, waited)
 
     # --- helpers ------------------------------------------------------------------
 
