@@ -134,12 +134,21 @@ def common_version(states: Snapshot | Sequence[TargetState]) -> Version | None:
 
 
 def describe(snapshot: Snapshot) -> str:
-    """`v41 on 5 targets` or `v41 on 3 targets, v40 on 2 targets`."""
+    """`v41 on 5 targets` or `v41 on 3 targets, v40 on 2 targets`; a full git SHA (what a
+    pushed Heroku slug runs) is said by its first 12 characters, as `git log` shows it."""
     counts: dict[str, int] = {}
     for t in snapshot.targets:
-        label = str(t.version) if t.version is not None else "an unknown version"
+        label = short_label(t.version) if t.version is not None else "an unknown version"
         counts[label] = counts.get(label, 0) + 1
     return ", ".join(f"{v} on {n} target{'s' if n != 1 else ''}" for v, n in counts.items())
+
+
+def short_label(label: str) -> str:
+    """A label for a one-line message: a full 40-hex SHA shortened to 12, anything else
+    whole (a name is never cut)."""
+    if len(label) == 40 and all(c in "0123456789abcdef" for c in label.lower()):
+        return label[:12]
+    return label
 
 
 def divergent(wanted: Snapshot, running: Snapshot, known: Sequence[str]) -> list[str]:

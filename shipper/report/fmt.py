@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shipper.core.sides import short_label
+
 
 def duration(seconds: float | None) -> str:
     """`0.4` -> `<1s`, `46` -> `46s`, `82` -> `1m22s`, `3780` -> `1h03m`; None -> `-`."""
@@ -24,15 +26,11 @@ def version(text: str | None) -> str:
     return text if text else "?"
 
 
-SHORT_SHA = 12
-
-
 def short_version(text: str | None) -> str:
     """A version for a table cell: a full git SHA (40 hex digits) is shortened to 12, as
-    `git log --abbrev=12` shows it; anything else is shown whole, never cut."""
-    if text and len(text) == 40 and all(c in "0123456789abcdef" for c in text.lower()):
-        return text[:SHORT_SHA]
-    return version(text)
+    `git log --abbrev=12` shows it (the core's one rule, `sides.short_label`); anything
+    else is shown whole, never cut."""
+    return short_label(text) if text else version(text)
 
 
 def change(old: str | None, new: str | None) -> str:

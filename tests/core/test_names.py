@@ -85,3 +85,14 @@ def test_changed_paths_come_from_git_diff(tmp_path: Path) -> None:
     assert history.changed_paths(Version("v1"), Version("v2")) == ["db/migrate/001_add.rb"]
     assert history.changed_paths(Version("--output=x"), Version("v2")) is None
     assert history.changed_paths(Version("v1"), Version("v9")) is None
+
+
+def test_one_line_results_name_a_pushed_sha_short() -> None:
+    """The result line names what runs: a full SHA by 12 characters, names whole."""
+    from shipper.core.model import Snapshot
+    from shipper.core.sides import describe
+
+    target = Target(Side.HEROKU, "acme-web")
+    other = Target(Side.KUBERNETES, "deployment/web")
+    snapshot = Snapshot((TargetState(target, Version(SHA)), TargetState(other, Version("v1"))))
+    assert describe(snapshot) == f"{SHA[:12]} on 1 target, v1 on 1 target"
