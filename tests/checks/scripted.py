@@ -31,6 +31,7 @@ class ScriptedCheck:
     duration: float = 0.0
     gate: threading.Event | None = None
     threshold: str = "p99 <= 0.5"
+    uses_version: bool = False
     calls: list[tuple[Version, float]] = field(default_factory=list)
     completed: int = 0
     _guard: threading.Lock = field(default_factory=threading.Lock)

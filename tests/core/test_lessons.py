@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from shipper.core.budget import Concurrency
 from shipper.core.estate import Container, Dynos, HerokuApp, Workload
 from shipper.core.lessons import (
@@ -14,7 +16,16 @@ from shipper.core.lessons import (
 )
 from shipper.core.model import Severity
 
-FULL = {"cpu_request": "500m", "memory_request": "512Mi", "memory_limit": "1Gi"}
+
+class Resources(TypedDict):
+    """The resource fields of a `Container`, to pass as keywords."""
+
+    cpu_request: str
+    memory_request: str
+    memory_limit: str
+
+
+FULL: Resources = {"cpu_request": "500m", "memory_request": "512Mi", "memory_limit": "1Gi"}
 
 
 def heroku(size: str = "Performance-L", names: frozenset[str] = frozenset()) -> HerokuApp:

@@ -255,7 +255,7 @@ def test_rollback_verification_fails_when_health_does_not_return() -> None:
 
 
 class Raising:
-    name, side, threshold = "buggy", Side.HEROKU, "never"
+    name, side, threshold, uses_version = "buggy", Side.HEROKU, "never", False
 
     def __init__(self, exc: Exception) -> None:
         self.exc = exc
@@ -344,7 +344,7 @@ def test_verify_imports_no_vendor() -> None:
 class Sleepy:
     """A check whose every measurement takes `seconds` of real time (a slow platform read)."""
 
-    side, threshold = Side.KUBERNETES, "healthy"
+    side, threshold, uses_version = Side.KUBERNETES, "healthy", False
 
     def __init__(self, name: str, seconds: float) -> None:
         self.name = name

@@ -15,6 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from shipper.sandbox.kubeapi import FakeKubeApiServer
 from tests.kubernetes.conftest import NAMESPACE as NS
+from tests.present import present
 
 
 def eventually(probe: Callable[[], Any], timeout: float = 5.0) -> Any:
@@ -29,7 +30,11 @@ def eventually(probe: Callable[[], Any], timeout: float = 5.0) -> Any:
 
 
 def body(exc: ApiException) -> dict[str, Any]:
-    return dict(json.loads(exc.body))
+    return dict(json.loads(present(exc.body)))
+
+
+def config_map(name: str, data: dict[str, str] | None = None) -> client.V1ConfigMap:
+    return client.V1ConfigMap(metadata=client.V1ObjectMeta(name=name), data=data)
 
 
 def test_refuses_to_bind_anything_but_loopback() -> None:
@@ -67,15 +72,15 @@ def test_generation_moves_only_with_the_spec(
     annotated = apps.patch_namespaced_deployment(
         "web", NS, {"metadata": {"annotations": {"a": "b"}}}
     )
-    assert annotated.metadata.generation == 1
+    assert present(annotated.metadata).generation == 1
     scaled = apps.patch_namespaced_deployment("web", NS, {"spec": {"replicas": 3}})
-    assert scaled.metadata.generation == 2
+    assert present(scaled.metadata).generation == 2
 
 
 def test_stale_resource_version_on_put_is_a_409(api_client: client.ApiClient) -> None:
     """A PUT carrying an old resourceVersion is refused with 409 Conflict."""
     core = client.CoreV1Api(api_client)
-    created = core.create_namespaced_config_map(NS, {"metadata": {"name": "c"}, "data": {"k": "1"}})
+    created = core.create_namespaced_config_map(NS, config_map("c", {"k": "1"}))
     core.patch_namespaced_config_map("c", NS, {"data": {"k": "2"}})
     created.data = {"k": "3"}
     with pytest.raises(ApiException) as caught:
@@ -87,9 +92,9 @@ def test_stale_resource_version_on_put_is_a_409(api_client: client.ApiClient) ->
 def test_creating_an_existing_name_is_a_409(api_client: client.ApiClient) -> None:
     """POST of a name that exists answers 409 AlreadyExists."""
     core = client.CoreV1Api(api_client)
-    core.create_namespaced_config_map(NS, {"metadata": {"name": "c"}})
+    core.create_namespaced_config_map(NS, config_map("c"))
     with pytest.raises(ApiException) as caught:
-        core.create_namespaced_config_map(NS, {"metadata": {"name": "c"}})
+        core.create_namespaced_config_map(NS, config_map("c"))
     assert body(caught.value)["reason"] == "AlreadyExists"
 
 
@@ -103,7 +108,7 @@ def test_strategic_merge_keeps_other_containers(
         NS,
         {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "web:v2"}]}}}},
     )
-    images = {c.name: c.image for c in patched.spec.template.spec.containers}
+    images = {c.name: c.image for c in present(patched.spec.template.spec).containers}
     assert images == {"app": "web:v2", "proxy": "envoy:1"}
 
 
@@ -118,19 +123,18 @@ def test_merge_patch_replaces_the_container_list(
         {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "web:v2"}]}}}},
         _content_type="application/merge-patch+json",
     )
-    assert [c.name for c in patched.spec.template.spec.containers] == ["app"]
+    assert [c.name for c in present(patched.spec.template.spec).containers] == ["app"]
 
 
 def test_invalid_object_is_a_422_with_the_field(api_client: client.ApiClient) -> None:
     """A Job with restartPolicy Always is refused with 422 naming the field."""
-    job = {
-        "metadata": {"name": "j"},
-        "spec": {
-            "template": {
-                "spec": {"restartPolicy": "Always", "containers": [{"name": "m", "image": "x:1"}]}
-            }
-        },
-    }
+    pod = client.V1PodSpec(
+        restart_policy="Always", containers=[client.V1Container(name="m", image="x:1")]
+    )
+    job = client.V1Job(
+        metadata=client.V1ObjectMeta(name="j"),
+        spec=client.V1JobSpec(template=client.V1PodTemplateSpec(spec=pod)),
+    )
     with pytest.raises(ApiException) as caught:
         client.BatchV1Api(api_client).create_namespaced_job(NS, job)
     assert caught.value.status == 422
@@ -139,7 +143,7 @@ def test_invalid_object_is_a_422_with_the_field(api_client: client.ApiClient) ->
 
 def test_configmap_over_one_mebibyte_is_refused(api_client: client.ApiClient) -> None:
     """ConfigMap data above 1 MiB is a 422 Invalid."""
-    big = {"metadata": {"name": "big"}, "data": {"k": "x" * (1024 * 1024 + 1)}}
+    big = config_map("big", {"k": "x" * (1024 * 1024 + 1)})
     with pytest.raises(ApiException) as caught:
         client.CoreV1Api(api_client).create_namespaced_config_map(NS, big)
     assert caught.value.status == 422
@@ -169,14 +173,20 @@ def test_rollout_reaches_new_replicaset_available(
     )
 
     def done() -> bool:
-        d = apps.read_namespaced_deployment("web", NS)
-        reasons = [c.reason for c in d.status.conditions or []]
-        return d.status.observed_generation == 2 and "NewReplicaSetAvailable" in reasons
+        status = present(apps.read_namespaced_deployment("web", NS).status)
+        reasons = [c.reason for c in status.conditions or []]
+        return status.observed_generation == 2 and "NewReplicaSetAvailable" in reasons
 
     eventually(done)
     d = apps.read_namespaced_deployment("web", NS)
-    assert d.metadata.annotations["deployment.kubernetes.io/revision"] == "2"
-    assert (d.status.updated_replicas, d.status.available_replicas) == (3, 3)
+    assert present(present(d.metadata).annotations)["deployment.kubernetes.io/revision"] == "2"
+    status = present(d.status)
+    assert (status.updated_replicas, status.available_replicas) == (3, 3)
+
+
+def _waiting_reason(status: client.V1ContainerStatus) -> str | None:
+    waiting = present(status.state).waiting
+    return waiting.reason if waiting else None
 
 
 def test_crashloop_tag_gives_crashloopbackoff(
@@ -188,10 +198,8 @@ def test_crashloop_tag_gives_crashloopbackoff(
 
     def waiting() -> Any:
         pods = core.list_namespaced_pod(NS, label_selector="app=web").items
-        statuses = [s for p in pods for s in p.status.container_statuses or []]
-        return [
-            s for s in statuses if s.state.waiting and s.state.waiting.reason == "CrashLoopBackOff"
-        ]
+        statuses = [s for p in pods for s in present(p.status).container_statuses or []]
+        return [s for s in statuses if _waiting_reason(s) == "CrashLoopBackOff"]
 
     status = eventually(waiting)[0]
     assert status.restart_count >= 1
@@ -207,7 +215,9 @@ def test_unschedulable_tag_leaves_pods_pending(
 
     def scheduled_condition() -> Any:
         pods = core.list_namespaced_pod(NS).items
-        conds = [c for p in pods for c in p.status.conditions or [] if c.type == "PodScheduled"]
+        conds = [
+            c for p in pods for c in present(p.status).conditions or [] if c.type == "PodScheduled"
+        ]
         return conds
 
     cond = eventually(scheduled_condition)[0]
@@ -248,21 +258,15 @@ def test_progress_deadline_is_reported(
     eventually(exceeded)
 
 
-def _job(name: str, image: str, deadline: int | None = None) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "backoffLimit": 0,
-        "template": {
-            "spec": {
-                "restartPolicy": "Never",
-                "containers": [
-                    {"name": "migrate", "image": image, "command": ["bin/rails", "db:migrate"]}
-                ],
-            }
-        },
-    }
-    if deadline is not None:
-        spec["activeDeadlineSeconds"] = deadline
-    return {"metadata": {"name": name}, "spec": spec}
+def _job(name: str, image: str, deadline: int | None = None) -> client.V1Job:
+    migrate = client.V1Container(name="migrate", image=image, command=["bin/rails", "db:migrate"])
+    pod = client.V1PodSpec(restart_policy="Never", containers=[migrate])
+    spec = client.V1JobSpec(
+        backoff_limit=0,
+        template=client.V1PodTemplateSpec(spec=pod),
+        active_deadline_seconds=deadline,
+    )
+    return client.V1Job(metadata=client.V1ObjectMeta(name=name), spec=spec)
 
 
 def _final(batch: client.BatchV1Api, name: str) -> Any:
@@ -284,7 +288,9 @@ def test_migration_job_completes_with_a_log(api_client: client.ApiClient) -> Non
         .list_namespaced_pod(NS, label_selector="batch.kubernetes.io/job-name=m1")
         .items[0]
     )
-    text = client.CoreV1Api(api_client).read_namespaced_pod_log(pod.metadata.name, NS)
+    text = client.CoreV1Api(api_client).read_namespaced_pod_log(
+        present(present(pod.metadata).name), NS
+    )
     assert "$ bin/rails db:migrate" in text
 
 
@@ -315,7 +321,7 @@ def test_statefulset_rollout_converges_revisions(
     )
 
     def converged() -> bool:
-        s = apps.read_namespaced_stateful_set("db", NS).status
+        s = present(apps.read_namespaced_stateful_set("db", NS).status)
         return (
             s.observed_generation == 2
             and s.updated_replicas == 2
@@ -325,7 +331,7 @@ def test_statefulset_rollout_converges_revisions(
 
     eventually(converged)
     revisions = apps.list_namespaced_controller_revision(NS).items
-    assert sorted(r.revision for r in revisions) == [1, 2]
+    assert sorted(present(r.revision) for r in revisions) == [1, 2]
 
 
 def test_watch_from_a_compacted_version_is_gone(
@@ -333,9 +339,7 @@ def test_watch_from_a_compacted_version_is_gone(
 ) -> None:
     """A watch from a resourceVersion older than the kept history ends in 410 Gone."""
     core = client.CoreV1Api(api_client)
-    old = core.create_namespaced_config_map(
-        NS, {"metadata": {"name": "c"}}
-    ).metadata.resource_version
+    old = present(core.create_namespaced_config_map(NS, config_map("c")).metadata).resource_version
     core.patch_namespaced_config_map("c", NS, {"data": {"k": "v"}})
     kube.store.compact()
     with pytest.raises(ApiException) as caught:
@@ -351,7 +355,7 @@ def test_watch_streams_changes_and_ends_on_timeout(
 ) -> None:
     """A watch yields the existing object as ADDED, later changes as MODIFIED, then ends."""
     core = client.CoreV1Api(api_client)
-    core.create_namespaced_config_map(NS, {"metadata": {"name": "c"}})
+    core.create_namespaced_config_map(NS, config_map("c"))
     kube.faults.end_watches(after_events=2)
     kinds = []
     started = time.monotonic()
@@ -392,7 +396,7 @@ def test_api_calls_are_counted_by_verb_and_resource(
 ) -> None:
     """Each request is counted once under its verb and resource."""
     core = client.CoreV1Api(api_client)
-    core.create_namespaced_config_map(NS, {"metadata": {"name": "c"}})
+    core.create_namespaced_config_map(NS, config_map("c"))
     core.read_namespaced_config_map("c", NS)
     core.read_namespaced_config_map("c", NS)
     assert kube.api_calls[("get", "configmaps")] == 2
