@@ -14,6 +14,7 @@ from kubernetes import client
 
 from tests.e2e.conftest import Project
 from tests.e2e.test_real_namespaces import APP, NS, assert_nothing_written, rolled_out, set_image
+from tests.narrow import present
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,7 @@ def test_an_on_delete_statefulset_is_refused_with_nothing_written(
     assert "kubernetes.statefulset_partitioned" in done.stderr
     assert_nothing_written(project, before)
     assert set(project.running().values()) == {"v1"}
-    template = apps.read_namespaced_stateful_set("db", NS).spec.template.spec
+    template = present(apps.read_namespaced_stateful_set("db", NS).spec.template.spec)
     assert template.containers[0].image == f"{APP}:v1"
 
 
@@ -79,8 +80,8 @@ def test_an_init_container_on_the_app_image_changes_with_the_app_and_comes_back(
     rolled_out(apps)
 
     def init_image() -> str:
-        spec = apps.read_namespaced_deployment("web", NS).spec.template.spec
-        return str(spec.init_containers[0].image)
+        spec = present(apps.read_namespaced_deployment("web", NS).spec.template.spec)
+        return str(present(spec.init_containers)[0].image)
 
     done = project.ship("deploy", "v2", "-p", "sandbox", "--no-migrations", "--yes")
     assert done.returncode == 0, done.stderr

@@ -13,6 +13,7 @@ import pytest
 from kubernetes import client
 
 from tests.e2e.conftest import Project
+from tests.narrow import present
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +23,8 @@ PROXY = "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.8.0"
 
 
 def images(apps: client.AppsV1Api, name: str = "web") -> dict[str, str]:
-    spec = apps.read_namespaced_deployment(name, NS).spec.template.spec
-    return {c.name: c.image for c in spec.containers}
+    spec = present(apps.read_namespaced_deployment(name, NS).spec.template.spec)
+    return {c.name: present(c.image) for c in spec.containers}
 
 
 def set_image(apps: client.AppsV1Api, image: str, manager: str, **notes: str) -> None:
@@ -39,9 +40,9 @@ def rolled_out(apps: client.AppsV1Api, timeout: float = 20) -> None:
     give_up = time.monotonic() + timeout
     while time.monotonic() < give_up:
         d = apps.read_namespaced_deployment("web", NS)
-        s = d.status
+        s = present(d.status)
         if (
-            (s.observed_generation or 0) >= d.metadata.generation
+            (s.observed_generation or 0) >= present(present(d.metadata).generation)
             and (s.updated_replicas or 0) == d.spec.replicas
             and (s.available_replicas or 0) == d.spec.replicas
             and (s.replicas or 0) == d.spec.replicas

@@ -15,7 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from shipper.sandbox.kubeapi import FakeKubeApiServer
 from tests.kubernetes.conftest import NAMESPACE as NS
-from tests.present import present
+from tests.narrow import present
 
 
 def eventually(probe: Callable[[], Any], timeout: float = 5.0) -> Any:

@@ -12,6 +12,7 @@ from kubernetes.client.exceptions import ApiException
 from shipper.sandbox.kubeapi import FakeKubeApiServer
 from tests.kubernetes.conftest import NAMESPACE as NS
 from tests.kubernetes.test_fake_apiserver import eventually
+from tests.narrow import present
 
 
 def review(api_client: client.ApiClient, verb: str, resource: str, group: str = "apps") -> bool:
@@ -23,7 +24,7 @@ def review(api_client: client.ApiClient, verb: str, resource: str, group: str = 
         )
     )
     answer = client.AuthorizationV1Api(api_client).create_self_subject_access_review(body)
-    return bool(answer.status.allowed)
+    return bool(present(answer.status).allowed)
 
 
 def test_a_denied_verb_is_a_403_status_and_the_access_review_agrees(
@@ -36,12 +37,12 @@ def test_a_denied_verb_is_a_403_status_and_the_access_review_agrees(
     with pytest.raises(ApiException) as caught:
         apps.patch_namespaced_deployment("web", NS, {"metadata": {"labels": {"a": "b"}}})
     assert caught.value.status == 403
-    status = json.loads(caught.value.body)
+    status = json.loads(present(caught.value.body))
     assert status["reason"] == "Forbidden"
     assert 'cannot patch resource "deployments" in API group "apps"' in status["message"]
     assert review(api_client, "patch", "deployments") is False
     assert review(api_client, "get", "deployments") is True
-    assert apps.read_namespaced_deployment("web", NS).metadata.name == "web"
+    assert present(apps.read_namespaced_deployment("web", NS).metadata).name == "web"
 
 
 def test_scale_reads_and_writes_only_replicas(
@@ -51,7 +52,7 @@ def test_scale_reads_and_writes_only_replicas(
     kube.seed_deployment(NS, "web", "ghcr.io/acme/web:v1", replicas=2)
     apps = client.AppsV1Api(api_client)
     scale = apps.read_namespaced_deployment_scale("web", NS)
-    assert (scale.spec.replicas, scale.status.selector) == (2, "app=web")
+    assert (present(scale.spec).replicas, present(scale.status).selector) == (2, "app=web")
     apps.patch_namespaced_deployment_scale("web", NS, {"spec": {"replicas": 3}})
     assert apps.read_namespaced_deployment("web", NS).spec.replicas == 3
 
@@ -65,7 +66,8 @@ def test_a_paused_deployment_reports_progressing_unknown(
     apps.patch_namespaced_deployment("web", NS, {"spec": {"paused": True}})
 
     def paused() -> bool:
-        conditions = apps.read_namespaced_deployment("web", NS).status.conditions or []
+        status = present(apps.read_namespaced_deployment("web", NS).status)
+        conditions = status.conditions or []
         return any(c.type == "Progressing" and c.reason == "DeploymentPaused" for c in conditions)
 
     assert eventually(paused)
@@ -81,6 +83,6 @@ def test_writes_record_their_field_manager_newest_last(
     apps.patch_namespaced_deployment("web", NS, image, field_manager="ship")
     image["spec"]["template"]["spec"]["containers"][0]["image"] = "x:1"
     apps.patch_namespaced_deployment("web", NS, image, field_manager="argocd-controller")
-    fields = apps.read_namespaced_deployment("web", NS).metadata.managed_fields
+    fields = present(present(apps.read_namespaced_deployment("web", NS).metadata).managed_fields)
     assert [f.manager for f in fields][-2:] == ["ship", "argocd-controller"]
-    assert "f:spec" in fields[-1].fields_v1
+    assert "f:spec" in present(fields[-1].fields_v1)

@@ -14,6 +14,7 @@ from shipper.errors import LockLost, PlatformAuthError, PlatformNotFound
 from shipper.sandbox.kubeapi import FakeKubeApiServer
 from tests.kubernetes.conftest import NAMESPACE as NS
 from tests.kubernetes.conftest import make_platform, real_op
+from tests.narrow import at
 
 V1 = "ghcr.io/acme/web:v1"
 V2 = "ghcr.io/acme/web:v2"
@@ -42,7 +43,8 @@ def test_snapshot_records_images_revision_and_template(
     assert state.detail["revision"] == "1"
     template = state.detail["template"]
     assert isinstance(template, dict)
-    assert template["spec"]["containers"][0]["terminationMessagePath"] == "/dev/termination-log"
+    container = at(template, "spec", "containers", 0)
+    assert at(container, "terminationMessagePath") == "/dev/termination-log"
 
 
 def test_snapshot_version_is_none_for_a_foreign_image(
@@ -111,10 +113,10 @@ def test_deploy_makes_no_patch_when_intent_is_refused(
     kube.seed_deployment(NS, "web", V1)
     op = real_op()
 
-    def refuse(*args: object) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
         raise LockLost("lock for web was taken over")
 
-    op.intend = refuse  # type: ignore[method-assign]
+    op.intend = refuse  # type: ignore[method-assign]  # this operation's intent is refused
     with pytest.raises(LockLost):
         make_platform(kubeconfig, ["deployment/web"]).deploy(Version("v2"), op)
     assert images_of(kube, "deployments", "web") == {"web": V1}
