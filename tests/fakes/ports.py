@@ -15,6 +15,7 @@ from datetime import datetime
 from shipper.core.emitter import Emitter
 from shipper.core.events import Stamped
 from shipper.core.model import (
+    JSON,
     Finding,
     Holder,
     LedgerEntry,
@@ -384,7 +385,7 @@ class RecordingSink:
     def names(self) -> list[str]:
         return [e.event.name for e in self.events]
 
-    def of(self, name: str) -> list[dict[str, object]]:
+    def of(self, name: str) -> list[dict[str, JSON]]:
         return [e.to_json() for e in self.events if e.event.name == name]
 
 

@@ -222,7 +222,7 @@ def rollback_failed() -> list[Stamped]:
     _release(r, fail="kubernetes:deployment/web")
     broken = "kubernetes:deployment/worker"
     _rollback(r, "kubernetes:deployment/web failed: CrashLoopBackOff", broken=broken)
-    running = dict.fromkeys(HEROKU + KUBE, "v41")
+    running: dict[str, str | None] = dict.fromkeys(HEROKU + KUBE, "v41")
     running[broken] = "v42"
     r(
         ReleaseFinished(

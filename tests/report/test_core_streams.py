@@ -12,7 +12,8 @@ import pytest
 import respx
 
 from shipper import __version__
-from shipper.core.events import Stamped
+from shipper.core.emitter import EventSink
+from shipper.core.events import CheckMeasured, Stamped
 from shipper.core.model import MeasurementStatus
 from shipper.report.console import PlainConsoleSink, make_console
 from shipper.report.github import GitHubSink
@@ -84,7 +85,7 @@ def test_core_stream_renders_to_text_and_summary(name: str, tmp_path: Path) -> N
     """The plain console and the GitHub sink turn the core's stream into text and a summary."""
     out = io.StringIO()
     summary = tmp_path / "summary.md"
-    sinks = [
+    sinks: list[EventSink] = [
         GitHubSink(out, summary_path=str(summary)),
         PlainConsoleSink(make_console(out, is_tty=False, no_color=True)),
     ]
@@ -149,9 +150,7 @@ def test_a_failing_measurement_is_always_logged() -> None:
     for event in events:
         sink.emit(event)
     failed = sum(
-        1
-        for e in events
-        if e.event.name == "check_result" and e.event.status == "failed"  # type: ignore[attr-defined]
+        1 for e in events if isinstance(e.event, CheckMeasured) and e.event.status == "failed"
     )
     logged = re.findall(r"^\[\d\d:\d\d\] check \S+ \(\w+\) failed: ", out.getvalue(), re.M)
     assert len(logged) == failed
@@ -160,7 +159,7 @@ def test_a_failing_measurement_is_always_logged() -> None:
 def test_a_rollback_has_its_own_fold_on_github() -> None:
     """The rollback's lines fall in one ::group:: of their own, even without a rollback phase."""
     out = io.StringIO()
-    sinks = [
+    sinks: list[EventSink] = [
         GitHubSink(out, summary_path=None),
         PlainConsoleSink(make_console(out, is_tty=False, no_color=True)),
     ]

@@ -6,12 +6,18 @@ import dataclasses
 import io
 import subprocess
 import sys
+from pathlib import Path
 
+import respx
+
+from shipper.core.emitter import EventSink
+from shipper.core.events import ReleaseFinished, Stamped
 from shipper.pipeline import parse_pipeline
 from shipper.report.console import LiveConsoleSink, PlainConsoleSink
 from shipper.report.factory import build_sinks
 from shipper.report.github import GitHubSink
 from shipper.report.jsonl import JsonLinesSink
+from shipper.report.output import OutputMode
 from shipper.report.slack import SlackSink
 from tests.report import streams
 
@@ -24,10 +30,12 @@ heroku:
 SLACK = PIPELINE + "notify:\n  slack: {webhook_url_env: SLACK_WEBHOOK_URL}\n"
 
 
-def _sinks(mode: str, env: dict[str, str], *, is_tty: bool = False, text: str = PIPELINE):
+def _sinks(
+    mode: str, env: dict[str, str], *, is_tty: bool = False, text: str = PIPELINE
+) -> tuple[list[EventSink], io.StringIO, io.StringIO]:
     out, err = io.StringIO(), io.StringIO()
     sinks = build_sinks(
-        mode,  # type: ignore[arg-type]
+        OutputMode(mode),
         pipeline=parse_pipeline(text, "web.yaml"),
         env=env,
         stdout=out,
@@ -99,9 +107,9 @@ def test_importing_the_factory_loads_no_heavy_module() -> None:
 SECRET = "hunter2-token-value"
 
 
-def _leaky() -> list:
+def _leaky() -> list[Stamped]:
     """A recorded release whose platform message quotes a secret."""
-    from shipper.core.events import Notice, Stamped
+    from shipper.core.events import Notice
 
     leak = Notice(level="warning", message=f"Heroku said: bad key {SECRET}")
     return [*streams.blocked()[:2], Stamped(streams.T0, "web", 12, leak), *streams.blocked()[2:]]
@@ -115,7 +123,7 @@ def test_redact_cleans_the_json_stream_and_the_human_text() -> None:
     """With a redactor, a secret quoted in an event reaches neither stdout nor stderr."""
     out, err = io.StringIO(), io.StringIO()
     sinks = build_sinks(
-        "json",
+        OutputMode.JSON,
         pipeline=parse_pipeline(PIPELINE, "web.yaml"),
         env={},
         stdout=out,
@@ -132,7 +140,7 @@ def test_redact_cleans_the_json_stream_and_the_human_text() -> None:
     assert "[redacted]" in out.getvalue() and "[redacted]" in err.getvalue()
 
 
-def test_redact_cleans_the_github_step_summary(tmp_path) -> None:
+def test_redact_cleans_the_github_step_summary(tmp_path: Path) -> None:
     """With a redactor, a secret quoted in an event stays out of the step summary."""
     summary = tmp_path / "summary.md"
     sink = GitHubSink(io.StringIO(), summary_path=str(summary), redact=_redact)
@@ -142,15 +150,16 @@ def test_redact_cleans_the_github_step_summary(tmp_path) -> None:
     assert SECRET not in summary.read_text()
 
 
-def test_redact_cleans_the_slack_payload(respx_mock) -> None:
+def test_redact_cleans_the_slack_payload(respx_mock: respx.MockRouter) -> None:
     """With a redactor, a secret quoted in an event is not posted to Slack."""
     url = "https://hooks.slack.test/services/T/B/x"
     route = respx_mock.post(url).respond(200)
     sink = SlackSink(url, redact=_redact)
     stream = _leaky()
+    finished = stream[-2].event
+    assert isinstance(finished, ReleaseFinished)
     stream[-2] = dataclasses.replace(
-        stream[-2],
-        event=dataclasses.replace(stream[-2].event, message=f"blocked: {SECRET}"),
+        stream[-2], event=dataclasses.replace(finished, message=f"blocked: {SECRET}")
     )
     for event in stream:
         sink.emit(event)

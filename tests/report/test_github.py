@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from shipper.core.emitter import EventSink
 from shipper.core.events import Notice, Stamped
 from shipper.report.console import PlainConsoleSink, make_console
 from shipper.report.github import GitHubSink, command
@@ -35,7 +36,7 @@ def test_one_group_per_phase() -> None:
 def test_console_lines_of_a_phase_fall_inside_its_group() -> None:
     """With the GitHub sink first, a phase's console lines are written inside its group."""
     out = io.StringIO()
-    sinks = [
+    sinks: list[EventSink] = [
         GitHubSink(out, summary_path=None),
         PlainConsoleSink(make_console(out, is_tty=False, no_color=True)),
     ]

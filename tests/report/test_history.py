@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 
-from shipper.core.model import LedgerEntry, ReleaseKind, ReleaseState
+from shipper.core.model import LedgerEntry, Release, ReleaseKind, ReleaseState
 from shipper.report.history import render_history, render_release
+from shipper.report.output import OutputMode
 from tests.report import builders as b
 from tests.report import streams
 
 
-def _releases() -> list:
+def _releases() -> list[Release]:
     return [
         b.release(9, "v41", hours=-5),
         b.release(11, "v41", kind=ReleaseKind.ROLLBACK, hours=-1, reason="checkout errors"),
@@ -19,14 +20,15 @@ def _releases() -> list:
     ]
 
 
-def _wide(releases: list, width: int) -> str:
+def _wide(releases: list[Release], width: int) -> str:
     from rich.console import Console
 
     from shipper.report.history import history_renderable
 
-    console = Console(file=io.StringIO(), width=width, no_color=True)
+    out = io.StringIO()
+    console = Console(file=out, width=width, no_color=True)
     console.print(history_renderable(releases, width), soft_wrap=False)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    return out.getvalue()
 
 
 def test_history_is_newest_first() -> None:
@@ -73,13 +75,13 @@ def test_history_json_is_one_release_per_line_without_target_records() -> None:
     """The JSON form is one release per line, newest first, with duration_seconds and
     without the platforms' full record of each target unless asked for in detail."""
     out = io.StringIO()
-    render_history(_releases(), out, "json")
+    render_history(_releases(), out, OutputMode.JSON)
     data = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["number"] for r in data] == [11, 10, 9]
     assert data[0]["duration_seconds"] == 612.0
     assert all("detail" not in t for r in data for t in (r["snapshot"] or {}).get("targets", []))
     full = io.StringIO()
-    render_release(b.release(12, "v42"), [], full, "json", detail=True)
+    render_release(b.release(12, "v42"), [], full, OutputMode.JSON, detail=True)
     assert "detail" in json.loads(full.getvalue())["release"]["snapshot"]["targets"][0]
 
 
@@ -130,7 +132,7 @@ def test_intents_read_as_changes_about_to_be_made() -> None:
 def test_release_json_has_the_release_and_its_events() -> None:
     """The JSON form of one release has the release and every stored event."""
     out = io.StringIO()
-    render_release(b.release(12, "v42"), _entries(), out, "json")
+    render_release(b.release(12, "v42"), _entries(), out, OutputMode.JSON)
     data = json.loads(out.getvalue())
     assert data["release"]["number"] == 12
     assert len(data["events"]) == len(streams.rolled_back())

@@ -7,13 +7,14 @@ import json
 
 from shipper.core.events import PlanMade
 from shipper.core.model import Side, Snapshot, Target, TargetState, Version
-from shipper.core.plan import MigrationDecision, build_plan
+from shipper.core.plan import MigrationDecision, Plan, build_plan
+from shipper.report.output import OutputMode
 from shipper.report.plan import render_plan
 from tests.report.streams import T0
 from tests.report.test_jsonl import VALIDATOR
 
 
-def _plan() -> object:
+def _plan() -> Plan:
     snapshot = Snapshot(
         (
             TargetState(Target(Side.HEROKU, "acme-web"), Version("v41")),
@@ -25,9 +26,9 @@ def _plan() -> object:
     )
 
 
-def _human(plan: object) -> str:
+def _human(plan: Plan | PlanMade) -> str:
     out = io.StringIO()
-    render_plan(plan, out, "human", pipeline="web", is_tty=False)  # type: ignore[arg-type]
+    render_plan(plan, out, OutputMode.HUMAN, pipeline="web", is_tty=False)
     return out.getvalue()
 
 
@@ -53,7 +54,7 @@ def test_plan_shows_the_phases_in_order() -> None:
 def test_plan_json_is_one_schema_valid_plan_event() -> None:
     """In JSON mode the plan is a single `plan` event line that the schema accepts."""
     out = io.StringIO()
-    render_plan(_plan(), out, "json", pipeline="web", time=T0)  # type: ignore[arg-type]
+    render_plan(_plan(), out, OutputMode.JSON, pipeline="web", time=T0)
     lines = out.getvalue().splitlines()
     assert len(lines) == 1
     data = json.loads(lines[0])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 from shipper.core.model import Phase, ReleaseState, Side
 from shipper.ports import GateReading
+from shipper.report.output import OutputMode
 from shipper.report.skew import measure_skew
 from shipper.report.status import StatusView, render_status
 from tests.report import builders as b
@@ -15,14 +17,15 @@ from tests.report.streams import T0
 
 def _human(view: StatusView) -> str:
     out = io.StringIO()
-    render_status(view, out, "human", is_tty=False)
+    render_status(view, out, OutputMode.HUMAN, is_tty=False)
     return out.getvalue()
 
 
-def _json(view: StatusView) -> dict:
+def _json(view: StatusView) -> dict[str, Any]:
     out = io.StringIO()
-    render_status(view, out, "json")
-    return json.loads(out.getvalue())
+    render_status(view, out, OutputMode.JSON)
+    shown: dict[str, Any] = json.loads(out.getvalue())
+    return shown
 
 
 def test_each_target_shows_version_release_and_health() -> None:
@@ -181,7 +184,7 @@ def test_a_stale_lock_is_shown_as_stale_with_the_takeover() -> None:
 def test_status_json_is_one_line() -> None:
     """Piped, `ship status` is one JSON object on one line."""
     out = io.StringIO()
-    render_status(StatusView("web", T0, b.targets()), out, "json")
+    render_status(StatusView("web", T0, b.targets()), out, OutputMode.JSON)
     assert out.getvalue().count("\n") == 1
 
 

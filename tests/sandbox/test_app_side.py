@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -117,7 +117,9 @@ def test_missing_query_is_bad_data(side: Side) -> None:
         ("error", lambda a: a.status_code == 422 and a.json()["status"] == "error"),
     ],
 )
-def test_scripted_query_modes(side: Side, mode: str, check) -> None:
+def test_scripted_query_modes(
+    side: Side, mode: str, check: Callable[[httpx.Response], bool]
+) -> None:
     """The empty, NaN and error modes answer as a misbehaving Prometheus would."""
     side.app.mode = mode
     assert check(side.client.get("/api/v1/query", params={"query": "errors"}))

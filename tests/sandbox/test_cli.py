@@ -37,7 +37,8 @@ class Project:
         )
 
     def endpoints(self) -> dict[str, str]:
-        return json.loads((self.state / "endpoints.json").read_text())["endpoints"]
+        written: dict[str, dict[str, str]] = json.loads((self.state / "endpoints.json").read_text())
+        return written["endpoints"]
 
     def pid(self) -> int:
         return int((self.state / "sandbox.pid").read_text())

@@ -26,6 +26,7 @@ from shipper.sandbox.heroku_world import HerokuWorld, Timings
 from shipper.sandbox.status_page import StatusPage
 from shipper.sandbox.web import Served, serve
 from tests.fakes.operation import RecordingOperation
+from tests.narrow import present
 
 TOKEN = "adapter-test-token"
 APPS = ("shop-web", "shop-worker")
@@ -67,7 +68,7 @@ def test_snapshot_reads_the_slug_commit_of_a_brownfield_app(heroku: Side) -> Non
     states = heroku.platform.snapshot()
     for state in states:
         app = heroku.world.apps[state.target.name]
-        slug = heroku.world.slugs[heroku.world.current(app).slug_id or ""]
+        slug = heroku.world.slugs[present(heroku.world.current(app)).slug_id or ""]
         assert state.version == slug.commit
         assert state.version is not None and len(state.version) == 40
         assert state.identity == f"slug:{slug.id}"

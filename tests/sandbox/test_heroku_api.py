@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -14,14 +16,15 @@ SEEDED = 8  # the releases of a seeded app's history (git pushes, a rollback, a 
 NEXT = SEEDED + 1  # the number of the next release
 
 
-def _build(h: HerokuStandIn, version: str, app: str = APP) -> dict:
+def _build(h: HerokuStandIn, version: str, app: str = APP) -> dict[str, Any]:
     blob = {"url": f"http://127.0.0.1/artifacts/{version}.tar.gz", "version": version}
     answer = h.client.post(f"/apps/{app}/builds", json={"source_blob": blob})
     assert answer.status_code == 201
-    return answer.json()
+    build: dict[str, Any] = answer.json()
+    return build
 
 
-def _current(h: HerokuStandIn, app: str = APP) -> dict:
+def _current(h: HerokuStandIn, app: str = APP) -> dict[str, Any]:
     releases = h.client.get(f"/apps/{app}/releases").json()
     return next(r for r in releases if r["current"])
 
