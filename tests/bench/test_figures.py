@@ -89,7 +89,7 @@ def test_heroku_chain_without_a_release_fails_the_run() -> None:
 def test_heroku_rollback_chain_is_the_rollback_release() -> None:
     """The rollback chain starts at the rollback release and ends with its dynos up."""
     [chain] = fig.heroku_rollback_chains(HEROKU, since=105.0, apps=["shop-web"])
-    assert (chain.start, chain.end) == (110.0, pytest.approx(110.7))
+    assert chain.start == 110.0 and chain.end == pytest.approx(110.7)
 
 
 def test_kube_chain_runs_from_image_change_to_rollout_complete() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import pytest
 import typer
 
 from shipper import cli
-from shipper.cli import fast_exit, guard
+from shipper.cli import guard
 
 PROBE = (
     "import sys, shipper.cli; "
@@ -49,7 +50,7 @@ def _capture_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake_exit(code: int) -> None:
         raise _Left(code)
 
-    monkeypatch.setattr(fast_exit.os, "_exit", fake_exit)
+    monkeypatch.setattr(os, "_exit", fake_exit)  # the os module fast_exit leaves through
 
 
 def test_a_finished_command_leaves_at_once_with_its_exit_code(
@@ -79,7 +80,12 @@ def test_work_still_running_in_a_thread_is_waited_for_before_leaving(
     _capture_exit(monkeypatch)
     monkeypatch.setattr(sys, "argv", ["ship", "--version"])
     finished: list[bool] = []
-    worker = threading.Thread(target=lambda: (time.sleep(0.3), finished.append(True)))
+
+    def finish_later() -> None:
+        time.sleep(0.3)
+        finished.append(True)
+
+    worker = threading.Thread(target=finish_later)
     worker.start()
     with pytest.raises(_Left) as left:
         cli.main()

@@ -34,7 +34,7 @@ def test_every_change_is_written_ahead(world: World) -> None:
     """Each target change made by a platform has an intent entry in the ledger."""
     outcome = world.deploy("v2")
     intents = [
-        e.fields["target"]
+        str(e.fields["target"])
         for e in world.ledger.entries(outcome.release)  # type: ignore[arg-type]
         if e.event == "intent"
     ]
@@ -293,7 +293,7 @@ def test_targets_that_report_no_end_state_are_read_after_the_release(world: Worl
 
     plain_deploy = FakePlatform.deploy
 
-    def without_states(self, version, op):  # type: ignore[no-untyped-def]
+    def without_states(self, version, op):
         return [replace(r, state=None) for r in plain_deploy(self, version, op)]
 
     from dataclasses import replace
@@ -336,7 +336,7 @@ def test_the_gate_is_read_while_the_targets_are(world: World) -> None:
         snapshot_started.clear()
         return plain_read()
 
-    def snapshot():  # type: ignore[no-untyped-def]
+    def snapshot():
         if len(seen) >= 4:  # both releases have passed their gates: later reads are alone
             return plain_snapshot()
         snapshot_started.set()
@@ -361,7 +361,7 @@ def test_a_stale_early_gate_reading_is_read_again(world: World) -> None:
     world.gate.script = [True, False]
     plain_snapshot = world.heroku.snapshot
 
-    def slow_snapshot():  # type: ignore[no-untyped-def]
+    def slow_snapshot():
         world.clock.sleep(FRESH_SECONDS + 1)
         return plain_snapshot()
 

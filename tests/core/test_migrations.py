@@ -119,7 +119,7 @@ def _snapshot_times(world: World) -> list[float]:
     times: list[float] = []
     plain = world.heroku.snapshot
 
-    def noted():  # type: ignore[no-untyped-def]
+    def noted():
         times.append(world.clock.now().timestamp())
         return plain()
 

@@ -61,7 +61,9 @@ def test_the_pipeline_can_lower_a_check_to_warn_and_the_override_is_recorded(
     settings(world, CheckSetting("connections", Severity.WARN, reason="pooler next week"))
     outcome = world.deploy("v2")
     assert outcome.exit_code == 0, outcome.message
-    notices = [e.event.fields()["message"] for e in world.sink.events if e.event.name == "notice"]
+    notices = [
+        str(e.event.fields()["message"]) for e in world.sink.events if e.event.name == "notice"
+    ]
     assert any(
         "connections is warn (not block) by the pipeline: pooler next week" in n for n in notices
     )
@@ -75,7 +77,9 @@ def test_a_check_turned_off_does_not_run_and_says_why(world: World) -> None:
     settings(world, CheckSetting("connections", off=True, reason="read replica only"))
     assert world.deploy("v2").exit_code == 0
     assert check.runs == 0
-    notices = [e.event.fields()["message"] for e in world.sink.events if e.event.name == "notice"]
+    notices = [
+        str(e.event.fields()["message"]) for e in world.sink.events if e.event.name == "notice"
+    ]
     assert any("turned off by the pipeline: read replica only" in n for n in notices)
 
 

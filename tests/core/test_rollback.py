@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from shipper.core.model import MeasurementStatus, Phase, ReleaseKind, ReleaseNo, ReleaseState
+from shipper.core.model import (
+    MeasurementStatus,
+    Phase,
+    ReleaseKind,
+    ReleaseNo,
+    ReleaseState,
+    Version,
+)
 from shipper.errors import BadInput
 from tests.core.conftest import World
 
@@ -140,7 +147,7 @@ def test_rollback_closes_a_release_killed_before_its_snapshot(world: World) -> N
         replace(
             good,
             number=ReleaseNo(2),
-            version="v3",
+            version=Version("v3"),
             state=ReleaseState.RUNNING,
             phase=Phase.GATE,
             snapshot=None,
@@ -228,7 +235,7 @@ def test_already_running_is_decided_by_identity_not_label(world: World) -> None:
     """A target whose label reads as the wanted version while its code differs is rolled back."""
     from dataclasses import replace
 
-    from shipper.core.model import TargetState, Version
+    from shipper.core.model import TargetState
 
     world.deploy("v2")
     world.releaser = None

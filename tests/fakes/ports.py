@@ -59,7 +59,7 @@ class FakePlatform:
         self.rollback_seconds = 0.0
         self.unhealthy_versions: set[str] = set()
         self.health_error: Exception | None = None
-        self.during_deploy: Callable[[], None] | None = None
+        self.during_deploy: Callable[[], object] | None = None
         self.block_until_cancelled = False  # a rollout that only ends when cancelled
         self.deploys: list[tuple[str, str]] = []  # (target, version) per change made
         self.rollbacks: list[tuple[str, str]] = []

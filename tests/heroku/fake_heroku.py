@@ -212,6 +212,7 @@ class FakeHeroku:
                 return httpx.Response(200, text="", headers={"Content-Type": "text/plain"})
             self.clock.advance(max(0.0, running["_finish_at"] - self.clock.monotonic()))
             self._advance()
+        text: str | None
         if path in self.streams:  # a test's output (None: a stream that never starts)
             text = self.streams[path]
         else:
@@ -234,7 +235,7 @@ class FakeHeroku:
 
     def _route(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
-        body = json.loads(request.content) if request.content else None
+        body: Any = json.loads(request.content) if request.content else None
         m = re.fullmatch(
             r"/apps/([^/]+)/(builds|releases|dynos|formation|slugs|features)(?:/([^/]+))?", path
         )
@@ -277,11 +278,11 @@ class FakeHeroku:
                 return self._one(request, build)
             case ("POST", "builds", None):
                 blob = body["source_blob"]
-                build = self._build_body(app, blob.get("version"), "pending", None, None)
-                build["source_blob"]["url"] = blob["url"]
-                build["_finish_at"] = self.clock.monotonic() + self.build_seconds
-                app.builds.append(build)
-                return httpx.Response(201, json=_public(build))
+                started = self._build_body(app, blob.get("version"), "pending", None, None)
+                started["source_blob"]["url"] = blob["url"]
+                started["_finish_at"] = self.clock.monotonic() + self.build_seconds
+                app.builds.append(started)
+                return httpx.Response(201, json=_public(started))
             case ("POST", "releases", None):
                 if "release" in body:
                     target = next(r for r in app.releases if r["id"] == body["release"])

@@ -68,7 +68,12 @@ def test_a_cancellation_is_noticed_while_the_stream_is_quiet(
         return httpx.Response(200, text="")
 
     heroku.stream_hook = quiet
-    threading.Thread(target=lambda: opened.wait(timeout=30) and op.cancel(), daemon=True).start()
+
+    def cancel_once_open() -> None:
+        if opened.wait(timeout=30):
+            op.cancel()
+
+    threading.Thread(target=cancel_once_open, daemon=True).start()
     try:
         [result] = platform(api, apps=["acme-web"]).deploy(V42, op)
         assert result.verdict is Verdict.PENDING, result.message

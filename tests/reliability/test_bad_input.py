@@ -235,7 +235,7 @@ def test_template_that_tries_to_escape_is_refused(
     one_line_exit_2(ship("validate", "-p", "web"), naming="kubernetes.image")
 
 
-HOSTILE_FILES = {
+HOSTILE_FILES: dict[str, str | bytes] = {
     "huge": "name: web\n" + "# padding\n" * 200_000,
     "deep-lists": "name: web\nx: " + "[" * 5000 + "]" * 5000 + "\n",
     "deep-maps": "name: web\nx: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",

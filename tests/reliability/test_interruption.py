@@ -32,7 +32,7 @@ class Point:
 
     def wait(self, live: Live) -> None:
         for event, fields in self.steps:
-            live.wait_event(event, **dict(fields))
+            live.wait_event(event, deadline=60.0, **dict(fields))
 
 
 CODE = ("release_started", (("kind", "code"),))
@@ -69,7 +69,7 @@ def _stop(stage: Stage, point: Point, signum: signal.Signals) -> Live:
 
 
 def _last_phase(run: Run) -> str:
-    started = [e["phase"] for e in run.events() if e["event"] == "phase_started"]
+    started: list[str] = [e["phase"] for e in run.events() if e["event"] == "phase_started"]
     return started[-1]
 
 

@@ -81,7 +81,7 @@ def test_a_release_drains_the_regressed_side_through_haproxy(stack: Stack) -> No
     seen_during_rollback: list[str] = []
     rolled_back = world.kube.roll_back
 
-    def watching_roll_back(to, op):  # type: ignore[no-untyped-def]
+    def watching_roll_back(to, op):
         seen_during_rollback.extend(stack.get(f"site-{i}")[1] for i in range(10))
         return rolled_back(to, op)
 
