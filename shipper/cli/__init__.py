@@ -79,7 +79,7 @@ def main() -> None:
         app()
     except SystemExit as done:
         if isinstance(done.code, int | None):
-            leave(done.code or 0)
+            leave(done.code or ExitCode.OK)
         raise
 
 

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shipper.core.model import JSON, JSONDict, LockInfo, Release, Side, TargetState
+from shipper.errors import ExitCode
 from shipper.ports import GateReading
 from shipper.report import fmt
 from shipper.report.output import OutputMode, console_for
@@ -118,15 +119,15 @@ class StatusView:
         return measure_skew(self.targets, self.releases)
 
     @property
-    def exit_code(self) -> int:
-        """4 when a side can't be read; 1 when a target is unhealthy, the versions differ
-        or a release stopped with nothing running it (a person must finish or undo it);
-        else 0 (kubectl rollout status's convention)."""
+    def exit_code(self) -> ExitCode:
+        """OPERATOR (4) when a side can't be read; FAILED (1) when a target is unhealthy,
+        the versions differ or a release stopped with nothing running it (a person must
+        finish or undo it); else OK (kubectl rollout status's convention)."""
         if self.unreadable:
-            return 4
+            return ExitCode.OPERATOR
         if any(t.healthy is False for t in self.targets) or self.skew is not None:
-            return 1
-        return 1 if self.stopped_release is not None else 0
+            return ExitCode.FAILED
+        return ExitCode.FAILED if self.stopped_release is not None else ExitCode.OK
 
     @property
     def stopped_release(self) -> Release | None:
@@ -255,7 +256,7 @@ def status_json(view: StatusView) -> JSONDict:
             }
             for t in view.targets
         ],
-        "exit_code": view.exit_code,
+        "exit_code": int(view.exit_code),
         "problems": list[JSON](view.problems()),
         "lock_stale": view.lock_stale or None,
         "unreadable": {side.value: why for side, why in view.unreadable.items()},

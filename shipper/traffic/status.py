@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shipper.core.model import JSON, JSONDict, Side
+from shipper.errors import ExitCode
 from shipper.traffic.model import LiveReading, ServerState, TrafficState
 
 
@@ -59,11 +60,12 @@ class TrafficView:
         return out
 
     @property
-    def exit_code(self) -> int:
-        """0 all as recorded and both sides usable; 1 something to act on; 4 unreadable."""
+    def exit_code(self) -> ExitCode:
+        """OK all as recorded and both sides usable; FAILED something to act on;
+        OPERATOR unreadable."""
         if self.live is None:
-            return 4
-        return 1 if self.problems() else 0
+            return ExitCode.OPERATOR
+        return ExitCode.FAILED if self.problems() else ExitCode.OK
 
     def to_json(self) -> JSONDict:
         live = self.live
@@ -79,7 +81,7 @@ class TrafficView:
             else {},
             "recorded": self.recorded.to_json() if self.recorded else None,
             "problems": list[JSON](self.problems()),
-            "exit_code": self.exit_code,
+            "exit_code": int(self.exit_code),
         }
 
 
