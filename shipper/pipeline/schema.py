@@ -22,6 +22,7 @@ from shipper.core.config import (
     ReleasePolicy,
     VerifyPolicy,
 )
+from shipper.core.model import Side
 from shipper.errors import PipelineError
 from shipper.pipeline.checks import Verify
 from shipper.pipeline.template import check_template
@@ -272,6 +273,14 @@ class TrafficSection(Strict):
     # drain: on a regression confined to one side during the bake, move its traffic to the
     # other side before the joint rollback, and undo that once the rollback is verified
     on_regression: Literal["none", "drain"] = "none"
+
+    def backend(self, side: Side) -> TrafficBackend:
+        """The backend `side`'s share goes to (a match mypy checks for every Side)."""
+        match side:
+            case Side.HEROKU:
+                return self.heroku
+            case Side.KUBERNETES:
+                return self.kubernetes
 
     @model_validator(mode="after")
     def _positive(self) -> TrafficSection:

@@ -73,7 +73,7 @@ class Change:
                 raise BadInput(f"ship traffic {action} needs a SITE")
             check_site(site)
         if action in (Action.PIN, Action.DRAIN) and side is None:
-            raise BadInput(f"ship traffic {action} needs a side: heroku or kubernetes")
+            raise BadInput(f"ship traffic {action} needs a side: {' or '.join(Side)}")
         return cls(action, percent, site, side)
 
     @property

@@ -64,7 +64,7 @@ def _side(raw: str, flag: str) -> Side:
     try:
         return Side(raw.lower())
     except ValueError:
-        raise BadInput(f"{flag} must be heroku or kubernetes, got {raw[:40]}") from None
+        raise BadInput(f"{flag} must be {' or '.join(Side)}, got {raw[:40]}") from None
 
 
 class _HumanSink:
@@ -94,8 +94,8 @@ def _ports(pipeline: Pipeline, mode: str) -> TrafficPorts:
     from shipper.core.emitter import Emitter
     from shipper.report.jsonl import JsonLinesSink
     from shipper.traffic.change import TrafficPorts
+    from shipper.traffic.control import server_names
     from shipper.traffic.files import MapFiles
-    from shipper.traffic.render import SERVER_PREFIX
     from shipper.traffic.runtime import HAProxyRuntime
     from shipper.wiring import wire
 
@@ -110,12 +110,7 @@ def _ports(pipeline: Pipeline, mode: str) -> TrafficPorts:
         lock=wiring.lock(),
         clock=wiring.clock,
         emitter=Emitter([sink], wiring.clock, pipeline.name),
-        servers={
-            Side.HEROKU: [f"{SERVER_PREFIX}{i}" for i in range(1, len(section.heroku.servers) + 1)],
-            Side.KUBERNETES: [
-                f"{SERVER_PREFIX}{i}" for i in range(1, len(section.kubernetes.servers) + 1)
-            ],
-        },
+        servers=server_names(section),
     )
 
 

@@ -15,7 +15,7 @@ from shipper.core.model import Side
 from shipper.errors import Blocked
 from shipper.ports import TrafficMove, TrafficShare
 from shipper.traffic.files import MapFiles
-from shipper.traffic.model import LiveReading, TrafficState
+from shipper.traffic.model import LiveReading, TrafficState, other_side
 from shipper.traffic.plan import plan_commands
 from shipper.traffic.ports import TrafficProxy
 
@@ -27,8 +27,15 @@ class DrainRefused(Blocked):
     """HAProxy can't take a side's traffic elsewhere: the other side has no usable server."""
 
 
-def _other(side: Side) -> Side:
-    return Side.KUBERNETES if side is Side.HEROKU else Side.HEROKU
+def server_names(section: TrafficSection) -> dict[Side, list[str]]:
+    """Each side's server names in its HAProxy backend (`app1`, `app2`, ...), as the
+    rendered configuration declares them."""
+    from shipper.traffic.render import SERVER_PREFIX
+
+    return {
+        side: [f"{SERVER_PREFIX}{i}" for i in range(1, len(section.backend(side).servers) + 1)]
+        for side in Side
+    }
 
 
 class HAProxyTrafficControl:
@@ -49,7 +56,7 @@ class HAProxyTrafficControl:
         live = self._proxy.read()
         if live.state.drained is side:
             return TrafficMove(False, f"{side} was already drained in HAProxy; left as it was")
-        other = _other(side)
+        other = other_side(side)
         if not live.usable(other):
             raise DrainRefused(
                 f"not drained: {other} has no usable server in HAProxy either, so the "
@@ -84,14 +91,9 @@ def traffic_control(section: TrafficSection) -> HAProxyTrafficControl:
     """The adapter for a pipeline's `traffic:` section."""
     from pathlib import Path
 
-    from shipper.traffic.render import SERVER_PREFIX
     from shipper.traffic.runtime import HAProxyRuntime
 
     folder = Path(section.maps_dir)
-    servers = {
-        Side.HEROKU: [f"{SERVER_PREFIX}{i}" for i in range(1, len(section.heroku.servers) + 1)],
-        Side.KUBERNETES: [
-            f"{SERVER_PREFIX}{i}" for i in range(1, len(section.kubernetes.servers) + 1)
-        ],
-    }
-    return HAProxyTrafficControl(HAProxyRuntime(section.runtime, folder), MapFiles(folder), servers)
+    return HAProxyTrafficControl(
+        HAProxyRuntime(section.runtime, folder), MapFiles(folder), server_names(section)
+    )

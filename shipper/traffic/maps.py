@@ -22,7 +22,8 @@ SERVER_STATE = "servers.state"
 TIMEOUT_PAGE = "503-timeout.http"
 MAPS = (SETTINGS, PINS, BLOCKS)
 PERCENT_KEY = "percent"
-BLOCKED_VALUE = "heroku"
+BLOCKED_VALUE = Side.HEROKU.value  # a blocked site always goes to Heroku
+SIDES = frozenset(side.value for side in Side)
 
 HEADER = "# written by ship traffic; change it with `ship traffic`, not by hand\n"
 
@@ -63,7 +64,7 @@ def state_from_maps(maps: Mapping[str, Mapping[str, str]], drained: Side | None)
     percent = int(raw) if raw.isdigit() else 0
     pins: dict[str, Side] = {}
     for site, value in maps.get(PINS, {}).items():
-        if value in (Side.HEROKU.value, Side.KUBERNETES.value):
+        if value in SIDES:
             pins[site] = Side(value)
     return TrafficState(
         percent=percent,

@@ -2,6 +2,11 @@
 
 `TrafficState` is everything ship changes: the percentage, the pinned and blocked sites,
 and which side (if any) is drained. It serialises to plain JSON for the ledger.
+
+The split is two-sided by nature, and this module says so where it is: the percentage is
+the share of sites on Kubernetes, the rest and every blocked site go to Heroku, and a side
+that drains or fails sends its traffic to the other one (`other_side`). A third platform
+would need another routing, not one more case.
 """
 
 from __future__ import annotations
@@ -42,6 +47,15 @@ class ServerState(enum.StrEnum):
     MAINT = "maint"
 
 
+def other_side(side: Side) -> Side:
+    """The side that takes `side`'s traffic when it drains or has no usable server."""
+    match side:
+        case Side.HEROKU:
+            return Side.KUBERNETES
+        case Side.KUBERNETES:
+            return Side.HEROKU
+
+
 @dataclass(frozen=True)
 class TrafficState:
     """The split as ship sets it. `drained` is the side taking no new requests."""
@@ -55,7 +69,7 @@ class TrafficState:
         """Where a request goes when both sides are healthy: a drain first, then a block
         (always Heroku), then a pin, then the site's bucket against the percentage."""
         if self.drained is not None:
-            return Side.KUBERNETES if self.drained is Side.HEROKU else Side.HEROKU
+            return other_side(self.drained)
         if site is not None and site in self.blocks:
             return Side.HEROKU
         if site is not None and site in self.pins:

@@ -11,6 +11,9 @@ The routing, in order (the first rule that matches wins):
 5. everything else goes to Heroku.
 The percentage is one entry of `settings.map`, compared at request time, so `ship traffic
 set` changes one map entry through the runtime API and nothing is reloaded.
+
+These rules are two-sided by nature, so the configuration names both backends: one side
+takes the other's traffic, the percentage is Kubernetes' share and Heroku is the default.
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ def _servers(stat_csv: str, admin: dict[tuple[str, str], tuple[int, int]]) -> li
     out: list[ServerReading] = []
     for row in csv.DictReader(text.splitlines()):
         backend, server = row.get("pxname", ""), row.get("svname", "")
-        if backend not in (Side.HEROKU.value, Side.KUBERNETES.value):
+        if backend not in maps.SIDES:
             continue
         if server in ("FRONTEND", "BACKEND"):
             continue
@@ -175,7 +175,7 @@ def _servers(stat_csv: str, admin: dict[tuple[str, str], tuple[int, int]]) -> li
 
 
 def _drained_side(servers: list[ServerReading]) -> Side | None:
-    for side in (Side.HEROKU, Side.KUBERNETES):
+    for side in Side:
         mine = [s for s in servers if s.backend == side.value]
         if mine and all(s.state is ServerState.DRAIN for s in mine):
             return side

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from shipper.core.model import JSON, JSONDict, Side
 from shipper.errors import ExitCode
-from shipper.traffic.model import LiveReading, ServerState, TrafficState
+from shipper.traffic.model import LiveReading, ServerState, TrafficState, other_side
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class TrafficView:
         if self.live is None:
             return [self.unreadable]
         out: list[str] = []
-        for side in (Side.HEROKU, Side.KUBERNETES):
-            other = Side.KUBERNETES if side is Side.HEROKU else Side.HEROKU
+        for side in Side:
+            other = other_side(side)
             if not self.live.usable(side) and self.live.state.drained is not side:
                 out.append(
                     f"{side} has no usable server (failing its health check): its traffic "
@@ -76,9 +76,7 @@ class TrafficView:
             "haproxy_pid": live.pid if live else None,
             "state": live.state.to_json() if live else None,
             "servers": [s.to_json() for s in live.servers] if live else [],
-            "routing": {side.value: live.usable(side) for side in (Side.HEROKU, Side.KUBERNETES)}
-            if live
-            else {},
+            "routing": {side.value: live.usable(side) for side in Side} if live else {},
             "recorded": self.recorded.to_json() if self.recorded else None,
             "problems": list[JSON](self.problems()),
             "exit_code": int(self.exit_code),
