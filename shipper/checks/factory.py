@@ -50,7 +50,7 @@ def build_checks(
 def _build(
     spec: CheckSpec, env: Mapping[str, str], client: httpx.Client, clock: Clock | None
 ) -> Check:
-    side = Side(spec.side)
+    side = spec.side
     if spec.http is not None:
         http = spec.http
         return HttpCheck(

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from shipper.core.model import Side
 from shipper.pipeline.values import Duration, Strict, check_url, first_duplicate
 
 
@@ -59,7 +60,7 @@ class PrometheusCheck(Strict):
 
 class CheckSpec(Strict):
     name: str = Field(min_length=1, max_length=63)
-    side: Literal["heroku", "kubernetes"]
+    side: Side
     http: HttpCheck | None = None
     prometheus: PrometheusCheck | None = None
 
