@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from shipper.core.clock import Clock
 from shipper.core.model import Measurement, MeasurementStatus, Side, Version
-from tests.fakes.clock import FakeClock
 
 STATUS = {
     "S": MeasurementStatus.SUCCESSFUL,
@@ -27,7 +27,7 @@ class ScriptedCheck:
     side: Side = Side.KUBERNETES
     script: str = ""
     then: str = "S"
-    clock: FakeClock | None = None
+    clock: Clock | None = None
     duration: float = 0.0
     gate: threading.Event | None = None
     threshold: str = "p99 <= 0.5"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -45,18 +46,18 @@ class App:
     url: str
     client: httpx.Client
 
-    def http(self, **kwargs: object) -> HttpCheck:
-        options: dict[str, object] = {"json_field": "version", "equals": "{version}"}
+    def http(self, **kwargs: Any) -> HttpCheck:
+        options: dict[str, Any] = {"json_field": "version", "equals": "{version}"}
         options.update(kwargs)
         return HttpCheck(
             "health",
             Side.KUBERNETES,
             url=f"{self.url}/health",
             client=self.client,
-            **options,  # type: ignore[arg-type]
+            **options,
         )
 
-    def prometheus(self, **kwargs: object) -> PrometheusCheck:
+    def prometheus(self, **kwargs: Any) -> PrometheusCheck:
         return PrometheusCheck(
             "errors",
             Side.KUBERNETES,
@@ -64,7 +65,7 @@ class App:
             query='sum(rate(http_requests_total{code=~"5.."}[1m]))',
             client=self.client,
             maximum=0.01,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -16,14 +17,14 @@ URL = "https://acme-web.example.test/health"
 V42 = Version("v42")
 
 
-def make(clock: FakeClock | None = None, **kwargs: object) -> HttpCheck:
+def make(clock: FakeClock | None = None, **kwargs: Any) -> HttpCheck:
     return HttpCheck(
         "web-health",
         Side.HEROKU,
-        url=kwargs.pop("url", URL),  # type: ignore[arg-type]
+        url=kwargs.pop("url", URL),
         client=httpx.Client(),
         clock=clock or FakeClock(),
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

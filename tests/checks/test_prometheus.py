@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import respx
@@ -16,15 +18,15 @@ TOKEN = "s3cr3t-bearer-token"
 PASSWORD = "s3cr3t-password"
 
 
-def make(**kwargs: object) -> PrometheusCheck:
-    options: dict[str, object] = {"maximum": 0.01, "query": "job:errors:ratio"}
+def make(**kwargs: Any) -> PrometheusCheck:
+    options: dict[str, Any] = {"maximum": 0.01, "query": "job:errors:ratio"}
     options.update(kwargs)
     return PrometheusCheck(
         "kube-errors",
         Side.KUBERNETES,
         url=str(options.pop("url", BASE)),
         client=httpx.Client(),
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 

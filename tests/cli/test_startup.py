@@ -31,7 +31,7 @@ def test_internal_error_after_a_change_exits_4(capsys: pytest.CaptureFixture[str
     class Changed:
         changed = True
 
-    guard.Session.releaser = Changed()  # type: ignore[assignment]
+    guard.Session.releaser = Changed()  # type: ignore[assignment]  # only .changed is read here
     try:
         with pytest.raises(typer.Exit) as info, guard.reported():
             raise KeyError("bug")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -25,8 +26,9 @@ from shipper.ports import Ledger
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def release(number: int, **kw: object) -> Release:
-    base: dict[str, object] = {
+def release(number: int, **kw: Any) -> Release:
+    """A release to store; `kw` are Release's other fields."""
+    base: dict[str, Any] = {
         "number": ReleaseNo(number),
         "pipeline": "web",
         "kind": ReleaseKind.CODE,
@@ -37,7 +39,7 @@ def release(number: int, **kw: object) -> Release:
         "started_at": T0,
     }
     base.update(kw)
-    return Release(**base)  # type: ignore[arg-type]
+    return Release(**base)
 
 
 def test_numbers_are_sequential(ledger: Ledger) -> None:

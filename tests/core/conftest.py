@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from shipper import __version__
 from shipper.core.config import MigrationPolicy, ReleasePolicy, VerifyPolicy
-from shipper.core.model import Side, Version
+from shipper.core.model import LedgerEntry, Release, ReleaseNo, Side, Version
 from shipper.core.ports import Ports
 from shipper.core.run import DeployRequest, Outcome, Releaser, RollbackRequest
 from shipper.ports import PreflightCheck
@@ -25,6 +26,7 @@ from tests.fakes.ports import (
     holder,
     make_emitter,
 )
+from tests.narrow import present
 
 
 @dataclass
@@ -62,7 +64,7 @@ class World:
             rollback_timeout_seconds=600,
         )
     )
-    lock: FakeLock | None = None
+    lock: FakeLock = field(init=False)
     releaser: Releaser | None = None
 
     def __post_init__(self) -> None:
@@ -75,7 +77,6 @@ class World:
             c.clock = self.clock
 
     def ports(self) -> Ports:
-        assert self.lock is not None
         return Ports(
             platforms={Side.HEROKU: self.heroku, Side.KUBERNETES: self.kube},
             ledger=self.ledger,
@@ -93,14 +94,24 @@ class World:
         self.releaser = Releaser(self.policy, self.ports(), ship_version=__version__)
         return self.releaser
 
-    def deploy(self, version: str = "v2", **kw: object) -> Outcome:
+    def deploy(self, version: str = "v2", **kw: Any) -> Outcome:
+        """Deploy `version`; `kw` are DeployRequest's other fields (no migrations unless said)."""
         kw.setdefault("migrations", False)
-        req = DeployRequest(version=Version(version), holder=holder(), **kw)  # type: ignore[arg-type]
+        req = DeployRequest(version=Version(version), holder=holder(), **kw)
         return (self.releaser or self.make()).deploy(req)
 
-    def rollback(self, **kw: object) -> Outcome:
-        req = RollbackRequest(holder=holder("bob@oncall:7", 7), **kw)  # type: ignore[arg-type]
+    def rollback(self, **kw: Any) -> Outcome:
+        """Roll back as bob on call; `kw` are RollbackRequest's other fields."""
+        req = RollbackRequest(holder=holder("bob@oncall:7", 7), **kw)
         return (self.releaser or self.make()).rollback(req)
+
+    def release(self, number: int | None) -> Release:
+        """The ledger's record of release `number` (an outcome's), which the test expects."""
+        return present(self.ledger.get(ReleaseNo(present(number))))
+
+    def entries(self, number: int | None) -> list[LedgerEntry]:
+        """The ledger entries of release `number` (an outcome's), which the test expects."""
+        return self.ledger.entries(ReleaseNo(present(number)))
 
     def versions(self) -> dict[str, str]:
         out = {f"heroku:{k}": str(v) for k, v in self.heroku.running.items()}

@@ -15,7 +15,7 @@ def test_good_release_ships_the_version_everywhere(world: World) -> None:
     outcome = world.deploy("v2")
     assert outcome.exit_code == 0, outcome.message
     assert world.everywhere("v2")
-    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    release = world.release(outcome.release)
     assert release is not None and release.state is ReleaseState.SUCCEEDED
     assert release.deployed is not None and release.deployed.runs_everywhere(Version("v2"))
 
@@ -23,7 +23,7 @@ def test_good_release_ships_the_version_everywhere(world: World) -> None:
 def test_snapshot_is_in_the_ledger_before_the_first_change(world: World) -> None:
     """The rollback target is written ahead: the snapshot entry precedes every intent."""
     outcome = world.deploy("v2")
-    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    release = world.release(outcome.release)
     assert release is not None and release.snapshot is not None
     assert {t.version for t in release.snapshot.targets} == {"v1"}
     names = [e.event for e in world.ledger.entries(release.number)]
@@ -34,9 +34,7 @@ def test_every_change_is_written_ahead(world: World) -> None:
     """Each target change made by a platform has an intent entry in the ledger."""
     outcome = world.deploy("v2")
     intents = [
-        str(e.fields["target"])
-        for e in world.ledger.entries(outcome.release)  # type: ignore[arg-type]
-        if e.event == "intent"
+        str(e.fields["target"]) for e in world.entries(outcome.release) if e.event == "intent"
     ]
     assert sorted(intents) == sorted(world.versions())
 
@@ -59,7 +57,7 @@ def test_failed_target_rolls_back_both_sides(world: World, side: str, target: st
     assert outcome.exit_code == 1
     assert world.everywhere("v1")
     assert "release phase failed" in outcome.message
-    assert world.ledger.get(outcome.release).state is ReleaseState.ROLLED_BACK  # type: ignore[union-attr, arg-type]
+    assert world.release(outcome.release).state is ReleaseState.ROLLED_BACK
 
 
 def test_failure_on_one_side_stops_the_wait_on_the_other(world: World) -> None:
@@ -86,7 +84,7 @@ def test_failing_check_during_bake_rolls_back_both_sides(world: World, check: st
     assert outcome.exit_code == 1
     assert check in outcome.message
     assert world.everywhere("v1")
-    entries = [e.event for e in world.ledger.entries(outcome.release)]  # type: ignore[arg-type]
+    entries = [e.event for e in world.entries(outcome.release)]
     assert "check_failed" in entries
 
 
@@ -98,7 +96,7 @@ def test_failed_rollback_exits_4_and_says_what_runs_where(world: World) -> None:
     assert outcome.exit_code == 4
     assert "heroku:acme-web runs v2" in outcome.message
     assert "fake rollback acme-web --to v1" in outcome.message
-    assert world.ledger.get(outcome.release).state is ReleaseState.ROLLBACK_FAILED  # type: ignore[union-attr, arg-type]
+    assert world.release(outcome.release).state is ReleaseState.ROLLBACK_FAILED
 
 
 def test_rollback_that_leaves_a_failing_check_exits_4(world: World) -> None:
@@ -116,7 +114,7 @@ def test_yellow_status_blocks_with_nothing_changed(world: World) -> None:
     outcome = world.deploy("v2")
     assert outcome.exit_code == 3
     assert world.everywhere("v1") and not world.heroku.deploys and not world.kube.deploys
-    assert world.ledger.get(outcome.release).state is ReleaseState.BLOCKED  # type: ignore[union-attr, arg-type]
+    assert world.release(outcome.release).state is ReleaseState.BLOCKED
 
 
 def test_skipped_gate_is_recorded(world: World) -> None:
@@ -124,7 +122,7 @@ def test_skipped_gate_is_recorded(world: World) -> None:
     world.gate.is_open = False
     outcome = world.deploy("v2", skip_gate_reason="hotfix for INC-12")
     assert outcome.exit_code == 0
-    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    release = world.release(outcome.release)
     assert release is not None and release.gate_override == "hotfix for INC-12"
     assert "gate_skipped" in [e.event for e in world.ledger.entries(release.number)]
 
@@ -149,7 +147,7 @@ def test_force_redeploys_the_running_version(world: World) -> None:
     """--force runs a release even when the version already runs everywhere."""
     outcome = world.deploy("v1", force=True)
     assert outcome.exit_code == 0
-    assert world.ledger.get(outcome.release).kind is ReleaseKind.CODE  # type: ignore[union-attr, arg-type]
+    assert world.release(outcome.release).kind is ReleaseKind.CODE
 
 
 def test_held_lock_blocks_naming_the_holder(world: World) -> None:
@@ -175,10 +173,10 @@ def test_lock_wait_waits_for_the_holder(world: World) -> None:
         nonlocal sleeps
         sleeps += 1
         if sleeps == 3:
-            world.lock.release(lease)  # type: ignore[union-attr]
+            world.lock.release(lease)
         original(seconds)
 
-    world.clock.sleep = release_later  # type: ignore[method-assign]
+    world.clock.sleep = release_later  # type: ignore[method-assign]  # frees the lock mid-wait
     outcome = world.deploy("v2", lock_wait_seconds=60)
     assert outcome.exit_code == 0
     assert "lock_waiting" in [e.event.name for e in world.sink.events]
@@ -190,7 +188,7 @@ def test_lock_of_a_dead_process_is_taken_over_and_recorded(world: World) -> None
     world.lock.acquire(holder("alice@here:4242", 4242), "deploy v9", 900)
     outcome = world.deploy("v2")
     assert outcome.exit_code == 0
-    notices = [e for e in world.ledger.entries(outcome.release) if e.event == "notice"]  # type: ignore[arg-type]
+    notices = [e for e in world.entries(outcome.release) if e.event == "notice"]
     assert any("no longer exists" in str(n.fields["message"]) for n in notices)
 
 
@@ -210,7 +208,7 @@ def test_interrupt_exits_130_and_records_where(world: World) -> None:
     world.kube.during_deploy = releaser.interrupt
     outcome = world.deploy("v2")
     assert outcome.exit_code == 130
-    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    release = world.release(outcome.release)
     assert release is not None and release.state is ReleaseState.INTERRUPTED
     assert "ship deploy v2" in outcome.message
     assert world.lock is not None and world.lock.show() is None
@@ -250,7 +248,7 @@ def test_taken_over_lock_stops_the_old_process(world: World) -> None:
     assert world.lock is not None
 
     def steal() -> None:
-        world.lock.acquire(holder("bob@oncall:7", 7), "rollback", 900, force=True)  # type: ignore[union-attr]
+        world.lock.acquire(holder("bob@oncall:7", 7), "rollback", 900, force=True)
 
     world.heroku.during_deploy = steal
     outcome = world.deploy("v2")
@@ -279,7 +277,7 @@ def test_a_release_without_migrations_reads_each_side_once(world: World) -> None
     every target reported at its end, the detail a rollback --to needs included."""
     outcome = world.deploy("v2")
     assert (world.heroku.snapshots, world.kube.snapshots) == (1, 1)
-    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    release = world.release(outcome.release)
     assert release is not None and release.deployed is not None
     assert {t.target.key: t.detail for t in release.deployed.targets} == {
         t.target.key: t.detail for t in (*world.heroku.snapshot(), *world.kube.snapshot())
@@ -298,7 +296,7 @@ def test_targets_that_report_no_end_state_are_read_after_the_release(world: Worl
 
     from dataclasses import replace
 
-    world.kube.deploy = without_states.__get__(world.kube)  # type: ignore[method-assign]
+    world.kube.deploy = without_states.__get__(world.kube)  # type: ignore[method-assign]  # no states
     outcome = world.deploy("v2")
     assert outcome.exit_code == 0, outcome.message
     assert (world.heroku.snapshots, world.kube.snapshots) == (2, 2)
@@ -344,8 +342,9 @@ def test_the_gate_is_read_while_the_targets_are(world: World) -> None:
         gate_started.clear()
         return plain_snapshot()
 
-    world.gate.read = read  # type: ignore[method-assign]
-    world.heroku.snapshot = snapshot  # type: ignore[method-assign]
+    # each fake read waits for the other to start: they must overlap
+    world.gate.read = read  # type: ignore[method-assign]  # see above
+    world.heroku.snapshot = snapshot  # type: ignore[method-assign]  # see above
     outcome = world.deploy("v2", migrations=True)
     assert outcome.exit_code == 0, outcome.message
     assert sorted(seen) == sorted(
@@ -365,7 +364,7 @@ def test_a_stale_early_gate_reading_is_read_again(world: World) -> None:
         world.clock.sleep(FRESH_SECONDS + 1)
         return plain_snapshot()
 
-    world.heroku.snapshot = slow_snapshot  # type: ignore[method-assign]
+    world.heroku.snapshot = slow_snapshot  # type: ignore[method-assign]  # a slow read of the fake
     outcome = world.deploy("v2")
     assert outcome.exit_code == 3
     assert world.gate.reads == 2 and world.everywhere("v1")

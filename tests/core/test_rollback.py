@@ -22,7 +22,7 @@ def test_rollback_after_a_good_deploy_restores_the_snapshot(world: World) -> Non
     outcome = world.rollback()
     assert outcome.exit_code == 0, outcome.message
     assert world.everywhere("v1")
-    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    release = world.release(outcome.release)
     assert release is not None and release.kind is ReleaseKind.ROLLBACK
     assert release.parent == 1
 
@@ -62,7 +62,7 @@ def test_rollback_after_a_killed_deploy_restores_and_supersedes_it(world: World)
     outcome = world.rollback()
     assert outcome.exit_code == 0, outcome.message
     assert world.everywhere("v1")
-    assert world.ledger.get(first.release).state is ReleaseState.SUPERSEDED  # type: ignore[union-attr, arg-type]
+    assert world.release(first.release).state is ReleaseState.SUPERSEDED
 
 
 def test_rollback_verifies_with_one_round_of_checks(world: World) -> None:
@@ -120,7 +120,7 @@ def test_rollback_never_runs_migrations_backwards(world: World) -> None:
     outcome = world.rollback()
     assert outcome.exit_code == 0
     assert world.runner.starts == starts
-    assert world.ledger.get(outcome.release).parent == 2  # type: ignore[union-attr, arg-type]
+    assert world.release(outcome.release).parent == 2
 
 
 def test_rollback_skips_a_release_that_was_already_rolled_back(world: World) -> None:
@@ -159,7 +159,7 @@ def test_rollback_closes_a_release_killed_before_its_snapshot(world: World) -> N
     outcome = world.rollback()
     assert outcome.exit_code == 0, outcome.message
     assert world.everywhere("v2")
-    assert world.ledger.get(ReleaseNo(2)).state is ReleaseState.SUPERSEDED  # type: ignore[union-attr]
+    assert world.release(ReleaseNo(2)).state is ReleaseState.SUPERSEDED
 
 
 def test_rollback_names_its_target_before_acting(world: World) -> None:
@@ -185,7 +185,7 @@ def test_rollback_to_a_release_is_recorded_as_going_back_to_it(world: World) -> 
     world.releaser = None
     outcome = world.rollback(to=ReleaseNo(1))
     assert outcome.exit_code == 0, outcome.message
-    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    release = world.release(outcome.release)
     assert release is not None
     assert release.reason == "rolled back to release 1 (v2)"
     assert outcome.message.startswith("rolled back to release 1 (v2)")
@@ -245,7 +245,7 @@ def test_already_running_is_decided_by_identity_not_label(world: World) -> None:
         state = original(name)
         return replace(state, version=Version("v2")) if state.version == "v9" else state
 
-    world.kube._state = mislabelled  # type: ignore[method-assign]
+    world.kube._state = mislabelled  # type: ignore[method-assign]  # a fake whose label lies
     world.kube.running["deployment/web"] = Version("v9")
     outcome = world.rollback(to=ReleaseNo(1))
     assert outcome.exit_code == 0, outcome.message
@@ -280,14 +280,14 @@ def test_a_killed_rollback_is_finished_and_closed(world: World) -> None:
     world.heroku.fail_rollback["acme-web"] = "stuck"
     first = world.rollback()
     world.heroku.fail_rollback.clear()
-    killed = world.ledger.get(first.release)  # type: ignore[arg-type]
+    killed = world.release(first.release)
     assert killed is not None
     world.ledger.save(replace(killed, state=ReleaseState.RUNNING, phase=Phase.ROLLBACK))
     world.releaser = None
     outcome = world.rollback()
     assert outcome.exit_code == 0, outcome.message
     assert world.everywhere("v2")
-    assert world.ledger.get(first.release).state is ReleaseState.SUPERSEDED  # type: ignore[union-attr, arg-type]
+    assert world.release(first.release).state is ReleaseState.SUPERSEDED
 
 
 def test_a_forced_rollback_during_a_freeze_puts_the_freeze_back(world: World) -> None:
@@ -305,7 +305,7 @@ def test_a_forced_rollback_during_a_freeze_puts_the_freeze_back(world: World) ->
     frozen = world.lock.show()
     assert frozen is not None and frozen.manual
     assert (frozen.holder.name, frozen.reason) == ("carol", "Black Friday")
-    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    release = world.release(outcome.release)
     assert release is not None and release.reason == "checkout down"
     notices = [n["message"] for n in world.sink.of("notice")]
     assert any("took the lock over from carol" in str(n) for n in notices)

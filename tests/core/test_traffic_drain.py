@@ -93,7 +93,7 @@ def test_regression_on_one_side_drains_it_before_rollback_and_undrains_after(
         ("drain", "kubernetes", True),
         ("undrain", "kubernetes", True),
     ]
-    entries = [e.event for e in world.ledger.entries(outcome.release)]  # type: ignore[arg-type]
+    entries = [e.event for e in world.entries(outcome.release)]
     assert entries.count("traffic_moved") == 2
     assert "kubernetes took traffic again" in outcome.message
 

@@ -322,7 +322,8 @@ def test_platform_health_check_wraps_platform_health() -> None:
     measured against the states it was given, whatever version the bake is for."""
     platform = FakePlatform()
     expected = [TargetState(Target(Side.KUBERNETES, "deployment/web"), None, identity="x")]
-    check = PlatformHealthCheck(platform, expected)  # type: ignore[arg-type]
+    # PlatformHealthCheck asks for a whole Platform and uses only its side and health
+    check = PlatformHealthCheck(platform, expected)  # type: ignore[arg-type]  # see above
     m = check.measure(V42)
     assert (check.name, check.side, m.value) == (
         "kubernetes-platform",
@@ -389,7 +390,7 @@ def test_detection_is_not_delayed_by_a_slow_check() -> None:
     measurement while another check's measurements each take several intervals."""
     policy = VerifyPolicy(bake_seconds=5, interval_seconds=0.1, failure_limit=2)
     clock = SystemClock()
-    failing = ScriptedCheck(name="errors", script="SFFF", clock=clock)  # type: ignore[arg-type]
+    failing = ScriptedCheck(name="errors", script="SFFF", clock=clock)
     began = time.monotonic()
     result = real_bake([Sleepy("slow", 0.5), failing], policy, seconds=5)
     assert result.check == "errors"

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from shipper.core.model import MeasurementStatus, ReleaseKind, ReleaseState, TargetState
+from shipper.core.model import (
+    MeasurementStatus,
+    ReleaseKind,
+    ReleaseState,
+    TargetResult,
+    TargetState,
+)
 from shipper.ports import Operation
 from tests.checks.scripted import ScriptedCheck
 from tests.core.conftest import World
 from tests.fakes.ports import FakePlatform
+from tests.narrow import present
 
 INTERVAL, LIMIT = 15.0, 2  # the World's verify policy
 
@@ -16,19 +24,19 @@ INTERVAL, LIMIT = 15.0, 2  # the World's verify policy
 def rollback_times(world: World, platform: FakePlatform) -> list[float]:
     """Record the clock time of each roll_back call on `platform`."""
     times: list[float] = []
-    real: Callable[[Sequence[TargetState], Operation], object] = platform.roll_back
+    real = platform.roll_back
 
-    def timed(to: Sequence[TargetState], op: Operation) -> object:
+    def timed(to: Sequence[TargetState], op: Operation) -> Sequence[TargetResult]:
         times.append(world.clock.monotonic())
         return real(to, op)
 
-    platform.roll_back = timed  # type: ignore[method-assign, assignment]
+    platform.roll_back = timed  # type: ignore[method-assign]  # the fake's, timed
     return times
 
 
-def scripted(world: World, **kwargs: object) -> ScriptedCheck:
-    check = ScriptedCheck(clock=world.clock, **kwargs)  # type: ignore[arg-type]
-    world.checks[:] = [check]  # type: ignore[list-item]
+def scripted(world: World, **kwargs: Any) -> ScriptedCheck:
+    check = ScriptedCheck(clock=world.clock, **kwargs)
+    world.checks[:] = [check]  # type: ignore[list-item]  # World types its checks as FakeCheck
     return check
 
 
@@ -59,7 +67,7 @@ def test_failing_check_is_recorded_with_side_threshold_and_last_measurements(wor
     world.checks[1].when = fails_on("v2")
     outcome = world.deploy("v2")
     assert outcome.exit_code == 1
-    [entry] = [e for e in world.ledger.entries(outcome.release) if e.event == "check_failed"]  # type: ignore[arg-type]
+    [entry] = [e for e in world.entries(outcome.release) if e.event == "check_failed"]
     assert entry.fields["check"] == "kube-errors"
     assert entry.fields["side"] == "kubernetes"
     assert entry.fields["threshold"] == "error rate < 1%"
@@ -100,7 +108,7 @@ def test_check_failing_in_the_rollback_verification_exits_4(world: World) -> Non
     assert outcome.exit_code == 4
     assert "heroku-http" in outcome.message and "still fails" in outcome.message
     assert world.everywhere("v1")
-    release = world.ledger.get(outcome.release)  # type: ignore[arg-type]
+    release = world.release(outcome.release)
     assert release is not None and release.state is ReleaseState.ROLLBACK_FAILED
 
 
@@ -145,7 +153,7 @@ def test_migration_bake_measures_the_old_code(world: World) -> None:
     outcome = world.deploy("v2", migrations=True)
     assert outcome.exit_code == 0, outcome.message
     versions = [v for v, _ in check.calls]
-    migration_rounds = int(world.policy.migrations.bake_seconds // INTERVAL) + 1  # type: ignore[union-attr]
+    migration_rounds = int(present(world.policy.migrations).bake_seconds // INTERVAL) + 1
     assert set(versions[:migration_rounds]) == {"v1"}
     assert set(versions[migration_rounds:]) == {"v2"}
 

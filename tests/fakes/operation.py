@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shipper.core.clock import Clock
 from shipper.core.model import JSONDict, ReleaseNo, Target, Version
 from shipper.errors import Interrupted
 from tests.fakes.clock import FakeClock
@@ -15,7 +16,7 @@ class RecordingOperation:
     commit: str | None = None
     release: ReleaseNo = ReleaseNo(7)
     pipeline: str = "web"
-    clock: FakeClock = field(default_factory=FakeClock)
+    clock: Clock = field(default_factory=FakeClock)
     budget: float = 600.0
     limit: str = "10m (kubernetes.rollout_timeout)"
     intents: list[tuple[str, str, JSONDict | None]] = field(default_factory=list)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,9 +180,9 @@ def test_every_client_of_a_release_shares_one_tls_context(
     built: list[object] = []
     plain = ssl.create_default_context
 
-    def counted(*args: object, **kwargs: object) -> ssl.SSLContext:
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
         built.append(1)
-        return plain(*args, **kwargs)  # type: ignore[arg-type]
+        return plain(*args, **kwargs)
 
     monkeypatch.setattr(ssl, "create_default_context", counted)
     monkeypatch.setattr(tls, "_context", [])

@@ -8,6 +8,7 @@ from shipper.core.model import Verdict, Version
 from shipper.errors import Interrupted
 from shipper.heroku.api import HerokuApi
 from shipper.heroku.platform import HerokuArtifact
+from tests.fakes.clock import FakeClock
 from tests.fakes.operation import RecordingOperation
 from tests.heroku.conftest import APPS, Leaks, platform
 from tests.heroku.fake_heroku import FakeHeroku
@@ -116,7 +117,7 @@ def test_stream_that_has_not_started_gives_no_tail(
 ) -> None:
     """A build log stream that answers 404 is retried briefly and then left out."""
     heroku.build_outcome["acme-web"] = "failed"
-    heroku.build_log = None  # type: ignore[assignment]
+    heroku.build_log = None  # type: ignore[assignment]  # the fake then never starts the stream
     heroku.streams.clear()
     results = platform(api, apps=["acme-web"]).deploy(V42, op)
     assert results[0].verdict is Verdict.FAILED
@@ -191,7 +192,9 @@ def test_polling_uses_etags_and_grows_its_interval(
     platform(api, apps=["acme-web"]).deploy(V42, op)
     polls = heroku.calls("GET", r"/builds/[^/]+$")
     assert sum(1 for r in polls if r.headers.get("If-None-Match")) >= len(polls) - 1
-    waits = op.clock.sleeps[: len(polls) - 1]
+    clock = op.clock
+    assert isinstance(clock, FakeClock)
+    waits = clock.sleeps[: len(polls) - 1]
     assert waits[0] == 0.5
     waited = 0.0
     for wait in waits:

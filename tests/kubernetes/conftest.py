@@ -72,7 +72,7 @@ def real_op(version: str = "v2", budget: float = 30.0, release: int = 7) -> Reco
     return RecordingOperation(
         version=Version(version),
         release=ReleaseNo(release),
-        clock=SystemClock(),  # type: ignore[arg-type]
+        clock=SystemClock(),
         budget=budget,
     )
 

@@ -133,7 +133,7 @@ def test_the_jobs_pod_is_looked_up_while_it_runs_not_after(
             listed_after_completion.append(done)
         return plain_list(kind, **kw)
 
-    migration.api.list = noting  # type: ignore[method-assign]
+    migration.api.list = noting  # type: ignore[method-assign]  # notes when pods are listed
     result = migration.run(Version("v2"), COMMAND, real_op(release=5))
     assert result.succeeded
     assert "$ bin/rails db:migrate" in result.log

@@ -14,7 +14,7 @@ from shipper.errors import LockLost, PlatformAuthError, PlatformNotFound
 from shipper.sandbox.kubeapi import FakeKubeApiServer
 from tests.kubernetes.conftest import NAMESPACE as NS
 from tests.kubernetes.conftest import make_platform, real_op
-from tests.narrow import at
+from tests.narrow import at, present
 
 V1 = "ghcr.io/acme/web:v1"
 V2 = "ghcr.io/acme/web:v2"
@@ -77,7 +77,7 @@ def test_deploy_patches_once_and_rolls_out(kube: FakeKubeApiServer, kubeconfig: 
     assert result.verdict is Verdict.SUCCEEDED, result.message
     assert kube.api_calls[("patch", "deployments")] == 1
     assert images_of(kube, "deployments", "web") == {"web": V2}
-    status = kube.get("deployments", NS, "web")["status"]  # type: ignore[index]
+    status = present(kube.get("deployments", NS, "web"))["status"]
     assert status["availableReplicas"] == 3
 
 
@@ -352,7 +352,7 @@ def test_statefulset_deploy_and_rollback_from_a_crashloop(
     [back] = platform.roll_back(snapshot, op)
     assert back.ok, back.message
     assert ("kubernetes:statefulset/db", "delete stuck pod") in [(t, a) for t, a, _ in op.intents]
-    status = kube.get("statefulsets", NS, "db")["status"]  # type: ignore[index]
+    status = present(kube.get("statefulsets", NS, "db"))["status"]
     assert status["currentRevision"] == status["updateRevision"] == snapshot[0].detail["revision"]
 
 

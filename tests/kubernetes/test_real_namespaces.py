@@ -16,6 +16,7 @@ from shipper.kubernetes.platform import KubernetesPlatform
 from shipper.sandbox.kubeapi import FakeKubeApiServer
 from tests.kubernetes.conftest import NAMESPACE as NS
 from tests.kubernetes.conftest import make_platform, real_op
+from tests.narrow import present
 
 V1 = "ghcr.io/acme/web:v1"
 V2 = "ghcr.io/acme/web:v2"
@@ -175,6 +176,6 @@ def test_restoring_keeps_an_annotation_another_writer_added(
     template = snapshot[0].detail["template"]
     assert isinstance(template, dict)
     platform._write_template(platform.workloads[0], stale, template, {"ship.dev/release": "9"})
-    notes = kube.get("deployments", NS, "web")["metadata"]["annotations"]  # type: ignore[index]
+    notes = present(kube.get("deployments", NS, "web"))["metadata"]["annotations"]
     assert notes["team.example/owner"] == "payments"
     assert notes["ship.dev/release"] == "9"

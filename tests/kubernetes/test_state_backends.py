@@ -27,6 +27,7 @@ from tests.fakes.clock import FakeClock
 from tests.kubernetes.conftest import NAMESPACE as NS
 from tests.kubernetes.conftest import make_pipeline
 from tests.kubernetes.test_state_contract import kube_api
+from tests.narrow import present
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ALICE = Holder("alice@laptop:11", "laptop", 11)
@@ -112,10 +113,7 @@ def test_over_one_mebibyte_is_refused_cleanly(
 
 def test_concurrent_appends_lose_nothing(kubeconfig: Path) -> None:
     """Two processes appending at once both land: a 409 is re-read and reapplied."""
-    one, other = (
-        KubernetesLedger(kube_api(kubeconfig, SystemClock()), "web")  # type: ignore[arg-type]
-        for _ in range(2)
-    )
+    one, other = (KubernetesLedger(kube_api(kubeconfig, SystemClock()), "web") for _ in range(2))
     one.create(release(1))
     errors: list[Exception] = []
 
@@ -163,9 +161,9 @@ def test_takeover_counts_a_lease_transition(kube: FakeKubeApiServer, kubeconfig:
     clock = FakeClock()
     first = lock(kubeconfig, clock).acquire(ALICE, "deploy", 900)
     lock(kubeconfig, clock).renew(first)
-    assert kube.get("leases", NS, "ship-lock-web")["spec"]["leaseTransitions"] == 0  # type: ignore[index]
+    assert present(kube.get("leases", NS, "ship-lock-web"))["spec"]["leaseTransitions"] == 0
     lock(kubeconfig, clock).acquire(CI, "rollback", 900, force=True)
-    assert kube.get("leases", NS, "ship-lock-web")["spec"]["leaseTransitions"] == 1  # type: ignore[index]
+    assert present(kube.get("leases", NS, "ship-lock-web"))["spec"]["leaseTransitions"] == 1
 
 
 def test_renewal_moves_renew_time(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
@@ -176,7 +174,7 @@ def test_renewal_moves_renew_time(kube: FakeKubeApiServer, kubeconfig: Path) -> 
     clock.advance(30)
     renewed = handle.renew(lease)
     assert renewed.info.renewed_at.second == 30
-    assert kube.get("leases", NS, "ship-lock-web")["spec"]["renewTime"].startswith(  # type: ignore[index]
+    assert present(kube.get("leases", NS, "ship-lock-web"))["spec"]["renewTime"].startswith(
         "2026-11-26T12:00:30"
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shipper.core.clock import Clock
 from shipper.kubernetes.api import KubeApi
 from shipper.kubernetes.config import connect
 from shipper.ports import Ledger, Lock
@@ -23,7 +24,7 @@ from tests.fakes.clock import FakeClock
 from tests.kubernetes.conftest import NAMESPACE
 
 
-def kube_api(kubeconfig: Path, clock: FakeClock) -> KubeApi:
+def kube_api(kubeconfig: Path, clock: Clock) -> KubeApi:
     from kubernetes import client
 
     connection = connect(kubeconfig=str(kubeconfig), context="sandbox", namespace=NAMESPACE, env={})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shipper.core.model import (
+    JSON,
     Holder,
     LockInfo,
     Phase,
@@ -28,12 +29,12 @@ def state(
     healthy: bool | None = True,
     *,
     shown_revision: str | None = None,  # what the adapter would display (TargetState.revision)
-    **detail: object,
+    **detail: JSON,
 ) -> TargetState:
     return TargetState(
         Target(Side(side), name),
         Version(version) if version else None,
-        dict(detail),  # type: ignore[arg-type]
+        dict(detail),
         healthy=healthy,
         revision=shown_revision,
     )

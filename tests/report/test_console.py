@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from rich.console import Console
@@ -34,9 +35,9 @@ def _view(stream: list[Stamped]) -> ReleaseView:
     return view
 
 
-def _until(stream: list[Stamped], predicate: object) -> list[Stamped]:
+def _until(stream: list[Stamped], predicate: Callable[[Stamped], bool]) -> list[Stamped]:
     for i, event in enumerate(stream):
-        if predicate(event):  # type: ignore[operator]
+        if predicate(event):
             return stream[: i + 1]
     raise AssertionError("no such event")
 

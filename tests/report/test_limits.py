@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shipper.core.events import PhaseStarted, Stamped, TargetProgress
+from shipper.core.events import Event, PhaseStarted, Stamped, TargetProgress
+from shipper.core.model import ReleaseNo, Version
 from shipper.core.operation import ReleaseOperation, duration_words
 from shipper.report.lines import describe
 from shipper.report.view import ReleaseView
@@ -12,10 +13,10 @@ from tests.core.conftest import World
 from tests.report.streams import T0
 
 
-def _view(*events: tuple[float, object]) -> ReleaseView:
+def _view(*events: tuple[float, Event]) -> ReleaseView:
     view = ReleaseView()
     for at, event in events:
-        view.apply(Stamped(T0 + timedelta(seconds=at), "web", 3, event))  # type: ignore[arg-type]
+        view.apply(Stamped(T0 + timedelta(seconds=at), "web", 3, event))
     return view
 
 
@@ -74,9 +75,9 @@ def test_an_operation_names_its_limit_for_timeout_messages() -> None:
     import threading
 
     op = ReleaseOperation(
-        release=1,  # type: ignore[arg-type]
+        release=ReleaseNo(1),
         pipeline="web",
-        version="v2",  # type: ignore[arg-type]
+        version=Version("v2"),
         clock=World().clock,
         budget_seconds=600,
         stop=threading.Event(),

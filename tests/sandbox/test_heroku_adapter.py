@@ -40,7 +40,7 @@ class Side:
     served: Served
 
     def op(self, version: str) -> RecordingOperation:
-        return RecordingOperation(version=Version(version), clock=SystemClock(), budget=30)  # type: ignore[arg-type]
+        return RecordingOperation(version=Version(version), clock=SystemClock(), budget=30)
 
     def running(self) -> set[str | None]:
         return {self.world.running_version(app) for app in APPS}

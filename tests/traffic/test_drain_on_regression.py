@@ -85,7 +85,7 @@ def test_a_release_drains_the_regressed_side_through_haproxy(stack: Stack) -> No
         seen_during_rollback.extend(stack.get(f"site-{i}")[1] for i in range(10))
         return rolled_back(to, op)
 
-    world.kube.roll_back = watching_roll_back  # type: ignore[method-assign]
+    world.kube.roll_back = watching_roll_back  # type: ignore[method-assign]  # reads traffic mid-way
     kube = next(c for c in world.checks if c.side is Side.KUBERNETES)
     kube.when = lambda v: MeasurementStatus.FAILED if v == "v2" else None
     policy = replace(world.policy, drain_on_regression=True)

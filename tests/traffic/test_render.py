@@ -9,6 +9,7 @@ import pytest
 
 from shipper.errors import PipelineError
 from shipper.pipeline import parse_pipeline
+from shipper.pipeline.schema import TrafficSection
 from shipper.traffic.files import MapFiles
 from shipper.traffic.model import TrafficState
 from shipper.traffic.render import render_config, support_files
@@ -27,7 +28,7 @@ traffic:
 """
 
 
-def _section(tmp_path: Path, runtime: str = "/run/haproxy/admin.sock") -> object:
+def _section(tmp_path: Path, runtime: str = "/run/haproxy/admin.sock") -> TrafficSection:
     text = PRODUCTION.format(runtime=runtime, maps=tmp_path / "maps")
     section = parse_pipeline(text, "web.yaml").traffic
     assert section is not None
@@ -39,8 +40,8 @@ def test_rendered_production_config_is_valid_for_haproxy(tmp_path: Path) -> None
     binary = haproxy_or_skip()
     section = _section(tmp_path, runtime=str(tmp_path / "admin.sock"))
     config = tmp_path / "haproxy.cfg"
-    config.write_text(render_config(section, "web"))  # type: ignore[arg-type]
-    MapFiles(tmp_path / "maps").ensure(TrafficState(), support_files(section))  # type: ignore[arg-type]
+    config.write_text(render_config(section, "web"))
+    MapFiles(tmp_path / "maps").ensure(TrafficState(), support_files(section))
     checked = subprocess.run([binary, "-c", "-f", str(config)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -48,7 +49,7 @@ def test_rendered_production_config_is_valid_for_haproxy(tmp_path: Path) -> None
 def test_render_has_the_heroku_router_habits(tmp_path: Path) -> None:
     """Health checks on both backends with resolvers, a 30 s server timeout answered as a
     503, a log line naming backend, site and termination state."""
-    text = render_config(_section(tmp_path), "web")  # type: ignore[arg-type]
+    text = render_config(_section(tmp_path), "web")
     assert "timeout server 30000ms" in text
     assert "errorfile 504" in text
     assert text.count(" check inter ") == 2 and text.count("resolvers dns") == 3
@@ -61,7 +62,7 @@ def test_render_has_the_heroku_router_habits(tmp_path: Path) -> None:
 
 def test_runtime_host_port_is_the_tcp_form(tmp_path: Path) -> None:
     """A runtime of host:port renders as HAProxy's ipv4@ stats socket."""
-    text = render_config(_section(tmp_path, runtime="127.0.0.1:9999"), "web")  # type: ignore[arg-type]
+    text = render_config(_section(tmp_path, runtime="127.0.0.1:9999"), "web")
     assert "stats socket ipv4@127.0.0.1:9999 mode 600 level admin" in text
 
 
