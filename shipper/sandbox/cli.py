@@ -13,13 +13,14 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from shipper.errors import ShipError
-from shipper.sandbox import files, haproxy, process
-from shipper.sandbox.files import Layout
+
+if TYPE_CHECKING:
+    from shipper.sandbox.files import Layout
 
 sandbox_app = typer.Typer(
     name="sandbox",
@@ -31,6 +32,8 @@ sandbox_app = typer.Typer(
 
 def layout() -> Layout:
     """The state directory: $SHIP_SANDBOX_DIR, else .ship/sandbox under the cwd."""
+    from shipper.sandbox.files import Layout
+
     configured = os.environ.get("SHIP_SANDBOX_DIR")
     state = Path(configured).expanduser() if configured else Path.cwd() / ".ship" / "sandbox"
     return Layout(state=state.absolute(), project=Path.cwd())
@@ -63,6 +66,7 @@ def up(
 ) -> None:
     """Start every stand-in in the background and write the sandbox pipeline."""
     from shipper.pipeline import parse_duration
+    from shipper.sandbox import files, haproxy, process
     from shipper.sandbox.web import require_loopback
 
     with _reported():
@@ -116,6 +120,7 @@ def _say_where(where: Layout, add: bool) -> None:
 
 
 def _write_files(where: Layout, endpoints: dict[str, str], heroku: str, kube: str) -> None:
+    from shipper.sandbox import files
     from shipper.sandbox.stack import SandboxSpec
 
     spec = SandboxSpec()
@@ -136,6 +141,8 @@ def _workloads(spec: Any) -> tuple[str, ...]:
 
 
 def _write_project_pipeline(where: Layout) -> None:
+    from shipper.sandbox import files, process
+
     endpoints = process.read_endpoints(where)
     if endpoints is None:
         return
@@ -154,6 +161,8 @@ def _write_project_pipeline(where: Layout) -> None:
 @sandbox_app.command()
 def down() -> None:
     """Stop every stand-in; nothing is left running."""
+    from shipper.sandbox import process
+
     with _reported():
         pid = process.stop(layout())
         typer.echo("sandbox stopped" if pid is not None else "sandbox was not running")
@@ -164,6 +173,8 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the whole state as JSON."),
 ) -> None:
     """What each stand-in runs now, the status colours, and where to reach them."""
+    from shipper.sandbox import process
+
     with _reported():
         where = layout()
         endpoints = process.read_endpoints(where)
@@ -203,6 +214,8 @@ def set_status(
     ),
 ) -> None:
     """Switch the status page (all systems, or those named) to a colour."""
+    from shipper.sandbox import process
+
     with _reported():
         where = layout()
         endpoints = process.read_endpoints(where)
@@ -218,6 +231,8 @@ def set_status(
 @sandbox_app.command()
 def purge() -> None:
     """Stop the sandbox and delete its state directory (ledger included)."""
+    from shipper.sandbox import process
+
     with _reported():
         where = layout()
         process.stop(where)
