@@ -99,6 +99,10 @@ class HerokuApi:
             return self._calls
 
     @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
     def rate_limit_remaining(self) -> int | None:
         with self._guard:
             return self._remaining

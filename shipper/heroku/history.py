@@ -71,13 +71,18 @@ class AppHistory:
     """Recent releases and builds of one app, fetched lazily, newest first."""
 
     def __init__(
-        self, api: HerokuApi, app: str, labels: LabelCache, slugs: SlugCache | None = None
+        self,
+        api: HerokuApi,
+        app: str,
+        labels: LabelCache,
+        slugs: SlugCache | None = None,
+        releases: list[Release] | None = None,
     ) -> None:
         self.api = api
         self.app = app
         self._labels = labels
         self._slugs = slugs if slugs is not None else SlugCache()
-        self._releases: list[Release] | None = None
+        self._releases: list[Release] | None = releases  # None: not read yet
         self._builds: list[Build] | None = None
 
     def releases(self) -> list[Release]:
@@ -108,7 +113,7 @@ class AppHistory:
         """Releases and builds in the time of one round trip: a deploy step asks about
         both (does the app run the version? is a build of it under way?)."""
         if self._releases is not None or self._builds is not None:
-            return
+            return  # what is missing is read when asked for: one call, nothing to overlap
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="heroku-builds") as pool:
             builds = pool.submit(self.builds)
             self.releases()

@@ -4,6 +4,12 @@ Every app is handled in its own thread (`deploy`, `roll_back`, `snapshot`, `heal
 a release of five apps takes as long as the slowest, not the sum. A failure of one app
 is that app's FAILED result; only a failure of the whole side (the token is refused)
 raises, after every thread has stopped.
+
+What this process read or did a moment ago is used instead of asking again, where that
+cannot let a retry repeat anything: a deploy's live-state check takes the releases list
+the snapshot read under this same lock (if younger than `REUSE_SECONDS`), and the first
+rollback after this process's own deploy knows what that deploy left live (see
+`shipper.heroku.rollback`). A resumed release, in a new process, reads everything.
 """
 
 from __future__ import annotations
@@ -30,16 +36,15 @@ from shipper.errors import (
     MalformedAnswer,
     PlatformAuthError,
     PlatformError,
-    PlatformNotFound,
     PlatformUnavailable,
 )
 from shipper.heroku.api import HerokuApi
-from shipper.heroku.history import AppHistory, LabelCache, SlugCache, app_path
+from shipper.heroku.health import AppHealth
+from shipper.heroku.history import AppHistory, LabelCache, SlugCache
 from shipper.heroku.image import ImageResolver
-from shipper.heroku.labels import identity, rollback_target
 from shipper.heroku.poll import PollSettings
-from shipper.heroku.resources import Dyno, Release, parse_list
-from shipper.heroku.rollback import roll_back_app
+from shipper.heroku.resources import Release
+from shipper.heroku.rollback import LeftLive, roll_back_app
 from shipper.heroku.steps import AppSteps, Prepared, release_state
 from shipper.pipeline import render
 from shipper.ports import Operation
@@ -47,6 +52,10 @@ from shipper.ports import Operation
 log = logging.getLogger("shipper.heroku")
 
 T = TypeVar("T")
+
+# How old a snapshot's releases list may be for a deploy's live-state check to use it
+# instead of reading it again (the core reads its early snapshots afresh past 10 s too).
+REUSE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -80,8 +89,9 @@ class HerokuPlatform:
         self._images = images
         self._labels = LabelCache()
         self._slugs = SlugCache()
-        self._preboots: dict[str, bool] = {}
-        self._releases: dict[str, Release] = {}  # by id: what a dyno's release runs
+        self._health = AppHealth(api, self._history)
+        self._read: dict[str, tuple[float, list[Release]]] = {}  # app -> when, releases
+        self._left: dict[str, LeftLive] = {}  # app -> what this process's deploy left live
         self._guard = threading.Lock()
 
     @property
@@ -103,7 +113,10 @@ class HerokuPlatform:
     def _snapshot_app(self, app: str) -> TargetState:
         history = self._history(app)
         target = Target(Side.HEROKU, app)
+        read_at = self._api.clock.monotonic()
         current = history.current()
+        with self._guard:
+            self._read[app] = (read_at, history.releases())
         if current is None:
             return TargetState(target, None, {}, healthy=None, message="no current release")
         label = history.label(current)
@@ -127,28 +140,31 @@ class HerokuPlatform:
 
     def deploy(self, version: Version, op: Operation) -> Sequence[TargetResult]:
         before = self._api.calls
+        results: Sequence[TargetResult]
         try:
             match self._artifact.type:
                 case "source":
                     url = render(self._need(self._artifact.url, "url"), version)
-                    return self._each_result(
+                    results = self._each_result(
                         lambda app: self._finish(
-                            self._steps(app, op).prepare_build(version, url), app, op, version
+                            self._checked(app, op).prepare_build(version, url), app, op, version
                         )
                     )
                 case "slug":
-                    return self._deploy_slug(version, op)
+                    results = self._deploy_slug(version, op)
                 case "image":
-                    return self._deploy_image(version, op)
+                    results = self._deploy_image(version, op)
         finally:
             op.metric("heroku_api_calls", self._api.calls - before)
+        self._remember(results)
+        return results
 
     def _deploy_slug(self, version: Version, op: Operation) -> Sequence[TargetResult]:
         """Build once on the first app, then release that slug everywhere."""
         url = render(self._need(self._artifact.url, "url"), version)
         first = self._apps[0]
         try:
-            prepared = self._steps(first, op).prepare_build(version, url)
+            prepared = self._checked(first, op).prepare_build(version, url)
         except PlatformAuthError:
             raise
         except PlatformError as exc:
@@ -172,7 +188,7 @@ class HerokuPlatform:
         def one(app: str) -> TargetResult:
             if app == first:
                 return self._finish(prepared, app, op, version)
-            steps = self._steps(app, op)
+            steps = self._checked(app, op)
             running = steps.running(version)
             if running:
                 return steps.done(running, version, f"already runs {version}")
@@ -195,7 +211,7 @@ class HerokuPlatform:
         types = self._artifact.process_types
         return self._each_result(
             lambda app: self._finish(
-                self._steps(app, op).release_image(version, digest, types), app, op, version
+                self._checked(app, op).release_image(version, digest, types), app, op, version
             )
         )
 
@@ -210,9 +226,14 @@ class HerokuPlatform:
     def roll_back(self, to: Sequence[TargetState], op: Operation) -> Sequence[TargetResult]:
         before = self._api.calls
         wanted = {state.target.name: state for state in to if state.target.side is Side.HEROKU}
+        with self._guard:
+            left, self._left = self._left, {}  # only the first rollback after the deploy
+            self._read.clear()
         try:
             results = self._each_result(
-                lambda app: roll_back_app(self._steps(app, op, forward=False), wanted[app]),
+                lambda app: roll_back_app(
+                    self._steps(app, op, forward=False), wanted[app], left.get(app)
+                ),
                 [app for app in self._apps if app in wanted],
             )
         finally:
@@ -232,12 +253,12 @@ class HerokuPlatform:
 
     def health(self, expected: Sequence[TargetState]) -> Measurement:
         """SUCCESSFUL when every app runs what `expected` records for it (see
-        `_app_health`), finished release phase, and none of its dynos is crashed;
+        `AppHealth.problem`), finished release phase, and none of its dynos is crashed;
         INCONCLUSIVE when Heroku cannot be read."""
         wanted = {s.target.name: s for s in expected if s.target.side is Side.HEROKU}
         apps = [app for app in self._apps if app in wanted]
         try:
-            problems = self._each(lambda app: self._app_health(app, wanted[app]), apps)
+            problems = self._each(lambda app: self._health.problem(app, wanted[app]), apps)
         except PlatformAuthError:
             raise
         except (PlatformUnavailable, MalformedAnswer) as exc:
@@ -251,92 +272,53 @@ class HerokuPlatform:
             return Measurement(MeasurementStatus.FAILED, value, "; ".join(found))
         return Measurement(MeasurementStatus.SUCCESSFUL, value)
 
-    def _app_health(self, app: str, expected: TargetState) -> str:
-        """ "" when the app runs `expected`, else what is wrong.
-
-        "Runs `expected`" is Heroku's identity, never a label: the release the app's
-        dynos run is the recorded one, or a rollback release to it (what ship's rollback
-        call created, or `heroku rollback`) running the recorded slug. One call: the dyno
-        list names each dyno's release and state; a release other than the expected one
-        is read once (what it runs never changes). The newest release among the
-        formation's dynos is the one that counts (older ones are preboot's leftovers);
-        an app scaled to zero is judged by its releases instead."""
-        dynos = parse_list(
-            self._api.get(f"{app_path(app)}/dynos", f"list the dynos of {app}"),
-            Dyno.parse,
-            "dynos",
-        )
-        serving = [d for d in dynos if not d.one_off and d.release_id and d.state != "down"]
-        history = self._history(app)
-        if not serving:
-            current = history.current()
-            if current is None:
-                return f"{app} has no current release"
-            problem = _not_expected(current, expected, history)
-            if problem:
-                return f"{app} {problem}"
-            return (
-                ""
-                if current.status == "succeeded"
-                else (f"{app} release v{current.version} is {current.status}")
-            )
-        newest = max(serving, key=lambda d: d.release_version or 0)
-        if newest.release_id != expected.detail.get("release_id"):
-            problem = _not_expected(self._release(app, newest), expected, history)
-            if problem:
-                return f"{app} {problem}"
-        crashed = [
-            d.name
-            for d in serving
-            if d.state == "crashed" and d.release_version == newest.release_version
-        ]
-        if crashed:
-            return f"{app} has crashed dynos: {', '.join(sorted(crashed))}"
-        return ""
-
-    def _release(self, app: str, dyno: Dyno) -> Release:
-        """The release a dyno runs, read once per run: its slug and description (what
-        decides whether it is the expected code) never change."""
-        assert dyno.release_id is not None
-        with self._guard:
-            known = self._releases.get(dyno.release_id)
-        if known is not None:
-            return known
-        release = Release.parse(
-            self._api.get(
-                f"{app_path(app)}/releases/{dyno.release_id}",
-                f"read release v{dyno.release_version} of {app}",
-            )
-        )
-        with self._guard:
-            self._releases[release.id] = release
-        return release
-
     # --- plumbing -----------------------------------------------------------------
 
-    def _steps(self, app: str, op: Operation, *, forward: bool = True) -> AppSteps:
+    def _steps(
+        self,
+        app: str,
+        op: Operation,
+        *,
+        forward: bool = True,
+        history: AppHistory | None = None,
+    ) -> AppSteps:
         """A deploy's steps (`forward`) wait out preboot once a release is live, so the
         bake never measures while the old release's web dynos still serve; a rollback's
         are done once the recorded release is live again."""
-        preboot = (lambda: self._preboot(app)) if forward else None
-        return AppSteps(self._api, app, op, self._labels, self._poll, self._slugs, preboot)
+        return AppSteps(
+            self._api,
+            app,
+            op,
+            self._labels,
+            self._poll,
+            self._slugs,
+            settle=forward,
+            history=history,
+        )
 
-    def _preboot(self, app: str) -> bool:
-        """Whether the app has preboot on (`GET /apps/{app}/features/preboot`), read once
-        per run. A feature Heroku does not know for the app reads as off."""
+    def _checked(self, app: str, op: Operation) -> AppSteps:
+        """A deploy's first steps on `app`, checking live state with the snapshot's
+        releases list when this process read it under this lock moments ago (used once:
+        a later step reads afresh)."""
         with self._guard:
-            if app in self._preboots:
-                return self._preboots[app]
-        try:
-            body = self._api.get(
-                f"{app_path(app)}/features/preboot", f"read the preboot feature of {app}"
-            )
-            enabled = isinstance(body, dict) and body.get("enabled") is True
-        except PlatformNotFound:
-            enabled = False
+            read = self._read.pop(app, None)
+        history = None
+        if read is not None and self._api.clock.monotonic() - read[0] <= REUSE_SECONDS:
+            history = AppHistory(self._api, app, self._labels, self._slugs, list(read[1]))
+        return self._steps(app, op, history=history)
+
+    def _remember(self, results: Sequence[TargetResult]) -> None:
+        """What each app's deploy left live, for the first rollback after it: a release
+        this deploy followed to its end, current, with no build of it still running."""
         with self._guard:
-            self._preboots[app] = enabled
-        return enabled
+            self._read.clear()
+            self._left = {
+                r.target.name: left
+                for r in results
+                if r.verdict is Verdict.SUCCEEDED
+                and r.state is not None
+                and (left := LeftLive.of(r.state)) is not None
+            }
 
     def _history(self, app: str) -> AppHistory:
         return AppHistory(self._api, app, self._labels, self._slugs)
@@ -392,26 +374,3 @@ def _raise_first(outcomes: Sequence[object]) -> None:
             raise error
     if errors:
         raise errors[0]
-
-
-def _not_expected(current: Release, expected: TargetState, history: AppHistory) -> str:
-    """ "" when `current` is the release `expected` records, or a rollback to it that runs
-    the same code; else what runs instead, in words that name Heroku's ids."""
-    release_id = expected.detail.get("release_id")
-    number = expected.detail.get("release_version")
-    if not isinstance(release_id, str) or not isinstance(number, int):
-        return "has no recorded release to compare with"
-    if current.id == release_id:
-        return ""
-    went_back = rollback_target(current.description) == number
-    slug = expected.detail.get("slug_id")
-    # a state recorded before identities were (an older ledger) has its slug in detail
-    wanted = expected.identity or identity(slug if isinstance(slug, str) else None, release_id)
-    if went_back and history.identity(current) == wanted:
-        return ""
-    label = history.label(current)
-    running = f"{label} " if label else ""
-    slug = f"slug {current.slug_id}" if current.slug_id else "no slug"
-    return f"runs {running}(release v{current.version}, {slug}), not release v{number}" + (
-        f" ({expected.version})" if expected.version else ""
-    )

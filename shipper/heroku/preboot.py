@@ -1,6 +1,11 @@
 """Preboot: Heroku keeps the previous release's web dynos serving beside the new ones for
 minutes after a release is current. A deploy waits that out, so the bake that follows
-measures only the new code."""
+measures only the new code.
+
+The dyno list is asked directly, whether or not the app has the preboot feature: it names
+each dyno's release and state, so one call answers both "is preboot on?" and "is it over?"
+(an app without preboot has no older web dyno serving once its release is current), and
+an app whose old web dynos outlive their release for any other reason is waited out too."""
 
 from __future__ import annotations
 

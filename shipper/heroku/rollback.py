@@ -4,11 +4,20 @@ Heroku rolls back by creating a new release from an old one (`POST /apps/{app}/r
 {"release": <id>}`), which copies its slug and config and runs release phase again. The
 snapshot's release id is used, never "the previous release": after a failed deploy the
 previous release may be the failed one.
+
+Before the POST, the app is read: is it already back, or a rollback to the release under
+way (a retry, or a resume in a new process)? Is a build still running, or another
+release in release phase, that would go live behind the rollback? All three can only
+come from a release this process does not know the end of. So the first rollback in the
+process whose deploy followed each app's release to its end, current, with its build
+finished (`LeftLive`), posts at once: the failing bake is answered in one round trip.
+The POST itself is adopted, never repeated, when its answer is lost.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from shipper.core.model import TargetResult, TargetState
 from shipper.heroku.history import app_path
@@ -21,6 +30,22 @@ log = logging.getLogger("shipper.heroku")
 # How long a rollback waits for another version's release phase to end before going on
 # (a deploy stopped after its build leaves one running; a stuck one never ends).
 FOREIGN_RELEASE_WAIT = 30.0
+
+
+@dataclass(frozen=True)
+class LeftLive:
+    """The release a deploy of this process followed to its end and left current on an
+    app (every build it made had finished by then)."""
+
+    release_id: str
+    version: int
+
+    @classmethod
+    def of(cls, state: TargetState) -> LeftLive | None:
+        release_id, version = state.detail.get("release_id"), state.detail.get("release_version")
+        if not isinstance(release_id, str) or not isinstance(version, int):
+            return None
+        return cls(release_id, version)
 
 
 def cancel_pending_builds(steps: AppSteps) -> None:
@@ -51,13 +76,17 @@ def cancel_pending_builds(steps: AppSteps) -> None:
         steps.refresh()
 
 
-def roll_back_app(steps: AppSteps, to: TargetState) -> TargetResult:
+def roll_back_app(steps: AppSteps, to: TargetState, left: LeftLive | None = None) -> TargetResult:
     """Put back the release recorded in `to`, unless it (or a rollback to it) is
-    already live or under way. Pending builds are cancelled first."""
+    already live or under way. Pending builds are cancelled first. `left`: what this
+    process's deploy left live on the app, when it is another release than `to`'s: then
+    nothing else can be under way, and the rollback is posted without reading first."""
     release_id = to.detail.get("release_id")
     version = to.detail.get("release_version")
     if not isinstance(release_id, str) or not isinstance(version, int):
         return steps.failed("the snapshot holds no Heroku release for this app")
+    if left is not None and left.release_id != release_id:
+        return _post_rollback(steps, to, release_id, version, floor=left.version)
     cancel_pending_builds(steps)
     label = to.version
     newest, current = steps.history.newest(), steps.history.current()
@@ -99,7 +128,15 @@ def roll_back_app(steps: AppSteps, to: TargetState) -> TargetResult:
         and (current is None or newest.version > current.version)
     ):
         return steps.follow_release(newest, label)
-    floor = newest.version if newest else 0
+    return _post_rollback(steps, to, release_id, version, floor=newest.version if newest else 0)
+
+
+def _post_rollback(
+    steps: AppSteps, to: TargetState, release_id: str, version: int, *, floor: int
+) -> TargetResult:
+    """POST the rollback to `release_id` (v`version`) and follow it. `floor`: the newest
+    release known before it, below which an ambiguous POST's release is not looked for."""
+    label = to.version
     steps.op.intend(steps.target, "roll back", {"to_release": release_id, "to_version": version})
     steps.op.progress(steps.target, "rolling back", f"to v{version}")
 

@@ -96,7 +96,9 @@ class AppSteps:
         labels: LabelCache,
         poll: PollSettings,
         slugs: SlugCache | None = None,
-        preboot: Callable[[], bool] | None = None,
+        *,
+        settle: bool = False,
+        history: AppHistory | None = None,
     ) -> None:
         self.api = api
         self.app = app
@@ -105,8 +107,11 @@ class AppSteps:
         self._labels = labels
         self._poll = poll
         self._slugs = slugs if slugs is not None else SlugCache()
-        self._preboot = preboot  # None: do not wait out preboot (a rollback's steps)
-        self.history = AppHistory(api, app, labels, self._slugs)
+        # wait, once a release is live, for the older release's web dynos to stop serving
+        # (preboot keeps them up for minutes): a deploy's steps, not a rollback's
+        self._settle = settle
+        # `history`: the app as read a moment ago under this lock (the snapshot's list)
+        self.history = history or AppHistory(api, app, labels, self._slugs)
 
     # --- reading live state -------------------------------------------------------
 
@@ -373,7 +378,7 @@ class AppSteps:
         if label is not None:
             self._labels.put(release.id, label)
         self.op.progress(self.target, "released", f"v{release.version} is live")
-        if self._preboot is not None and self._preboot():
+        if self._settle:
             waited = await_preboot(self.api, self.app, self.target, self.op, self._poll, release)
             if waited is not None:
                 return TargetResult(

@@ -346,13 +346,7 @@ class FakeHeroku:
                     outcome = self.release_outcome.get(app.name, "succeeded")
                     release["status"] = outcome
                     if outcome == "succeeded":
-                        self._make_current(app, release)
-                        old = [
-                            d | {"_until": now + self.preboot_seconds}
-                            for d in app.dynos
-                            if app.preboot and d["type"] == "web"
-                        ]
-                        app.dynos = [*old, self._dyno(app, "web.1", "up", release)]
+                        self._go_live(app, release)
                     else:
                         self.streams[_path(release["output_stream_url"])] = self.release_log
 
@@ -388,12 +382,24 @@ class FakeHeroku:
         }
         app.releases.append(release)
         if release["status"] == "succeeded" and status is None:
-            self._make_current(app, release)
+            self._go_live(app, release)
         return release
 
     def _make_current(self, app: App, release: dict[str, Any]) -> None:
         for other in app.releases:
             other["current"] = other is release
+
+    def _go_live(self, app: App, release: dict[str, Any]) -> None:
+        """`release` becomes current and its dyno replaces the old ones; under preboot the
+        old web dynos serve on for `preboot_seconds`."""
+        self._make_current(app, release)
+        now = self.clock.monotonic()
+        old = [
+            d | {"_until": now + self.preboot_seconds}
+            for d in app.dynos
+            if app.preboot and d["type"] == "web"
+        ]
+        app.dynos = [*old, self._dyno(app, "web.1", "up", release)]
 
     def _build_body(
         self, app: App, version: str | None, status: str, release: str | None, slug: str | None

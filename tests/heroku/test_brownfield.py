@@ -204,11 +204,13 @@ def test_a_deploy_waits_out_preboot_before_calling_the_app_done(
 def test_without_preboot_a_deploy_does_not_wait_for_old_dynos(
     heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
 ) -> None:
-    """Preboot off: no preboot wait, one feature read per app."""
+    """Preboot off: no preboot wait; one dyno list, which shows no older web dyno
+    serving, answers it (the feature itself is not read)."""
     [result] = platform(api, apps=[APP]).deploy(Version("v42"), op)
     assert result.verdict is Verdict.SUCCEEDED
     assert not [u for u in op.updates if u[1] == "preboot"]
-    assert len(heroku.calls("GET", rf"^/apps/{APP}/features/preboot$")) == 1
+    assert heroku.calls("GET", rf"^/apps/{APP}/features") == []
+    assert len(heroku.calls("GET", rf"^/apps/{APP}/dynos$")) == 1
 
 
 def test_health_judges_the_newest_release_the_dynos_run(

@@ -261,14 +261,16 @@ def test_rollback_waits_only_so_long_for_a_stuck_release_phase(
 def test_a_rollback_reads_builds_and_releases_together_before_posting(
     heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
 ) -> None:
-    """Builds (for pending ones to cancel) and releases are read once each, in flight
-    together (the builds read waits here for the releases read to be asked), then POST."""
+    """A rollback that does not know what is live (here: in another process than the
+    deploy, as `ship rollback` or a resumed release runs) reads builds (for pending ones
+    to cancel) and releases once each, in flight together (the builds read waits here for
+    the releases read to be asked), then POSTs."""
     side = platform(api, apps=["acme-web"])
     before = side.snapshot()
     side.deploy(V42, op)
     heroku.requests.clear()
     overlapped = heroku.expect_together(r"^/apps/acme-web/builds$", r"^/apps/acme-web/releases$")
-    [result] = side.roll_back(before, op)
+    [result] = platform(api, apps=["acme-web"]).roll_back(before, op)
     assert result.verdict is Verdict.SUCCEEDED, result.message
     assert overlapped == [True]
     upto = next(i for i, r in enumerate(heroku.requests) if r.method == "POST")
@@ -280,3 +282,36 @@ def test_snapshot_names_the_release_for_display(heroku: FakeHeroku, api: HerokuA
     """Each app's state carries Heroku's own release number as people read it (`v12`)."""
     for state in platform(api).snapshot():
         assert state.revision == f"v{heroku.current(state.target.name)['version']}"
+
+
+def test_the_first_rollback_after_this_process_deploy_posts_before_any_read(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """The deploy followed its release to the end, current, its build finished: nothing
+    else can be under way, so the rollback's first call is its POST, written ahead."""
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
+    side.deploy(V42, op)
+    heroku.requests.clear()
+    [result] = side.roll_back(before, op)
+    assert result.verdict is Verdict.SUCCEEDED, result.message
+    first = heroku.requests[0]
+    assert (first.method, first.url.path) == ("POST", "/apps/acme-web/releases")
+    assert json.loads(first.content) == {"release": before[0].detail["release_id"]}
+    assert op.intents[-1][1] == "roll back"
+
+
+def test_a_second_rollback_in_the_same_process_reads_first(
+    heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation
+) -> None:
+    """Only the first rollback after the deploy skips the reads: a second one (a retry)
+    finds the app already back and posts nothing."""
+    side = platform(api, apps=["acme-web"])
+    before = side.snapshot()
+    side.deploy(V42, op)
+    side.roll_back(before, op)
+    heroku.requests.clear()
+    [result] = side.roll_back(before, op)
+    assert result.verdict is Verdict.SUCCEEDED, result.message
+    assert "already back" in result.message
+    assert [r.method for r in heroku.requests if r.method != "GET"] == []
