@@ -1,80 +1,45 @@
 """The `ship` command. Thin: parse, wire adapters to the core, render, map errors to exit codes.
 
-This module builds the command tree, one command group per module (deploy.py: deploy and
-migrate; rollback.py; status.py: status and history; lock.py; validate.py: validate and
-preflight; traffic and sandbox from their own packages), and `main`, the console entry
-point. The guard (guard.py), signals (signals.py) and the fast exit (leave.py) each live in
-one place. Heavy imports happen inside the commands, so `ship --help` starts fast.
+`main` is the console entry point. It answers `ship --version` itself, before typer and
+the command tree (`commands.py`) are imported: a version check, the most frequent call a
+script makes, then costs little more than the interpreter's own start. Everything else
+goes through the tree; a help page is drawn by typer's renderer, loaded lean
+(lean_help.py). The guard (guard.py), signals (signals.py) and the fast exit
+(fast_exit.py) each live in one place.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+import sys
+from typing import TYPE_CHECKING
 
 from shipper import __version__
-from shipper.cli import deploy, rollback, status, validate
 from shipper.cli.fast_exit import leave
-from shipper.cli.lock import lock_app
+from shipper.cli.lean_help import asks_for_help, load_help_renderer
 from shipper.errors import ExitCode
-from shipper.sandbox.cli import sandbox_app
-from shipper.traffic.cli import traffic_app
 
-app = typer.Typer(
-    name="ship",
-    help="Release one application to Heroku and Kubernetes at once, safely.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    pretty_exceptions_enable=False,
-    add_completion=True,  # --install-completion / --show-completion
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-for command in (
-    deploy.deploy,
-    deploy.migrate,
-    rollback.rollback,
-    status.status,
-    status.history,
-    validate.validate,
-    validate.preflight,
-):
-    app.command()(command)
-app.add_typer(lock_app, name="lock")
-app.add_typer(traffic_app, name="traffic")
-app.add_typer(sandbox_app, name="sandbox")
+if TYPE_CHECKING:
+    import typer
+
+VERSION_FLAGS = (["--version"], ["-V"])
 
 
-def _show_version(value: bool) -> None:
-    if value:
-        typer.echo(f"ship {__version__}")
-        raise typer.Exit(ExitCode.OK)
-
-
-@app.callback()
-def main_options(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            "-V",
-            callback=_show_version,
-            is_eager=True,
-            metavar="",
-            help="Print the version and exit.",
-        ),
-    ] = False,
-) -> None:
-    """Release one application to Heroku and Kubernetes at once, safely.
-
-    Exit codes: 0 done; 1 failed and rolled back (or nothing changed); 2 bad input;
-    3 blocked, nothing changed; 4 a person must act; 130 interrupted.
-    """
+def version_line() -> str:
+    """What `ship --version` prints, whichever way it is asked."""
+    return f"ship {__version__}"
 
 
 def main() -> None:
     """Console entry point. A finished command leaves through `leave`, not the
     interpreter's teardown."""
+    args = sys.argv[1:]
+    if args in VERSION_FLAGS:
+        print(version_line())
+        leave(ExitCode.OK)
+    if asks_for_help(args):
+        load_help_renderer()
+    from shipper.cli.commands import app
+
     try:
         app()
     except SystemExit as done:
@@ -83,7 +48,13 @@ def main() -> None:
         raise
 
 
-__all__ = ["app", "main"]
+def __getattr__(name: str) -> typer.Typer:
+    """`shipper.cli.app`, the typer application, built on first use (tests drive it)."""
+    if name == "app":
+        from shipper.cli.commands import app
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["app", "main"]

@@ -11,7 +11,6 @@ import typer
 from shipper.cli.common import load, version_of, wire
 from shipper.cli.guard import reported
 from shipper.cli.options import DebugOpt, OutputOpt, PipelineOpt, mode_of
-from shipper.core.model import Side
 from shipper.errors import ExitCode
 from shipper.report.output import OutputMode
 
@@ -29,6 +28,7 @@ def validate(
 ) -> None:
     """Check the pipeline file (and, with --online, that every target answers)."""
     with reported(debug):
+        from shipper.core.model import Side
         from shipper.pipeline import display_path, resolve_pipeline_path
 
         path = resolve_pipeline_path(pipeline)

@@ -7,10 +7,10 @@ import os
 from enum import StrEnum
 from typing import TYPE_CHECKING, TextIO
 
-from shipper.core.model import JSON
-
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from shipper.core.model import JSON
 
 
 class OutputMode(StrEnum):

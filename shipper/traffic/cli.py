@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipper.core.model import Side
 from shipper.errors import BadInput, ExitCode
 
 if TYPE_CHECKING:
+    from shipper.core.model import Side
     from shipper.pipeline import Pipeline, TrafficSection
     from shipper.traffic.change import Change, TrafficPorts
     from shipper.traffic.status import TrafficView
@@ -61,6 +61,8 @@ def _section(pipeline: Pipeline) -> TrafficSection:
 
 
 def _side(raw: str, flag: str) -> Side:
+    from shipper.core.model import Side
+
     try:
         return Side(raw.lower())
     except ValueError:
