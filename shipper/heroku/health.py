@@ -67,6 +67,12 @@ class AppHealth:
             return f"{app} has crashed dynos: {', '.join(sorted(crashed))}"
         return ""
 
+    def know(self, release: Release) -> None:
+        """A release read elsewhere (one a deploy or rollback just followed to live): a
+        measurement that finds the dynos on it need not read it."""
+        with self._guard:
+            self._releases[release.id] = release
+
     def _release(self, app: str, dyno: Dyno) -> Release:
         """The release a dyno runs, read once per run: its slug and description (what
         decides whether it is the expected code) never change."""

@@ -294,6 +294,7 @@ class HerokuPlatform:
             self._slugs,
             settle=forward,
             history=history,
+            on_live=self._health.know,
         )
 
     def _checked(self, app: str, op: Operation) -> AppSteps:

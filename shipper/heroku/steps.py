@@ -99,6 +99,7 @@ class AppSteps:
         *,
         settle: bool = False,
         history: AppHistory | None = None,
+        on_live: Callable[[Release], None] | None = None,
     ) -> None:
         self.api = api
         self.app = app
@@ -112,6 +113,7 @@ class AppSteps:
         self._settle = settle
         # `history`: the app as read a moment ago under this lock (the snapshot's list)
         self.history = history or AppHistory(api, app, labels, self._slugs)
+        self._on_live = on_live  # told of every release these steps saw go live
 
     # --- reading live state -------------------------------------------------------
 
@@ -377,6 +379,8 @@ class AppSteps:
                 )
         if label is not None:
             self._labels.put(release.id, label)
+        if self._on_live is not None:
+            self._on_live(release)
         self.op.progress(self.target, "released", f"v{release.version} is live")
         if self._settle:
             waited = await_preboot(self.api, self.app, self.target, self.op, self._poll, release)
