@@ -1,7 +1,9 @@
 """What the preflight lessons read from Kubernetes: each workload's replicas, surge,
 autoscaler, and per container its resources and the NAMES of its environment.
 
-Read-only. Names come from `env` and `envFrom` (a ConfigMap's keys; a Secret's keys only
+Read-only, and about one round trip whatever the number of workloads: one namespace-wide
+list per kind (the workloads' kinds and the autoscalers), sent together, instead of a GET
+per workload. Names come from `env` and `envFrom` (a ConfigMap's keys; a Secret's keys only
 when ship may read Secrets, else the finding says it could not). Secret values are
 dropped as soon as the keys are taken; env values are read only for the counts the
 pipeline names (`RAILS_MAX_THREADS`), and only as numbers.
@@ -10,12 +12,13 @@ pipeline names (`RAILS_MAX_THREADS`), and only as numbers.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from shipper.core.estate import Container, Workload
 from shipper.errors import PlatformNotFound, PlatformRejected
 from shipper.kubernetes.access import Access
-from shipper.kubernetes.api import KubeApi
+from shipper.kubernetes.api import KubeApi, Obj
 from shipper.kubernetes.workloads import Workload as Ref
 
 READ_SECRETS = Access("get", "", "secrets", why="read Secret key names for env parity")
@@ -32,8 +35,18 @@ class EstateReader:
         self._may_read_secrets: bool | None = None
 
     def read(self, numbers: Collection[str] = ()) -> list[Workload]:
-        hpas = self._hpas()
-        return [self._workload(ref, hpas, numbers) for ref in self.refs]
+        """Every pipeline workload, in pipeline order; PlatformNotFound for one the
+        namespace doesn't have."""
+        kinds = list(dict.fromkeys(ref.kind for ref in self.refs))
+        with ThreadPoolExecutor(max_workers=1 + len(kinds), thread_name_prefix="estate") as pool:
+            hpas = pool.submit(self._hpas)
+            lists = list(pool.map(lambda kind: self.api.list(kind)[0], kinds))
+        listed = {
+            (kind, str((o.get("metadata") or {}).get("name") or "")): o
+            for kind, items in zip(kinds, lists, strict=True)
+            for o in items
+        }
+        return [self._workload(ref, listed, hpas.result(), numbers) for ref in self.refs]
 
     def _hpas(self) -> dict[str, tuple[int | None, int | None]]:
         try:
@@ -49,9 +62,19 @@ class EstateReader:
         return out
 
     def _workload(
-        self, ref: Ref, hpas: Mapping[str, tuple[int | None, int | None]], numbers: Collection[str]
+        self,
+        ref: Ref,
+        listed: Mapping[tuple[str, str], Obj],
+        hpas: Mapping[str, tuple[int | None, int | None]],
+        numbers: Collection[str],
     ) -> Workload:
-        obj = self.api.read(ref.kind, ref.name)
+        obj = listed.get((ref.kind, ref.name))
+        if obj is None:
+            where = self.api.where
+            raise PlatformNotFound(
+                f"{ref.ref} not found in namespace {where.namespace} (context {where.context}); "
+                "check kubernetes.workloads and kubernetes.namespace in the pipeline"
+            )
         spec = obj.get("spec") or {}
         strategy, surge = "RollingUpdate", None
         if ref.kind == "deployment":
