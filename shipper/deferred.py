@@ -1,10 +1,10 @@
 """Adapters built on first use, in the thread that first needs them.
 
-Building the Kubernetes side imports the `kubernetes` package (0.15 s of CPU: its config
-loader brings requests and oauthlib) and reads the kubeconfig. Built while wiring, that
-sat between the start of `ship deploy` and the lock, with nothing to overlap it. Built
-on first use, it happens in the snapshot's Kubernetes thread while the Heroku threads
-and the status page wait on the network. A bad kubeconfig is still refused before any
+Building the Kubernetes side imports the `kubernetes` package (its config loader brings
+requests and oauthlib) and reads the kubeconfig: CPU work that, done while wiring, would
+sit between the start of `ship deploy` and the lock with nothing to overlap it. Built on
+first use, it happens in the snapshot's Kubernetes thread while the Heroku threads and
+the status page wait on the network. A bad kubeconfig is still refused before any
 change: the first use is that read-only snapshot.
 """
 

@@ -1,10 +1,10 @@
 """One TLS context for every HTTP client of a process.
 
-httpx builds a fresh SSL context, loading the whole CA bundle, for each client made
-without one: 20 to 30 ms of CPU each, and a release makes five (the Heroku API, its
-output streams, container images, the status page, the checks) before the lock is even
-taken. They share this one instead, built on first use with httpx's own defaults
-(certifi, or SSL_CERT_FILE / SSL_CERT_DIR when set), so what is trusted is unchanged.
+httpx builds a fresh SSL context, loading and parsing the whole CA bundle, for each
+client made without one, and a release makes five (the Heroku API, its output streams,
+container images, the status page, the checks) before the lock is even taken. They share
+this one instead, built once on first use with httpx's own defaults (certifi, or
+SSL_CERT_FILE / SSL_CERT_DIR when set), so what is trusted is the same for every client.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 Markdown and Traceback renderers when it loads: Markdown (with markdown-it) for the
 "markdown" markup mode and Traceback (with rich's syntax highlighting and pretty printer)
 for pretty exceptions. ship uses the "rich" markup mode and turns pretty exceptions off,
-so neither is drawn; loading them was most of what `ship --help` waited for.
+so neither is drawn, yet they are the larger part of what the renderer loads.
 
 `load_help_renderer` imports `typer.rich_utils` while those two modules are stand-ins
 whose names stand for the real classes: used at all, one imports the real module and
