@@ -167,6 +167,57 @@ def phase_seconds(events: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     return out
 
 
+BAKES = ("migration_bake", "verify")
+
+
+def bake_windows(events: Iterable[Mapping[str, Any]]) -> list[tuple[float, float]]:
+    """Each bake's (start, end) in the run: the migration bake and the verify bake."""
+    out = []
+    started: dict[str, float] = {}
+    for e in events:
+        if e["event"] == "phase_started" and e["phase"] in BAKES:
+            started[e["phase"]] = e["at"]
+        elif e["event"] == "phase_finished" and e["phase"] in started:
+            out.append((started.pop(e["phase"]), e["at"]))
+    return out
+
+
+def measurements(
+    events: Iterable[Mapping[str, Any]], windows: Sequence[tuple[float, float]]
+) -> int:
+    """How many measurements the bakes made: the most results any one check reported
+    inside them (every check is measured once a round)."""
+    counts: dict[str, int] = {}
+    for e in events:
+        if e["event"] == "check_result" and any(a <= e["at"] <= b for a, b in windows):
+            counts[e["check"]] = counts.get(e["check"], 0) + 1
+    return max(counts.values(), default=0)
+
+
+def split_calls(
+    times: Iterable[float], start: float, end: float, windows: Sequence[tuple[float, float]]
+) -> tuple[int, int]:
+    """API calls answered between `start` and `end`: (outside the bakes, inside them)."""
+    outside = inside = 0
+    for at in times:
+        if start <= at <= end:
+            if any(a <= at <= b for a, b in windows):
+                inside += 1
+            else:
+                outside += 1
+    return outside, inside
+
+
+def first_calls(chains: Sequence[Chain], decided: float) -> tuple[float, float]:
+    """Each target's first rollback call after the decision: (the slowest, the median)."""
+    if not chains:
+        raise RunFailed("no target was rolled back")
+    delays = sorted(c.start - decided for c in chains)
+    middle = len(delays) // 2
+    median = delays[middle] if len(delays) % 2 else (delays[middle - 1] + delays[middle]) / 2
+    return delays[-1], median
+
+
 def final_exit(events: Sequence[Mapping[str, Any]]) -> int | None:
     """The exit code `release_finished` reported last, or None without one."""
     codes = [e["exit_code"] for e in events if e["event"] == "release_finished"]

@@ -9,7 +9,8 @@ writes `kubeconfig`, `netrc` and `pipeline.yaml` into DIR, and prints one JSON l
 Then it answers commands on stdin, one JSON line each on stdout:
 - `timings`: the sandbox's state (`GET /state` of the control endpoint) plus what only
   this process can see: per Heroku build and release, when it was created and when the
-  platform finished it; per Kubernetes workload, when each rollout completed.
+  platform finished it; per Kubernetes workload, when each rollout completed; when each
+  Heroku API call was answered (`heroku_calls`: Unix seconds, rate-limited ones left out).
 - `quit` (or end of input): stop every stand-in and exit.
 
 Nothing here changes how the stand-ins behave; it only reads them.
@@ -82,6 +83,29 @@ class Rollouts:
                 self._last.pop(target, None)
 
 
+class HerokuCalls:
+    """When each Heroku API call was answered, read by wrapping the stand-in's journal
+    hook (`HerokuApi._noted`); the answer itself is passed through unchanged."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.times: list[float] = []
+        self._guard = threading.Lock()
+        api = sandbox.heroku
+        noted = api._noted
+
+        def timed(request: Any, answer: Any) -> Any:
+            if answer.status != 429:
+                with self._guard:
+                    self.times.append(time.time())
+            return noted(request, answer)
+
+        api._noted = timed  # type: ignore[method-assign]  # read-only wrapper, same answer
+
+    def all(self) -> list[float]:
+        with self._guard:
+            return list(self.times)
+
+
 def heroku_timings(sandbox: Sandbox) -> dict[str, Any]:
     """Per app, its builds and releases with the platform's own start and finish times."""
     world = sandbox.world
@@ -140,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     heroku, kube = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     sandbox = Sandbox(spec, heroku, kube)
     rollouts = Rollouts(spec.namespace)
+    calls = HerokuCalls(sandbox)
     endpoints = sandbox.start()
     try:
         sandbox.kube.server.store.on_write.append(rollouts.on_write)
@@ -157,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                     "state": sandbox.state(),
                     "heroku": heroku_timings(sandbox),
                     "rollouts": done,
+                    "heroku_calls": calls.all(),
                 }
                 print(json.dumps(answer), flush=True)
             else:

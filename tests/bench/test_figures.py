@@ -173,3 +173,45 @@ def test_goal_lines_say_whether_the_overhead_is_within_the_goal() -> None:
         "goal 1.2 met: release overhead small = 1.10",
         "goal 1.2 missed: release overhead large = 1.30",
     ]
+
+
+def _event(kind: str, at: float, **fields: object) -> dict[str, object]:
+    return {"event": kind, "at": at, **fields}
+
+
+BAKED = [
+    _event("phase_started", 10.0, phase="migration_bake"),
+    _event("check_result", 10.1, check="health"),
+    _event("check_result", 10.1, check="platform"),
+    _event("check_result", 10.6, check="health"),
+    _event("phase_finished", 11.0, phase="migration_bake"),
+    _event("check_result", 11.5, check="health"),  # outside any bake: not a measurement
+    _event("phase_started", 20.0, phase="verify"),
+    _event("check_result", 20.1, check="health"),
+    _event("phase_finished", 23.0, phase="verify"),
+]
+
+
+def test_bakes_and_their_measurements_are_read_from_the_events() -> None:
+    """Each bake is a window; its measurements are the most results any one check gave."""
+    windows = fig.bake_windows(BAKED)
+    assert windows == [(10.0, 11.0), (20.0, 23.0)]
+    assert fig.measurements(BAKED, windows) == 3
+    assert fig.measurements(BAKED, []) == 0
+
+
+def test_heroku_calls_split_into_outside_and_inside_the_bakes() -> None:
+    """Calls in a bake window are inside; calls before the run or after it are left out."""
+    times = [5.0, 9.0, 10.5, 12.0, 21.0, 22.0, 24.0, 30.0]
+    assert fig.split_calls(times, 8.0, 25.0, [(10.0, 11.0), (20.0, 23.0)]) == (3, 3)
+
+
+def test_first_rollback_call_per_target_gives_the_slowest_and_the_median() -> None:
+    """Every target's first call counts, not only the earliest one."""
+    chains = [Chain("a", 100.05, 101.0), Chain("b", 100.30, 101.0), Chain("c", 100.10, 101.0)]
+    slowest, median = fig.first_calls(chains, 100.0)
+    assert slowest == pytest.approx(0.30) and median == pytest.approx(0.10)
+    _, even = fig.first_calls(chains[:2], 100.0)
+    assert even == pytest.approx(0.175)
+    with pytest.raises(RunFailed):
+        fig.first_calls([], 100.0)
