@@ -45,7 +45,8 @@ from shipper.heroku.image import ImageResolver
 from shipper.heroku.poll import PollSettings
 from shipper.heroku.resources import Release
 from shipper.heroku.rollback import LeftLive, roll_back_app
-from shipper.heroku.steps import AppSteps, Prepared, release_state
+from shipper.heroku.states import release_state
+from shipper.heroku.steps import AppSteps, Prepared
 from shipper.pipeline import render
 from shipper.ports import Operation
 

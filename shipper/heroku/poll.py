@@ -76,6 +76,7 @@ def follow(
     stream_of: Callable[[T], str | None] | None = None,
     first: T | None = None,
     until: float | None = None,
+    settled: Callable[[T], T | None] | None = None,
 ) -> Watched[T]:
     """Poll `path` until `is_final`, the operation's deadline, or its cancellation.
 
@@ -84,7 +85,9 @@ def follow(
     every `longest` seconds; a stream that fails, or ends before the resource is final,
     hands back to polling. `first` is the resource as the caller read it a moment ago:
     while it runs with a stream to wait on, it is not read again before the wait.
-    `until` (monotonic) ends the wait sooner than the operation's deadline."""
+    `until` (monotonic) ends the wait sooner than the operation's deadline. `settled`:
+    once the stream has reached its end, a cheaper proof of the final state than reading
+    the resource (the final value, or None to read it as usual)."""
     etag: str | None = None
     interval = settings.first
     since = op.clock.monotonic()  # when the resource last changed (or the wait began)
@@ -117,7 +120,13 @@ def follow(
             if streaming is not None:
                 streaming.wait(op, min(settings.longest, left))
                 if not streaming.alive:  # one look after its end, then polling
-                    streaming = None
+                    ended, streaming = streaming.ended, None
+                    proved = settled(value) if ended and settled is not None else None
+                    if proved is not None:
+                        value = proved
+                        if on_change:
+                            on_change(value)
+                        continue
             else:
                 op.pause(min(interval, left))
             if op.cancelled:

@@ -24,14 +24,15 @@ def await_preboot(
     op: Operation,
     poll: PollSettings,
     release: Release,
+    first: list[Dyno] | None = None,
 ) -> Verdict | None:
     """Wait until no web dyno of a release older than `release` is up or starting. None
-    when that happened; PENDING (cancelled) or TIMED_OUT (the operation's deadline)."""
+    when that happened; PENDING (cancelled) or TIMED_OUT (the operation's deadline).
+    `first`: the dyno list as read a moment ago, taken as the first look."""
     interval, waited = poll.first, 0.0
     while True:
-        dynos = parse_list(
-            api.get(f"{app_path(app)}/dynos", f"list the dynos of {app}"), Dyno.parse, "dynos"
-        )
+        dynos = first if first is not None else list_dynos(api, app)
+        first = None
         old = [
             d
             for d in dynos
@@ -55,3 +56,16 @@ def await_preboot(
         op.pause(interval)
         waited += interval
         interval = poll.next_interval(interval, waited)
+
+
+def list_dynos(api: HerokuApi, app: str) -> list[Dyno]:
+    return parse_list(
+        api.get(f"{app_path(app)}/dynos", f"list the dynos of {app}"), Dyno.parse, "dynos"
+    )
+
+
+def runs_on(dynos: list[Dyno], release: Release) -> bool:
+    """Whether a formation dyno runs `release`: Heroku boots none on a release before its
+    release phase has succeeded and it went live (release-phase and one-off dynos, which
+    run earlier, do not count)."""
+    return any(not d.one_off and d.release_id == release.id for d in dynos)

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from shipper.core.model import (
-    JSONDict,
     Side,
     Target,
     TargetResult,
     TargetState,
     Verdict,
-    Version,
     names_version,
 )
 from shipper.heroku.api import ACCEPT_DOCKER, HerokuApi, Json
@@ -29,9 +27,10 @@ from shipper.heroku.errors import HerokuUnavailable
 from shipper.heroku.history import AppHistory, LabelCache, SlugCache, app_path
 from shipper.heroku.labels import ship_description
 from shipper.heroku.poll import PollSettings, Watched, follow
-from shipper.heroku.preboot import await_preboot
-from shipper.heroku.resources import Build, Release
+from shipper.heroku.preboot import await_preboot, list_dynos, runs_on
+from shipper.heroku.resources import Build, Dyno, Release
 from shipper.heroku.retry import CREATE
+from shipper.heroku.states import release_state
 from shipper.ports import Operation
 
 log = logging.getLogger("shipper.heroku")
@@ -49,30 +48,6 @@ def public_url(url: str) -> str:
     """`url` without its query: pre-signed URLs carry their credential there."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def release_detail(release: Release, label: str | None) -> JSONDict:
-    """What a rollback needs to put this release back, and what verifying it compares
-    (TargetState.detail)."""
-    return {
-        "release_id": release.id,
-        "release_version": release.version,
-        "slug_id": release.slug_id,
-        "label": label,
-        "status": release.status,
-    }
-
-
-def release_state(history: AppHistory, release: Release, label: str | None) -> TargetState:
-    """`release` as a TargetState: its label for people, its slug as the identity."""
-    return TargetState(
-        Target(Side.HEROKU, history.app),
-        Version(label) if label is not None else None,
-        release_detail(release, label),
-        healthy=release.status == "succeeded",
-        identity=history.identity(release),
-        revision=f"v{release.version}",
-    )
 
 
 @dataclass(frozen=True)
@@ -114,6 +89,7 @@ class AppSteps:
         # `history`: the app as read a moment ago under this lock (the snapshot's list)
         self.history = history or AppHistory(api, app, labels, self._slugs)
         self._on_live = on_live  # told of every release these steps saw go live
+        self._dynos: list[Dyno] | None = None  # the dyno list that proved a release live
 
     # --- reading live state -------------------------------------------------------
 
@@ -312,6 +288,7 @@ class AppSteps:
         release: Release,
         on_change: Callable[[Release], None] | None,
         until: float | None = None,
+        settled: Callable[[Release], Release | None] | None = None,
     ) -> Watched[Release]:
         """Wait for `release` (read a moment ago) to leave release phase, through its
         output stream when it has one."""
@@ -327,7 +304,18 @@ class AppSteps:
             lambda r: r.output_stream_url,
             first=release,
             until=until,
+            settled=settled,
         )
+
+    def _gone_live(self, release: Release) -> Release | None:
+        """After `release`'s release-phase stream reached its end: the dyno list (which a
+        deploy reads next anyway, to wait out preboot) proves it succeeded and went live
+        when a formation dyno runs it. None when none does yet: the release is read."""
+        dynos = list_dynos(self.api, self.app)
+        if not runs_on(dynos, release):
+            return None
+        self._dynos = dynos
+        return replace(release, status="succeeded", current=True)
 
     def await_release_phase(self, release: Release, longest: float) -> Release | None:
         """Wait up to `longest` seconds for `release` (not ship's to follow: a stopped
@@ -341,6 +329,7 @@ class AppSteps:
         watched = self._watch_release(
             release,
             lambda r: self.op.progress(self.target, "release phase", f"v{r.version} {r.status}"),
+            settled=self._gone_live if self._settle else None,
         )
         release = watched.value
         if watched.stopped is not None:
@@ -383,7 +372,10 @@ class AppSteps:
             self._on_live(release)
         self.op.progress(self.target, "released", f"v{release.version} is live")
         if self._settle:
-            waited = await_preboot(self.api, self.app, self.target, self.op, self._poll, release)
+            dynos, self._dynos = self._dynos, None
+            waited = await_preboot(
+                self.api, self.app, self.target, self.op, self._poll, release, dynos
+            )
             if waited is not None:
                 return TargetResult(
                     self.target,

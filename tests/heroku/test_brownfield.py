@@ -206,6 +206,7 @@ def test_without_preboot_a_deploy_does_not_wait_for_old_dynos(
 ) -> None:
     """Preboot off: no preboot wait; one dyno list, which shows no older web dyno
     serving, answers it (the feature itself is not read)."""
+    heroku.hold_streams = True  # as Heroku's: open while the command runs
     [result] = platform(api, apps=[APP]).deploy(Version("v42"), op)
     assert result.verdict is Verdict.SUCCEEDED
     assert not [u for u in op.updates if u[1] == "preboot"]

@@ -21,8 +21,9 @@ def test_the_end_of_a_stream_is_noticed_at_once(
 ) -> None:
     """With streams open while the build and the release command run, the deploy looks at
     each exactly when it ends: the build is read once (the POST answered it before), its
-    release twice, and the deploy takes the platform's own 60 s + 30 s, not a polling
-    interval more."""
+    release once (as the build left it), then one dyno list when the release command's
+    stream ended (a dyno on the release proves it live), and the deploy takes the
+    platform's own 60 s + 30 s, not a polling interval more."""
     heroku.hold_streams = True
     started = clock.monotonic()
     [result] = platform(api, apps=["acme-web"]).deploy(V42, op)
@@ -32,8 +33,9 @@ def test_the_end_of_a_stream_is_noticed_at_once(
     assert clock.monotonic() - started == heroku.build_seconds + heroku.release_seconds
     assert len(heroku.stream_requests) == 2  # the build's, then the release command's
     release_id = heroku.current("acme-web")["id"]
-    # read once as the build's release, then once when its stream ended: no look between
-    assert len(heroku.calls("GET", rf"/releases/{release_id}$")) == 2
+    # read once as the build's release; when its stream ended, the dynos answered
+    assert len(heroku.calls("GET", rf"/releases/{release_id}$")) == 1
+    assert len(heroku.calls("GET", r"/apps/acme-web/dynos$")) == 1
 
 
 def test_a_stream_that_ends_early_hands_back_to_polling(

@@ -4,10 +4,11 @@ ship's real adapter against the stand-in over real HTTP, as in production: the s
 keeps every Platform API call it answered (`HerokuApi.journal`). Per app, a release costs
 the snapshot's releases list (and the slug's commit once, for the label), the builds list
 (so a build under way is adopted, never made twice), the build's POST, the build at its
-end, its release as the build left it and at the end of release phase, and one dyno list
-(no older web dyno serves: the bake measures the new code alone). A bake measurement is
-one dyno list. The first rollback after the deploy is its POST, then the rollback release
-at its end. A change that adds a call fails here first.
+end, its release as the build left it, and once release phase's stream has ended one
+dyno list (a dyno on the release proves it live, and no older web dyno serves: the bake
+measures the new code alone). A bake measurement is one dyno list. The first rollback
+after the deploy is its POST, then the rollback release at its end. A change that adds a
+call fails here first.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ DEPLOY = [
     "GET builds 200",
     "POST builds 201",
     "GET builds/{id} 200",
-    "GET releases/{id} 200",
     "GET releases/{id} 200",
     "GET dynos 200",
 ]
@@ -86,7 +86,7 @@ def _op(version: str) -> RecordingOperation:
 
 
 def test_a_release_and_its_rollback_make_exactly_these_calls(stand: Stand) -> None:
-    """Per app: snapshot 2, deploy 6, each bake measurement 1, and a rollback that posts
+    """Per app: snapshot 2, deploy 5, each bake measurement 1, and a rollback that posts
     first; nothing more."""
     side = stand.platform
     before: list[TargetState] = []
