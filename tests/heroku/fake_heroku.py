@@ -61,13 +61,13 @@ class FakeHeroku:
         self.release_seconds = 30.0
         self.build_outcome: dict[str, str] = {}  # app -> "failed"
         self.release_outcome: dict[str, str] = {}  # app -> "failed"
-        self.build_log = "-----> Building\nERROR: could not compile\n"
+        self.build_log: str | None = "-----> Building\nERROR: could not compile\n"  # None: no log
         self.release_log = "Running release command...\nmigration failed: relation exists\n"
         self.builds_range_ok = True
         self.cancelled: list[str] = []
         self.rate_limit_remaining: int | None = None
         self._scripts: list[tuple[str, re.Pattern[str], list[Scripted]]] = []
-        self.streams: dict[str, str] = {}
+        self.streams: dict[str, str | None] = {}
         self.stream_requests: list[httpx.Request] = []
         self._guard = threading.RLock()
         self.hold_streams = False  # streams of running commands stay open until they end

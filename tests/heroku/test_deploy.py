@@ -117,7 +117,7 @@ def test_stream_that_has_not_started_gives_no_tail(
 ) -> None:
     """A build log stream that answers 404 is retried briefly and then left out."""
     heroku.build_outcome["acme-web"] = "failed"
-    heroku.build_log = None  # type: ignore[assignment]  # the fake then never starts the stream
+    heroku.build_log = None
     heroku.streams.clear()
     results = platform(api, apps=["acme-web"]).deploy(V42, op)
     assert results[0].verdict is Verdict.FAILED
