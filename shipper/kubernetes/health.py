@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from shipper.core.model import Measurement, MeasurementStatus, TargetState, Verdict
@@ -102,8 +102,10 @@ class HealthReader:
         pattern: re.Pattern[str],
         *,
         on_delete: bool = False,
+        seen: Callable[[str, Sequence[Obj]], None] | None = None,
     ):
         self.api = api
+        self._seen = seen  # told of every list taken, by kind
         self.on_delete = on_delete  # kubernetes.statefulset_partitioned: OnDelete is allowed
         self.workloads = list(workloads)
         self.pattern = pattern
@@ -147,6 +149,9 @@ class HealthReader:
             max_workers=len(self.kinds), thread_name_prefix="kube-health"
         ) as pool:
             lists = list(pool.map(lambda kind: self.api.list(kind)[0], self.kinds))
+        if self._seen is not None:
+            for kind, items in zip(self.kinds, lists, strict=True):
+                self._seen(kind, items)
         return Listing(dict(zip(self.kinds, lists, strict=True)))
 
     def _read_one(self, listing: Listing, w: Workload, expected: TargetState) -> Measurement | str:

@@ -3,15 +3,18 @@
 `deploy` patches each workload once (image, change-cause and release annotations) and
 follows its rollout through the watch API; `roll_back` writes back the pod template the
 snapshot recorded (not "the previous ReplicaSet", which may be ours) and follows that the
-same way. Both handle every workload concurrently and check live state first, so a
-resumed release does not patch again what is already patched. Every patch is preceded by
+same way (`shipper.kubernetes.restore`, `shipper.kubernetes.awaiting`). Both handle every
+workload concurrently and check live state first, so a resumed release does not patch
+again what is already patched: deploy reads every workload (one list per kind); a
+rollback writes at once against the latest object the platform saw, guarded by its
+resourceVersion, and reads only what it never saw. Every patch is preceded by
 `op.intend`, which is the write-ahead ledger entry and the lock's fence.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,54 +28,22 @@ from shipper.core.model import (
     Verdict,
     Version,
 )
-from shipper.errors import (
-    Interrupted,
-    LockLost,
-    PlatformAuthError,
-    PlatformNotFound,
-    PlatformRejected,
-    ShipError,
-)
+from shipper.errors import PlatformNotFound, ShipError
 from shipper.kubernetes.access import Access
-from shipper.kubernetes.api import JSON_PATCH, STRATEGIC_MERGE_PATCH, KubeApi, Obj
+from shipper.kubernetes.api import STRATEGIC_MERGE_PATCH, KubeApi, Obj
+from shipper.kubernetes.awaiting import SIDE_ERRORS, RolloutWaiter, generation_of
 from shipper.kubernetes.checks import Preflight
-from shipper.kubernetes.follow import Outcome, Tuning, follow
+from shipper.kubernetes.follow import Tuning
 from shipper.kubernetes.health import HealthReader
-from shipper.kubernetes.pods import (
-    PodWatch,
-    annotations_of,
-    controlled_by,
-    selector_string,
-    uid,
-)
 from shipper.kubernetes.preflight import Rules
-from shipper.kubernetes.proof import changed_by_someone
+from shipper.kubernetes.restore import Restorer
 from shipper.kubernetes.retry import RetryPolicy
-from shipper.kubernetes.rollout import (
-    Reading,
-    pod_ready,
-    read_deployment,
-    read_statefulset,
-)
 from shipper.kubernetes.snapshot import manual_steps, state_of
-from shipper.kubernetes.workloads import (
-    CHANGE_CAUSE,
-    RELEASE_ANNOTATION,
-    Workload,
-    version_pattern,
-)
+from shipper.kubernetes.workloads import Workload, version_pattern
 from shipper.pipeline import render
 from shipper.ports import Operation
 
 log = logging.getLogger(__name__)
-
-# Errors that concern the whole side, not one workload: they propagate out of deploy and
-# roll_back instead of becoming a FAILED result.
-_SIDE_ERRORS = (Interrupted, LockLost, PlatformAuthError)
-
-
-def _generation(obj: Obj) -> int:
-    return int((obj.get("metadata") or {}).get("generation") or 0)
 
 
 class KubernetesPlatform:
@@ -109,9 +80,21 @@ class KubernetesPlatform:
         self.tuning = tuning or Tuning()
         self.patches = patches or RetryPolicy()
         self._pattern = version_pattern(image_template)
+        # The latest object seen of each workload (a list, a patch's answer, the end of a
+        # watch): what a rollback writes against, under a resourceVersion guard.
+        self._known: dict[tuple[str, str], Obj] = {}
+        self._known_lock = threading.Lock()
         self._health = HealthReader(
-            api, self.workloads, self._pattern, on_delete=self.rules.statefulset_partitioned
+            api,
+            self.workloads,
+            self._pattern,
+            on_delete=self.rules.statefulset_partitioned,
+            seen=self._saw_list,
         )
+        self._waiter = RolloutWaiter(
+            api, self.rules, self.tuning, rollout_timeout, self._state, self._saw
+        )
+        self._restorer = Restorer(api, self._waiter, self.patches, self.manual_steps)
 
     @property
     def side(self) -> Side:
@@ -149,6 +132,8 @@ class KubernetesPlatform:
             return {}
         with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="kube-read") as pool:
             lists = list(pool.map(lambda kind: self.api.list(kind)[0], kinds))
+        for kind, items in zip(kinds, lists, strict=True):
+            self._saw_list(kind, items)
         return {
             (kind, str((o.get("metadata") or {}).get("name") or "")): o
             for kind, items in zip(kinds, lists, strict=True)
@@ -157,6 +142,18 @@ class KubernetesPlatform:
 
     def _state(self, w: Workload, obj: Obj) -> TargetState:
         return state_of(w, obj, self.api.where, self._pattern)
+
+    def _saw(self, w: Workload, obj: Obj) -> None:
+        with self._known_lock:
+            self._known[(w.kind, w.name)] = obj
+
+    def _saw_list(self, kind: str, items: Sequence[Obj]) -> None:
+        mine = {w.name for w in self.workloads if w.kind == kind}
+        with self._known_lock:
+            for obj in items:
+                name = str((obj.get("metadata") or {}).get("name") or "")
+                if name in mine:
+                    self._known[(kind, name)] = obj
 
     # --- deploy --------------------------------------------------------------------
 
@@ -169,17 +166,21 @@ class KubernetesPlatform:
         work: Callable[[Workload, Obj | None], TargetResult],
         op: Operation,
         items: Sequence[Workload] | None = None,
+        *,
+        read: Sequence[Workload] | None = None,
     ) -> list[TargetResult]:
-        """`work(workload, its live object)` for every workload at once. The objects come
-        from one list per kind rather than a GET each (75 GETs at once slowed the first
-        change of a large release); a workload the lists could not give reads itself."""
+        """`work(workload, its live object)` for every workload at once. The objects of
+        `read` (default: all) come from one list per kind rather than a GET each (75 GETs
+        at once slowed the first change of a large release); a workload the lists could
+        not give reads itself."""
         chosen = list(self.workloads if items is None else items)
+        reading = chosen if read is None else list(read)
         before = self.api.calls
         live: dict[tuple[str, str], Obj] = {}
-        if len(chosen) > 1:
+        if len(reading) > 1:
             try:
-                live = self._read_all(chosen)
-            except _SIDE_ERRORS:
+                live = self._read_all(reading)
+            except SIDE_ERRORS:
                 raise
             except ShipError as exc:
                 log.info("reading the workloads by list failed (%s); each reads itself", exc)
@@ -190,7 +191,7 @@ class KubernetesPlatform:
             for w, future in futures:
                 try:
                     results.append(future.result())
-                except _SIDE_ERRORS as exc:
+                except SIDE_ERRORS as exc:
                     side_error = side_error or exc
                     results.append(TargetResult(w.target, Verdict.FAILED, message=str(exc)))
         op.metric("kubernetes_api_calls", float(self.api.calls - before))
@@ -215,7 +216,7 @@ class KubernetesPlatform:
             latest = obj
             if all(images[c] == image for c in chosen):
                 op.progress(target, "patched", f"{w.ref} already runs {image}")
-                generation = _generation(obj)
+                generation = generation_of(obj)
             else:
                 cause = f"ship {op.pipeline} release {op.release}: {op.version}"
                 op.intend(
@@ -234,177 +235,22 @@ class KubernetesPlatform:
                     content_type=STRATEGIC_MERGE_PATCH,
                     policy=self.patches,
                 )
-                generation, latest = _generation(patched), patched
+                self._saw(w, patched)
+                generation, latest = generation_of(patched), patched
                 op.progress(target, "patched", f"{w.ref} set to {image}")
-            return self._await(
+            return self._waiter.result(
                 w, generation, op, "rolled out", latest, dict.fromkeys(chosen, image)
             )
-        except _SIDE_ERRORS:
+        except SIDE_ERRORS:
             raise
         except ShipError as exc:
             return TargetResult(target, Verdict.FAILED, message=str(exc))
 
-    # --- waiting -------------------------------------------------------------------
-
-    def _await(
-        self,
-        w: Workload,
-        generation: int,
-        op: Operation,
-        done: str,
-        latest: Obj,
-        expected: dict[str, str],
-    ) -> TargetResult:
-        """Follow `w` to the end of its rollout, from `latest`: the object as the patch
-        (or the read before it) returned it, so no list precedes the first watch.
-
-        `expected` is the image of every container ship set: a template that stops
-        carrying them fails the rollout, whatever its status says afterwards."""
-        target = w.target
-        if w.kind == "cronjob":
-            obj = latest  # a CronJob's change is done once its template is stored
-            changed = changed_by_someone(w, obj, expected)
-            if changed:
-                return TargetResult(
-                    target, Verdict.FAILED, self._state(w, obj), f"{w.ref}: {changed}"
-                )
-            suspended = " (suspended)" if (obj.get("spec") or {}).get("suspend") else ""
-            return TargetResult(
-                target,
-                Verdict.SUCCEEDED,
-                self._state(w, obj),
-                f"{w.ref} job template updated{suspended}",
-            )
-        own_limit = op.clock.monotonic() + self.rollout_timeout
-        deadline = min(op.deadline, own_limit)
-        bound = (
-            f"{self.rollout_timeout:g}s (kubernetes.rollout_timeout)"
-            if own_limit <= op.deadline
-            else "the time left for this operation"
-        )
-        decide = self._decider(w, generation, op, expected)
-        tick = PodWatch(self.api, w, generation, self.tuning.graces, op.clock)
-        outcome: Outcome = follow(
-            self.api,
-            w.kind,
-            w.name,
-            decide=decide,
-            tick=tick,
-            deadline=deadline,
-            cancelled=lambda: op.cancelled,
-            tuning=self.tuning,
-            pause=op.pause,
-            created=latest,
-        )
-        reading = outcome.reading
-        state = self._state(w, outcome.obj) if outcome.obj is not None else None
-        if outcome.cancelled:
-            return TargetResult(
-                target, Verdict.PENDING, state, f"{w.ref}: stopped waiting ({reading.message})"
-            )
-        if reading.verdict is Verdict.SUCCEEDED:
-            op.progress(target, done, reading.message)
-            message = f"{w.ref} {done}: {reading.message}"
-            behind = self._left_behind(w, outcome.obj) if outcome.obj is not None else None
-            if behind:
-                op.progress(target, "partitioned", behind)
-                message += f"; {behind}"
-            return TargetResult(target, Verdict.SUCCEEDED, state, message)
-        if reading.verdict is Verdict.TIMED_OUT:
-            return TargetResult(
-                target,
-                Verdict.TIMED_OUT,
-                state,
-                f"{w.ref} did not finish rolling out within {bound}: {reading.message}",
-            )
-        op.progress(target, "failed", reading.message)
-        return TargetResult(target, Verdict.FAILED, state, f"{w.ref} failed: {reading.message}")
-
-    def _decider(
-        self, w: Workload, generation: int, op: Operation, expected: dict[str, str]
-    ) -> Callable[[Obj], Reading]:
-        target = w.target
-        read = read_deployment if w.kind == "deployment" else read_statefulset
-
-        said: list[str] = []
-
-        def decide(obj: Obj) -> Reading:
-            changed = changed_by_someone(w, obj, expected)
-            if changed:  # a revert's rollout completing is never ship's success
-                return Reading(Verdict.FAILED, changed)
-            reading = self._read_rollout(w, obj, generation, read)
-            if reading.verdict is Verdict.PENDING and said[-1:] != [reading.message]:
-                said[:] = [reading.message]  # report changes, not every watch event
-                op.progress(target, "rolling out", reading.message)
-            return reading
-
-        return decide
-
-    def _read_rollout(
-        self, w: Workload, obj: Obj, generation: int, read: Callable[[Obj, int], Reading]
-    ) -> Reading:
-        """The rollout rule, with the StatefulSet shapes the pipeline opted into: an
-        OnDelete template is done once observed with its pods ready (they change when
-        someone deletes them; `_left_behind` names those still on the old revision)."""
-        if w.kind == "statefulset":
-            return read_statefulset(obj, generation, on_delete=self.rules.statefulset_partitioned)
-        return read(obj, generation)
-
-    def _left_behind(self, w: Workload, obj: Obj) -> str | None:
-        """For a StatefulSet the pipeline lets ship change with OnDelete or a partition
-        (`kubernetes.statefulset_partitioned`): which pods still run the old revision, by
-        name, so nobody reads the new template as the new version everywhere. None when
-        the shape doesn't apply or every pod is on the new revision; a count when the pods
-        can't be listed (a diagnostics right)."""
-        if w.kind != "statefulset" or not self.rules.statefulset_partitioned:
-            return None
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        strategy = spec.get("updateStrategy") or {}
-        partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
-        on_delete = strategy.get("type") == "OnDelete"
-        if not on_delete and partition <= 0:
-            return None
-        why = "until they are deleted (OnDelete)" if on_delete else f"(partition {partition})"
-        new = str(status.get("updateRevision") or "")
-        try:
-            selector = selector_string(spec.get("selector"))
-            pods, _ = self.api.list("pod", label_selector=selector)
-        except (Interrupted, LockLost):
-            raise
-        except ShipError as exc:  # a 403 included: listing pods is a diagnostics right
-            log.info("listing the pods of %s failed: %s", w.ref, exc)
-            desired = int(spec.get("replicas", 1))
-            old = max(0, desired - int(status.get("updatedReplicas") or 0))
-            if not old:
-                return None
-            return f"{old} of {desired} pods still run the old revision {why}"
-        mine = [p for p in pods if controlled_by(p, uid(obj))]
-        old_pods = sorted(
-            (
-                str(p["metadata"]["name"])
-                for p in mine
-                if ((p.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash")
-                != new
-            ),
-            key=_ordinal,
-        )
-        if not old_pods:
-            return None
-        revisions = sorted(
-            {
-                str(((p.get("metadata") or {}).get("labels") or {}).get("controller-revision-hash"))
-                for p in mine
-                if str(p["metadata"]["name"]) in old_pods
-            }
-        )
-        return (
-            f"{len(old_pods)} of {len(mine)} pods still run the old revision "
-            f"({', '.join(revisions)}) {why}: {', '.join(old_pods)}"
-        )
-
     # --- rollback ------------------------------------------------------------------
 
     def roll_back(self, to: Sequence[TargetState], op: Operation) -> Sequence[TargetResult]:
+        """Every workload back on its recorded template at once; one whose latest object
+        the platform holds is written without a read first (see `restore`)."""
         by_target = {w.target: w for w in self.workloads}
         states = {s.target: s for s in to if s.target.side is Side.KUBERNETES}
         chosen: list[Workload] = []
@@ -414,116 +260,17 @@ class KubernetesPlatform:
                 kind, name = str(state.detail.get("kind", "")), str(state.detail.get("name", ""))
                 w = Workload.parse(state.target.name) if not kind else Workload(kind, name)
             chosen.append(w)
+        with self._known_lock:
+            known = {(w.kind, w.name): self._known.get((w.kind, w.name)) for w in chosen}
+        unknown = [w for w in chosen if known[(w.kind, w.name)] is None]
         return self._each(
-            lambda w, live: self._restore_one(w, states[w.target], op, live), op, chosen
+            lambda w, live: self._restorer.restore(
+                w, states[w.target], op, live, known[(w.kind, w.name)]
+            ),
+            op,
+            chosen,
+            read=unknown,
         )
-
-    def _restore_one(
-        self, w: Workload, state: TargetState, op: Operation, live: Obj | None
-    ) -> TargetResult:
-        target = w.target
-        recorded = state.detail.get("template")
-        if not isinstance(recorded, dict) or not recorded:
-            return TargetResult(
-                target,
-                Verdict.FAILED,
-                message=f"no recorded pod template for {w.ref}; {self.manual_steps(state)}",
-            )
-        try:
-            obj = live if live is not None else self.api.read(w.kind, w.name)
-            latest = obj
-            if w.template(obj) == recorded:
-                op.progress(target, "restored", f"{w.ref} already runs the recorded template")
-                generation = _generation(obj)
-            else:
-                images = state.detail.get("images")
-                op.intend(
-                    target,
-                    "restore pod template",
-                    {
-                        "images": images if isinstance(images, dict) else {},
-                        "revision": state.detail.get("revision"),
-                    },
-                )
-                back_to = state.version or "the snapshot"
-                notes = {
-                    CHANGE_CAUSE: f"ship {op.pipeline} release {op.release}: back to {back_to}",
-                    RELEASE_ANNOTATION: str(op.release),
-                }
-                patched = self._write_template(w, obj, recorded, notes)
-                generation, latest = _generation(patched), patched
-                if w.kind == "statefulset":
-                    self._unstick(w, obj, state, op)
-            images = state.detail.get("images")
-            wanted = {
-                str(c): str(i) for c, i in (images.items() if isinstance(images, dict) else [])
-            }
-            result = self._await(w, generation, op, "restored", latest, wanted)
-        except _SIDE_ERRORS:
-            raise
-        except ShipError as exc:
-            return TargetResult(target, Verdict.FAILED, message=f"{w.ref} not restored: {exc}")
-        if result.ok:
-            images = state.detail.get("images")
-            pairs = images.items() if isinstance(images, dict) else []
-            shown = ", ".join(f"{k}={v}" for k, v in pairs)
-            return TargetResult(
-                target,
-                Verdict.SUCCEEDED,
-                result.state,
-                f"{w.ref} is back on {shown or 'the recorded template'}",
-            )
-        return result
-
-    def _write_template(
-        self, w: Workload, obj: Obj, template: Mapping[str, object], notes: dict[str, str]
-    ) -> Obj:
-        """Put `template` back and set each of `notes` as its own annotation key, so a key
-        another writer set meanwhile is never lost (the map read earlier is never written
-        back whole). Only a workload with no annotations at all needs the map created,
-        and that write is guarded by a test of the resourceVersion just read."""
-        ops: list[dict[str, object]] = [
-            {"op": "replace", "path": w.template_pointer, "value": template}
-        ]
-        for attempt in range(3):
-            if annotations_of(obj) or (obj.get("metadata") or {}).get("annotations") == {}:
-                body = ops + [
-                    {"op": "add", "path": f"/metadata/annotations/{_pointer(k)}", "value": v}
-                    for k, v in notes.items()
-                ]
-            else:
-                version = (obj.get("metadata") or {}).get("resourceVersion")
-                body = [
-                    {"op": "test", "path": "/metadata/resourceVersion", "value": version},
-                    *ops,
-                    {"op": "add", "path": "/metadata/annotations", "value": dict(notes)},
-                ]
-            try:
-                return self.api.patch(
-                    w.kind, w.name, body, content_type=JSON_PATCH, policy=self.patches
-                )
-            except PlatformRejected:
-                if attempt == 2 or body[0].get("op") != "test":
-                    raise
-                obj = self.api.read(w.kind, w.name)  # written meanwhile: look again
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _unstick(self, w: Workload, before: Obj, state: TargetState, op: Operation) -> None:
-        """Delete the not-ready pods of the bad revision: with OrderedReady the StatefulSet
-        controller waits for them to become ready before replacing them, which a
-        crash-looping pod never does (the "forced rollback" of the Kubernetes docs)."""
-        bad = (before.get("status") or {}).get("updateRevision")
-        if not bad or bad == state.detail.get("updateRevision"):
-            return
-        selector = selector_string((before.get("spec") or {}).get("selector"))
-        pods, _ = self.api.list("pod", label_selector=f"{selector},controller-revision-hash={bad}")
-        for pod in pods:
-            if pod_ready(pod) or not controlled_by(pod, uid(before)):
-                continue
-            name = str(pod["metadata"]["name"])
-            op.intend(w.target, "delete stuck pod", {"pod": name, "revision": bad})
-            with contextlib.suppress(PlatformNotFound):  # gone already: fine
-                self.api.delete("pod", name, propagation=None)
 
     # --- health and manual steps ---------------------------------------------------
 
@@ -539,14 +286,3 @@ class KubernetesPlatform:
 
     def manual_steps(self, to: TargetState) -> str:
         return manual_steps(to, self.api.where)
-
-
-def _ordinal(pod: str) -> tuple[int, str]:
-    """StatefulSet pods in ordinal order: db-2 before db-10."""
-    head, _, tail = pod.rpartition("-")
-    return (int(tail), head) if tail.isdigit() else (-1, pod)
-
-
-def _pointer(key: str) -> str:
-    """A map key as one JSON pointer segment (RFC 6901)."""
-    return key.replace("~", "~0").replace("/", "~1")

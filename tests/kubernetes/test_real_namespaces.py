@@ -175,7 +175,9 @@ def test_restoring_keeps_an_annotation_another_writer_added(
     )
     template = snapshot[0].detail["template"]
     assert isinstance(template, dict)
-    platform._write_template(platform.workloads[0], stale, template, {"ship.dev/release": "9"})
+    platform._restorer.write_template(
+        platform.workloads[0], stale, template, {"ship.dev/release": "9"}
+    )
     notes = present(kube.get("deployments", NS, "web"))["metadata"]["annotations"]
     assert notes["team.example/owner"] == "payments"
     assert notes["ship.dev/release"] == "9"

@@ -58,6 +58,7 @@ class FakeKubeApiServer(RestSemantics):
         self.faults = Faults()
         self.rbac = Rbac()
         self._calls: Counter[tuple[str, str]] = Counter()
+        self._in_order: list[tuple[str, str]] = []
         self._calls_lock = threading.Lock()
         self.stopping = threading.Event()
         self._http: HttpServer | None = None
@@ -164,12 +165,20 @@ class FakeKubeApiServer(RestSemantics):
             plural = f"{plural}/{sub}"
         with self._calls_lock:
             self._calls[(verb, plural)] += 1
+            self._in_order.append((verb, plural))
 
     @property
     def api_calls(self) -> Counter[tuple[str, str]]:
         """Requests so far by (verb, resource): `("patch", "deployments")`."""
         with self._calls_lock:
             return Counter(self._calls)
+
+    @property
+    def calls_in_order(self) -> list[tuple[str, str]]:
+        """The same requests, in the order they arrived, so a test can hold a client to
+        what it sends first."""
+        with self._calls_lock:
+            return list(self._in_order)
 
     def call_count(self, verb: str | None = None, resource: str | None = None) -> int:
         with self._calls_lock:
@@ -182,6 +191,7 @@ class FakeKubeApiServer(RestSemantics):
     def reset_calls(self) -> None:
         with self._calls_lock:
             self._calls.clear()
+            self._in_order.clear()
 
     # --- seeding and reading, for tests and the sandbox -----------------------------
 
