@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from shipper.core.events import Event, MetricRecorded, MigrationLog, TargetProgress
 from shipper.core.model import JSONDict, ReleaseNo, Target, Version
@@ -58,6 +58,7 @@ class ReleaseOperation:
         to_versions: Mapping[str, Version | None] | None = None,
         commit: str | None = None,
         limit_key: str = "",
+        written_ahead: Collection[str] = (),
     ) -> None:
         self.release = release
         # the deadline in words with the key that sets it: "10m (kubernetes.rollout_timeout)"
@@ -79,6 +80,9 @@ class ReleaseOperation:
         self._to = dict(to_versions or {})
         self.commit = commit
         self._guard = threading.Lock()
+        # targets whose intent the core already made durable for this operation (a
+        # side's rollback, written in one go): their first `intend` has nothing to write
+        self._written_ahead = set(written_ahead)
 
     @property
     def deadline(self) -> float:
@@ -95,6 +99,9 @@ class ReleaseOperation:
         if self._abort.is_set():
             raise Interrupted(f"stopped before {action} on {target}: the release is failing")
         with self._guard:
+            if target.key in self._written_ahead:
+                self._written_ahead.discard(target.key)
+                return
             self._write_ahead(target, action, detail or {})
 
     def progress(self, target: Target, status: str, message: str = "") -> None:

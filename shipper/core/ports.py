@@ -309,6 +309,19 @@ class Ledger(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchLedger(Ledger, Protocol):
+    """A ledger that stores a release and adds lines to its log in one write.
+
+    A side's rollback writes the intents of all its targets this way, so each becomes
+    durable before its platform call at the cost of one write, not one per target.
+    A ledger without it gets the same records one write at a time."""
+
+    def save_with(self, release: Release, entries: Sequence[LedgerEntry]) -> None:
+        """Replace the stored release with `release` and add `entries`, all or nothing."""
+        ...
+
+
 class Lock(Protocol):
     """One deploy or rollback at a time per pipeline, with fencing.
 

@@ -8,7 +8,7 @@ fenced: a process that lost the lock writes nothing more.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -27,7 +27,7 @@ from shipper.core.model import (
     Target,
     Version,
 )
-from shipper.core.ports import Clock, Ledger
+from shipper.core.ports import BatchLedger, Clock, Ledger
 from shipper.errors import LockLost
 
 # High-volume events stay out of the ledger; everything else is the release's event log.
@@ -143,6 +143,40 @@ class Record:
             targets[target.key] = action
             self._save(targets=targets)
             self.log("intent", {"target": target.key, "action": action, "detail": detail})
+
+    def write_intents(self, intents: Sequence[tuple[Target, str, JSONDict]]) -> None:
+        """The ledger learns of changes to many targets before any platform call, in one
+        write behind one fence check: a side's rollback, every target's intent at once."""
+        if not intents:
+            return
+        with self._guard:
+            self.fence()
+            machine = self.machine
+            if not machine.changed:
+                machine = m.advance(machine, m.Changed())
+            targets = dict(self.release.targets)
+            targets.update({target.key: action for target, action, _ in intents})
+            release = replace(
+                self.release,
+                phase=machine.phase,
+                state=machine.state,
+                changed=machine.changed,
+                targets=targets,
+            )
+            now = self.clock.now()
+            entries = [
+                LedgerEntry(
+                    now, "intent", {"target": target.key, "action": action, "detail": detail}
+                )
+                for target, action, detail in intents
+            ]
+            if isinstance(self.ledger, BatchLedger):
+                self.ledger.save_with(release, entries)
+            else:  # the same records, one write at a time
+                self.ledger.save(release)
+                for entry in entries:
+                    self.ledger.append(release.number, entry)
+            self.machine, self.release = machine, release
 
     def enter(self, phase: Phase, limit_seconds: float | None = None, limit: str = "") -> None:
         """Enter `phase`; a long one says its limit and the pipeline key that sets it."""

@@ -100,7 +100,7 @@ class Rollback:
                 target=plan.target_text,
             )
         )
-        _, missing, running = restore(self.ctx, self.hold, record, snapshot)
+        _, missing, running = restore(self.ctx, self.hold, record, snapshot, now)
         if missing:
             record.leave(Phase.ROLLBACK, "failed", missing[0])
             record.step(m.Fail(), message=missing[0])

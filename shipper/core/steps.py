@@ -27,6 +27,7 @@ from shipper.core.model import (
     Snapshot,
     Target,
     TargetResult,
+    TargetState,
     Version,
 )
 from shipper.core.operation import ReleaseOperation, pause
@@ -120,9 +121,11 @@ def operation(
     to: Snapshot | None = None,
     commit: str | None = None,
     limit_key: str = "",
+    written_ahead: Sequence[str] = (),
 ) -> ReleaseOperation:
     """The Operation an adapter gets for one deploy, rollback or migration; its first
-    write-ahead marks the context changed."""
+    write-ahead marks the context changed. `written_ahead`: targets whose intent is
+    already in the ledger (see `intend_side`)."""
 
     def write_ahead(target: Target, action: str, detail: JSONDict) -> None:
         ctx.changed = True
@@ -143,7 +146,34 @@ def operation(
         to_versions={t.target.key: t.version for t in to.targets} if to else None,
         commit=commit,
         limit_key=limit_key,
+        written_ahead=written_ahead,
     )
+
+
+ROLL_BACK = "roll back"  # the intent written for every target of a side's rollback
+
+
+def intend_side(
+    ctx: ReleaseContext, record: Record, states: Sequence[TargetState], now: Snapshot | None
+) -> list[str]:
+    """Write ahead, in one ledger write behind one fence check, the rollback of every
+    target of one side that `now` does not show back at `states` already (all of them
+    when `now` is unknown). Returns their keys: the adapter's first `intend` for each
+    then has nothing left to write, so every target's first call goes out at once.
+    Nothing is written once the command is stopping: the adapter's `intend` says why."""
+    if ctx.stop.is_set():
+        return []
+    going = [
+        s
+        for s in states
+        if now is None or (current := now.get(s.target)) is None or not current.runs_same_code(s)
+    ]
+    record.write_intents(
+        [(s.target, ROLL_BACK, {"to_version": s.version, "to": s.identity}) for s in going]
+    )
+    if going:
+        ctx.changed = True
+    return [s.target.key for s in going]
 
 
 def bake_checks(
@@ -201,15 +231,22 @@ def pinned_checks(
 
 
 def restore(
-    ctx: ReleaseContext, hold: Hold, record: Record, snapshot: Snapshot
+    ctx: ReleaseContext,
+    hold: Hold,
+    record: Record,
+    snapshot: Snapshot,
+    now: Snapshot | None = None,
 ) -> tuple[list[str], list[str], Snapshot]:
     """Both sides back to `snapshot`, concurrently, with the rollback's own budget
-    (never what the deploy left over). Returns (restored, not restored, running)."""
+    (never what the deploy left over). Each side writes its targets' intents in one go
+    (`intend_side`; `now`, when known, is what runs) and then hands the adapter every
+    target at once. Returns (restored, not restored, running)."""
     abort = threading.Event()  # one side's failure never stops the other's rollback
 
     def act(platform: Platform) -> Sequence[TargetResult]:
         states = snapshot.side(platform.side)
         label = common_version(states) or Version("")  # for people only; may be unknown
+        written = intend_side(ctx, record, states, now)
         op = operation(
             ctx,
             hold,
@@ -220,6 +257,7 @@ def restore(
             None,
             to=snapshot,
             limit_key="rollback.timeout",
+            written_ahead=written,
         )
         return platform.roll_back(states, op)
 

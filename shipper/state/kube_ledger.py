@@ -22,7 +22,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from shipper.core.model import JSON, LedgerEntry, Release, ReleaseNo
@@ -153,6 +153,10 @@ class KubernetesLedger:
 
     def append(self, number: ReleaseNo, entry: LedgerEntry) -> None:
         self._update(number, lambda old, entries: (old, [*entries, entry]))
+
+    def save_with(self, release: Release, entries: Sequence[LedgerEntry]) -> None:
+        """The release and new lines of its log in one ConfigMap update."""
+        self._update(release.number, lambda _old, logged: (release, [*logged, *entries]))
 
     def get(self, number: ReleaseNo) -> Release | None:
         obj = self._read(number)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from shipper.core.model import JSON, LedgerEntry, Release, ReleaseNo
@@ -50,35 +50,54 @@ class SqliteLedger:
     def save(self, release: Release) -> None:
         try:
             with self._db.transaction() as cur:
-                pipeline, number, kind, version, state, started, data = self._row(release)
-                cur.execute(
-                    "UPDATE releases SET kind = ?, version = ?, state = ?, started_at = ?, "
-                    "data = ? WHERE pipeline = ? AND number = ?",
-                    (kind, version, state, started, data, pipeline, number),
-                )
-                if cur.rowcount == 0:
-                    raise LedgerError(
-                        f"release {release.number} is missing from the ledger at {self._db.path}"
-                    )
+                self._update(cur, release)
         except sqlite3.Error as exc:
             raise self._db.error("write", exc) from None
+
+    def _update(self, cur: sqlite3.Cursor, release: Release) -> None:
+        pipeline, number, kind, version, state, started, data = self._row(release)
+        cur.execute(
+            "UPDATE releases SET kind = ?, version = ?, state = ?, started_at = ?, "
+            "data = ? WHERE pipeline = ? AND number = ?",
+            (kind, version, state, started, data, pipeline, number),
+        )
+        if cur.rowcount == 0:
+            raise LedgerError(
+                f"release {release.number} is missing from the ledger at {self._db.path}"
+            )
 
     def append(self, number: ReleaseNo, entry: LedgerEntry) -> None:
         try:
             with self._db.transaction() as cur:
-                cur.execute(
-                    "INSERT INTO entries (pipeline, number, time, event, fields) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (
-                        self._pipeline,
-                        number,
-                        entry.time.isoformat(),
-                        entry.event,
-                        json.dumps(entry.fields, sort_keys=True),
-                    ),
-                )
+                self._insert(cur, number, [entry])
         except sqlite3.Error as exc:
             raise self._db.error("write", exc) from None
+
+    def save_with(self, release: Release, entries: Sequence[LedgerEntry]) -> None:
+        """The release and new lines of its log in one transaction (one side's intents)."""
+        try:
+            with self._db.transaction() as cur:
+                self._update(cur, release)
+                self._insert(cur, release.number, entries)
+        except sqlite3.Error as exc:
+            raise self._db.error("write", exc) from None
+
+    def _insert(
+        self, cur: sqlite3.Cursor, number: ReleaseNo, entries: Sequence[LedgerEntry]
+    ) -> None:
+        cur.executemany(
+            "INSERT INTO entries (pipeline, number, time, event, fields) VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    self._pipeline,
+                    number,
+                    e.time.isoformat(),
+                    e.event,
+                    json.dumps(e.fields, sort_keys=True),
+                )
+                for e in entries
+            ],
+        )
 
     def get(self, number: ReleaseNo) -> Release | None:
         rows = self._db.query(
