@@ -6,12 +6,16 @@ feed diagnostics (listing pods and ReplicaSets to name a crash-looping pod, read
 log) are marked `required=False`: the rollout is judged by the workload's own status, so
 their absence is a warning.
 
-Each right is one SelfSubjectAccessReview, which any authenticated user may create.
+The rights are asked about with one SelfSubjectRulesReview for the namespace; a right its
+rules don't grant (a denial, a rule limited to some names, an authorizer that can't list
+its rules and answers `incomplete`, as `kubectl auth can-i --list` warns) is asked about
+again with its own SelfSubjectAccessReview, which decides. Any authenticated user may
+create both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from shipper.core.model import Finding, Severity
@@ -53,6 +57,29 @@ class Access:
         if self.subresource:
             attrs["subresource"] = self.subresource
         return attrs
+
+
+def granted(right: Access, rules: Iterable[Mapping[str, object]]) -> bool:
+    """Whether one of `rules` (a SelfSubjectRulesReview's resourceRules) grants `right`
+    on every object of its resource. A rule naming objects (`resourceNames`) grants it on
+    those only, so it does not count here."""
+    shown = f"{right.resource}/{right.subresource}" if right.subresource else right.resource
+    names = {"*", shown}
+    if right.subresource:
+        names |= {f"{right.resource}/*", f"*/{right.subresource}"}
+    for rule in rules:
+        if rule.get("resourceNames"):
+            continue
+        verbs, groups, resources = (
+            _strings(rule.get(k)) for k in ("verbs", "apiGroups", "resources")
+        )
+        if verbs & {"*", right.verb} and groups & {"*", right.group} and resources & names:
+            return True
+    return False
+
+
+def _strings(value: object) -> set[str]:
+    return {str(v) for v in value} if isinstance(value, list) else set()
 
 
 def _rights(kind: str, verbs: Iterable[str], why: str, required: bool = True) -> list[Access]:

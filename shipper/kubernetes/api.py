@@ -283,6 +283,27 @@ class KubeApi:
         )
         return bool((answer.get("status") or {}).get("allowed"))
 
+    def rules(self) -> tuple[Sequence[Obj], bool]:
+        """The caller's resource rules in this namespace and whether the list is
+        incomplete (an authorizer that can't list its rules): one SelfSubjectRulesReview."""
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": self.namespace},
+        }
+        action = "list ship's rights (SelfSubjectRulesReview)"
+        answer = self._call(
+            action,
+            "selfsubjectrulesreviews",
+            lambda: self._json(
+                "POST", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews", action, body=body
+            ),
+            self.reads,
+        )
+        status = answer.get("status") or {}
+        rules = [r for r in status.get("resourceRules") or [] if isinstance(r, dict)]
+        return rules, bool(status.get("incomplete"))
+
     def pod_log(
         self, name: str, container: str, *, tail: int | None = None, previous: bool = False
     ) -> str:

@@ -1,7 +1,7 @@
 """Running the Kubernetes preflight: read every workload once, apply the pure rules of
 `preflight.py`, and ask the cluster about ship's rights, all before any change.
 
-Read-only. The workload lists and the access reviews go out together, so the preflight
+Read-only. The workload lists and the rights review go out together, so the preflight
 costs about one round trip. A workload still finishing someone else's rollout is looked
 at again for up to `kubernetes.rollout_wait`; past that it is refused.
 
@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from shipper.core.model import Finding, Severity
 from shipper.errors import PipelineError, PlatformAuthError, ShipError
-from shipper.kubernetes.access import Access, findings
+from shipper.kubernetes.access import Access, findings, granted
 from shipper.kubernetes.api import KubeApi, Obj
 from shipper.kubernetes.preflight import Rules, check_workload
 from shipper.kubernetes.workloads import Workload
@@ -96,10 +96,7 @@ class Preflight:
         if not self.rights:
             return []
         try:
-            with ThreadPoolExecutor(
-                max_workers=min(8, len(self.rights)), thread_name_prefix="kube-access"
-            ) as pool:
-                answers = list(pool.map(self.api.may, self.rights))
+            missing = self._missing()
         except PlatformAuthError as exc:
             return [Finding(None, "permissions", Severity.WARN, f"could not check rights: {exc}")]
         except ShipError as exc:
@@ -112,9 +109,30 @@ class Preflight:
                     f"could not check ship's rights (SelfSubjectAccessReview): {exc}",
                 )
             ]
-        missing = [r for r, ok in zip(self.rights, answers, strict=True) if not ok]
         who = f"the kubeconfig user of context {self.api.where.context}"
         return findings(missing, self.api.namespace, who)
+
+    def _missing(self) -> list[Access]:
+        """The rights the user lacks: one rules review, then an access review for each
+        right the rules don't grant (or for every right when the rules can't be read)."""
+        unsure = list(self.rights)
+        try:
+            rules, incomplete = self.api.rules()
+        except PlatformAuthError:
+            raise
+        except ShipError as exc:
+            log.info("rules review failed (%s); asking right by right", exc)
+        else:
+            if incomplete:
+                log.info("the rules review is incomplete; rights it lacks are asked one by one")
+            unsure = [r for r in unsure if not granted(r, rules)]
+        if not unsure:
+            return []
+        with ThreadPoolExecutor(
+            max_workers=min(8, len(unsure)), thread_name_prefix="kube-access"
+        ) as pool:
+            answers = list(pool.map(self.api.may, unsure))
+        return [r for r, ok in zip(unsure, answers, strict=True) if not ok]
 
 
 def _waiting(found: Sequence[Finding]) -> bool:

@@ -3,7 +3,8 @@
 A denied request is answered as the real authorizer answers it, a 403 `Status` with
 reason `Forbidden` naming the user, the verb, the resource and its group, and a
 SelfSubjectAccessReview asked about the same verb and resource says `allowed: false`,
-so ship's preflight and its later calls see one consistent set of rights.
+so ship's preflight and its later calls see one consistent set of rights; a
+SelfSubjectRulesReview lists the same rights as rules.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class Rbac:
         with self._lock:
             self._denied.clear()
 
+    def denies_nothing(self) -> bool:
+        with self._lock:
+            return not self._denied
+
     def allowed(self, verb: str, resource: str, subresource: str = "") -> bool:
         with self._lock:
             return (verb, resource, subresource) not in self._denied and (
@@ -43,3 +48,25 @@ def forbidden_message(verb: str, resource: str, subresource: str, group: str, ns
         f'{shown}{"." + group if group else ""} is forbidden: User "{USER}" cannot {verb} '
         f'resource "{shown}" in API group "{group}" in the namespace "{ns}"'
     )
+
+
+VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+
+
+def resource_rules(
+    rbac: Rbac, resources: list[tuple[str, str, tuple[str, ...]]]
+) -> list[dict[str, list[str]]]:
+    """What a SelfSubjectRulesReview lists for this user: one wildcard rule while nothing
+    is denied, else per resource (and subresource) the verbs still allowed, in the shape
+    the API server gives (`verbs`, `apiGroups`, `resources`). `resources` is
+    (group, plural, subresources) for every resource the server serves."""
+    if rbac.denies_nothing():
+        return [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]
+    rules = []
+    for group, plural, subs in resources:
+        for sub in ("", *subs):
+            verbs = [v for v in VERBS if rbac.allowed(v, plural, sub)]
+            if verbs:
+                name = f"{plural}/{sub}" if sub else plural
+                rules.append({"verbs": verbs, "apiGroups": [group], "resources": [name]})
+    return rules

@@ -21,8 +21,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from shipper.sandbox.kubeapi.managed import manager_of
 from shipper.sandbox.kubeapi.patch import PatchError
-from shipper.sandbox.kubeapi.rbac import forbidden_message
+from shipper.sandbox.kubeapi.rbac import forbidden_message, resource_rules
 from shipper.sandbox.kubeapi.resources import (
+    RESOURCES,
     BadRequest,
     Invalid,
     Resource,
@@ -43,6 +44,7 @@ PATH = re.compile(
 )
 DEFAULT_WATCH_SECONDS = 300
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+SSRR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews"
 
 
 class ApiError(Exception):
@@ -166,6 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
             if parts.path == SSAR_PATH:
                 self._access_review(method, body)
                 return
+            if parts.path == SSRR_PATH:
+                self._rules_review(method, body)
+                return
             self._authorize(method, parts.path, query)
             self._route(method, parts.path, query, body)
         except ApiError as exc:
@@ -190,6 +195,43 @@ class _Handler(BaseHTTPRequestHandler):
                 name=match["name"] or None,
                 resource=resource_for(group, match["core"] or match["version"], plural),
             )
+
+    def _rules_review(self, method: str, body: Any) -> None:
+        """A SelfSubjectRulesReview: every rule this user has in the namespace asked
+        about, complete (the sandbox has one authorizer, which can list its rules)."""
+        if method != "POST":
+            raise api_error(405, "MethodNotAllowed", f"{method} is not supported here")
+        spec = (body or {}).get("spec") if isinstance(body, dict) else None
+        if not isinstance(spec, dict) or not spec.get("namespace"):
+            raise api_error(
+                422,
+                "Invalid",
+                "SelfSubjectRulesReview.authorization.k8s.io is invalid: "
+                "spec.namespace: Required value: no namespace on request",
+            )
+        served = [
+            (r.group, r.plural, ("log",) * (r.plural == "pods") + ("status",) * r.has_status)
+            for r in RESOURCES.values()
+        ]
+        self._send_json(
+            201,
+            {
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectRulesReview",
+                "metadata": {"creationTimestamp": None},
+                "spec": spec,
+                "status": {
+                    "resourceRules": resource_rules(self.server.api.rbac, served),
+                    "nonResourceRules": [
+                        {
+                            "verbs": ["get"],
+                            "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*"],
+                        }
+                    ],
+                    "incomplete": False,
+                },
+            },
+        )
 
     def _access_review(self, method: str, body: Any) -> None:
         """A SelfSubjectAccessReview: whether this user may do what it asks about."""
