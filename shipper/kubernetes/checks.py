@@ -72,8 +72,11 @@ class Preflight:
     def _workloads(self, image: str) -> list[Finding]:
         kinds = list(dict.fromkeys(w.kind for w in self.workloads))
         listed: dict[tuple[str, str], Obj] = {}
-        for kind in kinds:
-            items, _ = self.api.list(kind)
+        with ThreadPoolExecutor(
+            max_workers=max(1, len(kinds)), thread_name_prefix="kube-preflight-list"
+        ) as pool:
+            lists = list(pool.map(lambda kind: self.api.list(kind)[0], kinds))
+        for kind, items in zip(kinds, lists, strict=True):
             listed |= {(kind, str((o.get("metadata") or {}).get("name"))): o for o in items}
         out: list[Finding] = []
         for w in self.workloads:
