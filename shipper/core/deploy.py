@@ -95,24 +95,25 @@ class Deploy:
                 return self._code_release(None)
             return self._code_release(resumed)
 
+        # the plan --dry-run prints is the one carried out: its phases decide what runs
         self._gate.soon(req.skip_gate_reason)
         snapshot = self.ctx.snapshot()
         decision = self.ctx.decide_migrations(version, req.migrations, snapshot)
-        self.ports.emitter.emit(
-            plan_event(build_plan(version, snapshot, decision, commit=req.commit))
-        )
+        plan = build_plan(version, snapshot, decision, commit=req.commit)
+        self.ports.emitter.emit(plan_event(plan))
         refused = preflight(self.ctx, version, self._preflight_log)
         if refused is not None:
             return refused
+        migrating = plan.runs(Phase.MIGRATE)
         if req.migrations_only:
-            if not decision.run:
+            if not migrating:
                 return Outcome(ExitCode.OK, f"no migration release for {version}: {decision.why}")
             return self._new_migration(snapshot) or self._migrated()
-        if snapshot.runs_everywhere(version, req.commit) and not decision.run and not req.force:
+        if snapshot.runs_everywhere(version, req.commit) and not migrating and not req.force:
             message = f"{version} already runs on every target; nothing to do (--force redeploys)"
             self.ports.emitter.emit(Notice(level="info", message=message))
             return Outcome(ExitCode.OK, message, ReleaseState.UNCHANGED, None, snapshot)
-        if decision.run:
+        if migrating:
             outcome = self._new_migration(snapshot)
             if outcome is not None:
                 return outcome

@@ -1,4 +1,6 @@
-"""What a release will do, decided before anything is done (what --dry-run prints)."""
+"""What a release will do, decided before anything is done: what --dry-run prints and
+what `Deploy` then carries out. Its phases are the code release's in `machine.ORDER`,
+less those this release skips."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from shipper.core.config import MigrationPolicy
-from shipper.core.model import Snapshot, Target, Version, names_version
+from shipper.core.machine import ORDER
+from shipper.core.model import Phase, ReleaseKind, Snapshot, Target, Version, names_version
 from shipper.core.ports import SourceHistory
 from shipper.errors import MigrationsUndecided
 
@@ -38,6 +41,21 @@ class Plan:
     def changes_anything(self) -> bool:
         return self.migrations.run or any(t.action == "deploy" for t in self.targets)
 
+    def runs(self, phase: Phase) -> bool:
+        """Whether this release goes through `phase`."""
+        return phase.value in self.phases
+
+
+def planned_phases(*, migrations: bool, verify: bool = True) -> tuple[Phase, ...]:
+    """The code release's phases (`machine.ORDER`) that a release with or without
+    migrations, and with or without a bake, goes through; `done` is no step of a plan."""
+    skipped = {Phase.DONE}
+    if not migrations:
+        skipped |= {Phase.MIGRATE, Phase.MIGRATION_BAKE}
+    if not verify:
+        skipped.add(Phase.VERIFY)
+    return tuple(p for p in ORDER[ReleaseKind.CODE] if p not in skipped)
+
 
 def build_plan(
     version: Version,
@@ -56,11 +74,8 @@ def build_plan(
         )
         for t in sorted(snapshot.targets, key=lambda s: s.target)
     )
-    phases = ["lock", "gate", "snapshot"]
-    if migrations.run:
-        phases += ["migrate", "migration_bake"]
-    phases += ["release", "verify"] if verify else ["release"]
-    return Plan(version, migrations, targets, tuple(phases))
+    phases = planned_phases(migrations=migrations.run, verify=verify)
+    return Plan(version, migrations, targets, tuple(p.value for p in phases))
 
 
 def decide_migrations(

@@ -92,3 +92,21 @@ def test_plan_lists_each_target_from_and_to() -> None:
         ("deployment/w", "v2", "none"),
     ]
     assert plan.phases[:5] == ("lock", "gate", "snapshot", "migrate", "migration_bake")
+
+
+def test_the_plans_phases_are_the_machines_order() -> None:
+    """The phases a plan lists are machine.ORDER's for a code release, in that order,
+    less those the release skips: no phase list of its own to drift from the machine's."""
+    from shipper.core.machine import ORDER
+    from shipper.core.model import Phase, ReleaseKind
+    from shipper.core.plan import planned_phases
+
+    order = ORDER[ReleaseKind.CODE]
+    for migrations in (True, False):
+        for verify in (True, False):
+            phases = planned_phases(migrations=migrations, verify=verify)
+            assert list(phases) == [p for p in order if p in phases]
+            assert (Phase.MIGRATE in phases) is migrations
+            assert (Phase.MIGRATION_BAKE in phases) is migrations
+            assert (Phase.VERIFY in phases) is verify
+            assert Phase.DONE not in phases and Phase.RELEASE in phases
