@@ -33,6 +33,7 @@ from shipper.kubernetes.access import Access
 from shipper.kubernetes.api import STRATEGIC_MERGE_PATCH, KubeApi, Obj
 from shipper.kubernetes.awaiting import SIDE_ERRORS, RolloutWaiter, generation_of
 from shipper.kubernetes.checks import Preflight
+from shipper.kubernetes.errors import KubeConflict
 from shipper.kubernetes.follow import Tuning
 from shipper.kubernetes.health import HealthReader
 from shipper.kubernetes.preflight import Rules
@@ -158,8 +159,22 @@ class KubernetesPlatform:
     # --- deploy --------------------------------------------------------------------
 
     def deploy(self, version: Version, op: Operation) -> Sequence[TargetResult]:
+        """Every workload patched at once; one whose latest object the platform holds
+        (the snapshot just taken, say) is patched without a read first, under a
+        resourceVersion precondition (a conflict reads it and decides again)."""
         image = render(self.image_template, version)
-        return self._each(lambda w, live: self._deploy_one(w, image, op, live), op)
+        known = self._known_of(self.workloads)
+        return self._each(
+            lambda w, live: self._deploy_one(
+                w, image, op, live, None if live is not None else known[(w.kind, w.name)]
+            ),
+            op,
+            read=[w for w in self.workloads if known[(w.kind, w.name)] is None],
+        )
+
+    def _known_of(self, chosen: Sequence[Workload]) -> dict[tuple[str, str], Obj | None]:
+        with self._known_lock:
+            return {(w.kind, w.name): self._known.get((w.kind, w.name)) for w in chosen}
 
     def _each(
         self,
@@ -199,10 +214,13 @@ class KubernetesPlatform:
             raise side_error
         return results
 
-    def _deploy_one(self, w: Workload, image: str, op: Operation, live: Obj | None) -> TargetResult:
+    def _deploy_one(
+        self, w: Workload, image: str, op: Operation, live: Obj | None, known: Obj | None = None
+    ) -> TargetResult:
         target = w.target
         try:
-            obj = live if live is not None else self.api.read(w.kind, w.name)
+            guarded = live is None and known is not None
+            obj = live or known or self.api.read(w.kind, w.name)
             chosen, missing = w.selected(obj)
             if missing or not chosen:
                 have = ", ".join(w.images(obj)) or "none"
@@ -215,6 +233,8 @@ class KubernetesPlatform:
             images = w.images(obj)
             latest = obj
             if all(images[c] == image for c in chosen):
+                if guarded:  # no write is decided on an object that may be old
+                    return self._deploy_one(w, image, op, self.api.read(w.kind, w.name))
                 op.progress(target, "patched", f"{w.ref} already runs {image}")
                 generation = generation_of(obj)
             else:
@@ -228,13 +248,23 @@ class KubernetesPlatform:
                         "from": {c: images[c] for c in chosen},
                     },
                 )
-                patched = self.api.patch(
-                    w.kind,
-                    w.name,
-                    w.image_patch(chosen, image, str(op.release), cause, init=w.init_names(obj)),
-                    content_type=STRATEGIC_MERGE_PATCH,
-                    policy=self.patches,
-                )
+                body = w.image_patch(chosen, image, str(op.release), cause, w.init_names(obj))
+                if guarded:
+                    body["metadata"]["resourceVersion"] = (obj.get("metadata") or {}).get(
+                        "resourceVersion"
+                    )
+                try:
+                    patched = self.api.patch(
+                        w.kind,
+                        w.name,
+                        body,
+                        content_type=STRATEGIC_MERGE_PATCH,
+                        policy=self.patches,
+                    )
+                except KubeConflict:
+                    if not guarded:
+                        raise
+                    return self._deploy_one(w, image, op, self.api.read(w.kind, w.name))
                 self._saw(w, patched)
                 generation, latest = generation_of(patched), patched
                 op.progress(target, "patched", f"{w.ref} set to {image}")
@@ -260,8 +290,7 @@ class KubernetesPlatform:
                 kind, name = str(state.detail.get("kind", "")), str(state.detail.get("name", ""))
                 w = Workload.parse(state.target.name) if not kind else Workload(kind, name)
             chosen.append(w)
-        with self._known_lock:
-            known = {(w.kind, w.name): self._known.get((w.kind, w.name)) for w in chosen}
+        known = self._known_of(chosen)
         unknown = [w for w in chosen if known[(w.kind, w.name)] is None]
         return self._each(
             lambda w, live: self._restorer.restore(
