@@ -7,7 +7,7 @@ import threading
 
 from shipper.core import machine as m
 from shipper.core import traffic
-from shipper.core.admission import FRESH_SECONDS, Gatekeeper, blocked, preflight
+from shipper.core.admission import FRESH_SECONDS, Gatekeeper, blocked, preflight, start_preflight
 from shipper.core.context import ReleaseContext
 from shipper.core.early import Early
 from shipper.core.events import (
@@ -97,11 +97,12 @@ class Deploy:
 
         # the plan --dry-run prints is the one carried out: its phases decide what runs
         self._gate.soon(req.skip_gate_reason)
+        checked = start_preflight(self.ctx, version)  # read-only, beside the snapshot
         snapshot = self.ctx.snapshot()
         decision = self.ctx.decide_migrations(version, req.migrations, snapshot)
         plan = build_plan(version, snapshot, decision, commit=req.commit)
         self.ports.emitter.emit(plan_event(plan))
-        refused = preflight(self.ctx, version, self._preflight_log)
+        refused = preflight(self.ctx, version, self._preflight_log, checked)
         if refused is not None:
             return refused
         migrating = plan.runs(Phase.MIGRATE)
