@@ -35,7 +35,7 @@ from shipper.core.outcome import Outcome
 from shipper.core.plan import Plan
 from shipper.core.ports import Check, Platform
 from shipper.core.record import Record
-from shipper.core.sides import common_version, divergent, on_each_side
+from shipper.core.sides import all_reached, common_version, divergent, on_each_side
 from shipper.core.verify import BakeResult, PlatformHealthCheck, bake
 from shipper.errors import ExitCode, ShipError
 
@@ -268,8 +268,13 @@ def restore(
     missing = [f for o in outcomes for f in o.failures()]
     if ctx.stop.is_set():
         hold.fence()
+    # Every target back and saying what it runs (the platform's identities, as a read
+    # would): that is what runs, and the verify round that follows reads each side's
+    # health by those identities. Anything less, and what runs is read again.
+    reached = [r.state for o in outcomes for r in o.results if r.ok and r.state]
+    known = None if missing else all_reached(snapshot, reached, ctx.ports.clock.now())
     try:
-        running = ctx.snapshot()
+        running = known or ctx.snapshot()
         missing += divergent(snapshot, running, missing)
     except ShipError as exc:
         missing.append(f"could not read what runs now: {exc}")

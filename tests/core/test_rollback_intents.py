@@ -234,3 +234,40 @@ def replace_targets(release: Release, number: ReleaseNo | None = None) -> Releas
         changed=True,
         targets={"heroku:acme-web": "roll back"},
     )
+
+
+def test_a_rollback_whose_every_target_reported_its_state_reads_no_snapshot_again(
+    world: World,
+) -> None:
+    """Every target back and saying what it runs: that is what runs, and the verify
+    round reads each side's health; no further read of every target first."""
+    world.checks[0].when = lambda v: MeasurementStatus.FAILED if v == "v2" else None
+    reads: list[int] = []
+    real = world.heroku.snapshot
+
+    def snapshot() -> Sequence[TargetState]:
+        reads.append(len(world.heroku.rollbacks))
+        return real()
+
+    world.heroku.snapshot = snapshot  # type: ignore[method-assign]  # a spy around the fake's own
+    outcome = world.deploy("v2")
+    assert outcome.exit_code == 1, outcome.message
+    assert world.heroku.rollbacks and all(n == 0 for n in reads)
+
+
+def test_a_target_left_behind_is_read_again_and_named(world: World) -> None:
+    """A target whose rollback failed: what runs is read afresh, and exit 4 names it."""
+    world.checks[0].when = lambda v: MeasurementStatus.FAILED if v == "v2" else None
+    world.kube.fail_rollback["deployment/web"] = "patch refused"
+    reads: list[int] = []
+    real = world.heroku.snapshot
+
+    def snapshot() -> Sequence[TargetState]:
+        reads.append(len(world.heroku.rollbacks))
+        return real()
+
+    world.heroku.snapshot = snapshot  # type: ignore[method-assign]  # a spy around the fake's own
+    outcome = world.deploy("v2")
+    assert outcome.exit_code == 4
+    assert "deployment/web" in outcome.message
+    assert any(n > 0 for n in reads)
