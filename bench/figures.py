@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shipper.core.model import Phase
+
 
 class RunFailed(Exception):
     """A run did not complete as it should: none of its figures may be printed."""
@@ -167,7 +169,7 @@ def phase_seconds(events: Iterable[Mapping[str, Any]]) -> dict[str, float]:
     return out
 
 
-BAKES = ("migration_bake", "verify")
+BAKES = (Phase.MIGRATION_BAKE.value, Phase.VERIFY.value)  # the phases that are waits asked for
 
 
 def bake_windows(events: Iterable[Mapping[str, Any]]) -> list[tuple[float, float]]:

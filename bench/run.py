@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from bench import figures as fig
 from bench.figures import Figure, RunFailed
+from shipper.core.model import Phase
 
 HERE = Path(__file__).resolve().parent
 SHIP = str(Path(sys.executable).with_name("ship"))
@@ -38,6 +39,7 @@ VERIFY_BAKE = 3.0
 INTERVAL = 0.5
 FAILURE_LIMIT = 2
 GOAL = 1.05  # release overhead, issue 19
+RELEASE, MIGRATE = Phase.RELEASE.value, Phase.MIGRATE.value
 
 
 def parse_latency(raw: str) -> float:
@@ -231,21 +233,21 @@ def release_figures(world: World, latency: float, version: str) -> tuple[list[Fi
         ),
         Figure(
             f"  code phase {size} (release phase / slowest target)",
-            phases.get("release", 0.0),
+            phases.get(RELEASE, 0.0),
             slowest.seconds,
             "s",
             "targets ship concurrently",
         ),
         Figure(
             f"  migration {size} (migrate phase / Job run)",
-            phases.get("migrate", 0.0),
+            phases.get(MIGRATE, 0.0),
             job.seconds,
             "s",
             "",
         ),
         Figure(
             f"  bakes {size} (migration_bake + verify / configured)",
-            phases.get("migration_bake", 0.0) + phases.get("verify", 0.0),
+            sum(phases.get(p, 0.0) for p in fig.BAKES),
             MIGRATION_BAKE + VERIFY_BAKE,
             "s",
             "",
@@ -266,10 +268,7 @@ def release_figures(world: World, latency: float, version: str) -> tuple[list[Fi
         ),
         Figure(
             f"  other {size} (lock, gates, snapshots, between phases)",
-            (last - first)
-            - sum(phases.get(p, 0.0) for p in ("release", "migrate"))
-            - phases.get("migration_bake", 0.0)
-            - phases.get("verify", 0.0),
+            (last - first) - sum(phases.get(p, 0.0) for p in (RELEASE, MIGRATE, *fig.BAKES)),
             0.0,
             "s",
             f"{latency * 1000:.0f} ms per API call",
