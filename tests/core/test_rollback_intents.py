@@ -271,3 +271,28 @@ def test_a_target_left_behind_is_read_again_and_named(world: World) -> None:
     assert outcome.exit_code == 4
     assert "deployment/web" in outcome.message
     assert any(n > 0 for n in reads)
+
+
+def test_both_sides_are_handed_their_rollback_before_either_returns(world: World) -> None:
+    """The two sides' rollbacks run at once: each waits at a barrier only the other can
+    open, which a rollback of one side after the other would never reach."""
+    world.checks[0].when = lambda v: MeasurementStatus.FAILED if v == "v2" else None
+    barrier = threading.Barrier(2, timeout=5.0)
+    met: list[Side] = []
+
+    def meeting(platform: FakePlatform) -> None:
+        real = platform.roll_back
+
+        def roll_back(to: Sequence[TargetState], op: Operation) -> Sequence[TargetResult]:
+            barrier.wait()
+            met.append(platform.side)
+            return real(to, op)
+
+        platform.roll_back = roll_back  # type: ignore[method-assign]  # a spy around the fake's own
+
+    meeting(world.heroku)
+    meeting(world.kube)
+    outcome = world.deploy("v2")
+    assert outcome.exit_code == 1, outcome.message
+    assert sorted(met) == sorted([Side.HEROKU, Side.KUBERNETES])
+    assert world.everywhere("v1")
