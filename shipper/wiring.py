@@ -18,7 +18,7 @@ from shipper.core.emitter import Emitter
 from shipper.core.model import Holder, Side
 from shipper.core.ports import Ports
 from shipper.core.run import Releaser
-from shipper.deferred import DeferredPlatform, DeferredRunner
+from shipper.lazy_adapters import DeferredPlatform, DeferredRunner
 from shipper.pipeline import Pipeline
 from shipper.ports import (
     Check,

@@ -12,7 +12,7 @@ import math
 
 import httpx
 
-from shipper.checks.wire import (
+from shipper.checks.transport import (
     describe_transport_error,
     is_connect_failure,
     shown_url,

@@ -27,7 +27,7 @@ from typing import Literal
 
 import httpx
 
-from shipper.checks.wire import (
+from shipper.checks.transport import (
     describe_transport_error,
     is_connect_failure,
     redact,

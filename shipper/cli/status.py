@@ -25,7 +25,7 @@ def status(
     with reported(debug):
         loaded = load(pipeline, debug)
         wiring = wire(loaded)
-        from shipper.status import read_status
+        from shipper.inspection import read_status
 
         view = read_status(wiring, warn=err)
         from shipper.report.factory import render_status

@@ -43,7 +43,7 @@ def validate(
             typer.echo(f"{display_path(path)}: {prefix}: {shared}")
         if not online:
             return
-        from shipper.status import reach_everything
+        from shipper.inspection import reach_everything
 
         wiring = wire(loaded)
         problems = reach_everything(wiring, say=typer.echo)

@@ -4,26 +4,26 @@ the configured checks) and the status gate, whose reading can start early."""
 from __future__ import annotations
 
 from shipper.core import machine as m
+from shipper.core.command_io import Outcome
 from shipper.core.context import ReleaseContext
-from shipper.core.early import Early
 from shipper.core.events import GateBlocked, GatePassed, GateSkipped, Notice, PreflightFinding
 from shipper.core.model import JSONDict, Phase, Version
-from shipper.core.outcome import Outcome
 from shipper.core.ports import GateReading
 from shipper.core.preflight import PreflightResult, run_preflight
 from shipper.core.reach import reach_checks
+from shipper.core.read_ahead import ReadAhead
 from shipper.core.record import Record
 from shipper.errors import ExitCode
 
 FRESH_SECONDS = 10.0  # an early reading (gate, targets) older than this is read again
 
 
-def start_preflight(ctx: ReleaseContext, version: Version) -> Early[PreflightResult]:
+def start_preflight(ctx: ReleaseContext, version: Version) -> ReadAhead[PreflightResult]:
     """Start the preflight's reads now, for `preflight(..., early=)`: they need nothing
     the snapshot reads, so both take the time of the slower one instead of their sum."""
     ports = ctx.ports
     checks = [*ports.preflight_checks, *reach_checks(ports.checks)]
-    return Early(
+    return ReadAhead(
         lambda: run_preflight(ports.platforms, checks, ctx.policy.preflight, version),
         ports.clock,
     )
@@ -33,7 +33,7 @@ def preflight(
     ctx: ReleaseContext,
     version: Version,
     log: list[tuple[str, JSONDict]],
-    early: Early[PreflightResult] | None = None,
+    early: ReadAhead[PreflightResult] | None = None,
 ) -> Outcome | None:
     """Every side's preflight and the configured checks, read concurrently, after the
     snapshot and before the first change anywhere. Every finding and every override
@@ -76,14 +76,14 @@ class Gatekeeper:
 
     def __init__(self, ctx: ReleaseContext) -> None:
         self._ctx = ctx
-        self._early: Early[GateReading] | None = None
+        self._early: ReadAhead[GateReading] | None = None
 
     def soon(self, skip_reason: str) -> None:
         """Start reading the status gate now, for the next `read`: the caller reads
         the targets meanwhile, and both answers arrive in the time of one round trip."""
         gate = self._ctx.ports.gate
         if gate is not None and not skip_reason:
-            self._early = Early(gate.read, self._ctx.ports.clock)
+            self._early = ReadAhead(gate.read, self._ctx.ports.clock)
 
     def read(self, record: Record, phase: Phase, skip_reason: str) -> str:
         """ "" when the gate is open (or overridden, which is recorded), else why not."""

@@ -8,8 +8,8 @@ import threading
 from shipper.core import machine as m
 from shipper.core import traffic
 from shipper.core.admission import FRESH_SECONDS, Gatekeeper, blocked, preflight, start_preflight
+from shipper.core.command_io import DeployRequest, Outcome
 from shipper.core.context import ReleaseContext
-from shipper.core.early import Early
 from shipper.core.events import (
     Notice,
     PhaseFinished,
@@ -17,7 +17,7 @@ from shipper.core.events import (
     RollbackStarted,
     SnapshotTaken,
 )
-from shipper.core.holding import Hold
+from shipper.core.lock_hold import Hold
 from shipper.core.model import (
     JSONDict,
     Phase,
@@ -29,11 +29,11 @@ from shipper.core.model import (
     TargetState,
     Version,
 )
-from shipper.core.outcome import DeployRequest, Outcome
 from shipper.core.plan import build_plan
 from shipper.core.ports import (
     Check,
 )
+from shipper.core.read_ahead import ReadAhead
 from shipper.core.record import Record
 from shipper.core.sides import (
     all_reached,
@@ -76,7 +76,7 @@ class Deploy:
         self._gate = Gatekeeper(ctx)
         # what the preflight found and overrode, for the ledger of the release that follows
         self._preflight_log: list[tuple[str, JSONDict]] = []
-        self._early_targets: Early[Snapshot] | None = None
+        self._early_targets: ReadAhead[Snapshot] | None = None
 
     def run(self, resumed: Release | None) -> Outcome:
         try:
@@ -199,7 +199,7 @@ class Deploy:
             # lock), so the code release's snapshot is read now, during the wait. Not the
             # status gate: it is read after the bake, a status that turned yellow during
             # it must still hold the code.
-            self._early_targets = Early(self.ctx.snapshot, self.clock)
+            self._early_targets = ReadAhead(self.ctx.snapshot, self.clock)
         result = bake_checks(
             self.ctx,
             record,

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from shipper.core import machine as m
+from shipper.core.command_io import Outcome, RollbackRequest
 from shipper.core.context import ReleaseContext
 from shipper.core.events import (
     RollbackStarted,
     SnapshotTaken,
 )
-from shipper.core.holding import Hold
+from shipper.core.lock_hold import Hold
 from shipper.core.model import (
     Phase,
     Release,
@@ -22,7 +23,6 @@ from shipper.core.model import (
     Snapshot,
     Version,
 )
-from shipper.core.outcome import Outcome, RollbackRequest
 from shipper.core.ports import Ledger
 from shipper.core.record import Record
 from shipper.core.sides import (

@@ -14,22 +14,22 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
+from shipper.core.command_io import (
+    DeployRequest,
+    Outcome,
+    RollbackRequest,
+)
 from shipper.core.config import ReleasePolicy
 from shipper.core.context import ReleaseContext
 from shipper.core.deploy import Deploy
 from shipper.core.events import RunStarted
-from shipper.core.holding import Hold, held
+from shipper.core.lock_hold import Hold, held
 from shipper.core.model import (
     Holder,
     Release,
     ReleaseKind,
     Snapshot,
     Version,
-)
-from shipper.core.outcome import (
-    DeployRequest,
-    Outcome,
-    RollbackRequest,
 )
 from shipper.core.plan import MigrationDecision, Plan, build_plan
 from shipper.core.ports import Ports

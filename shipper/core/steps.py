@@ -8,6 +8,7 @@ import threading
 from collections.abc import Mapping, Sequence
 
 from shipper.core import machine as m
+from shipper.core.command_io import Outcome
 from shipper.core.context import ReleaseContext
 from shipper.core.events import (
     Notice,
@@ -15,7 +16,7 @@ from shipper.core.events import (
     ReleaseStarted,
     RollbackFinished,
 )
-from shipper.core.holding import Hold
+from shipper.core.lock_hold import Hold
 from shipper.core.model import (
     Holder,
     JSONDict,
@@ -31,7 +32,6 @@ from shipper.core.model import (
     Version,
 )
 from shipper.core.operation import ReleaseOperation, pause
-from shipper.core.outcome import Outcome
 from shipper.core.plan import Plan
 from shipper.core.ports import Check, Platform
 from shipper.core.record import Record

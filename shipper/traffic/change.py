@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from shipper.core.emitter import Emitter
 from shipper.core.events import Event, ReleaseFinished, ReleaseStarted
-from shipper.core.holding import Hold, held
+from shipper.core.lock_hold import Hold, held
 from shipper.core.model import (
     Holder,
     LedgerEntry,

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 from shipper.core.model import Measurement, MeasurementStatus, Version
+from shipper.inspection import with_health
 from shipper.kubernetes.health import last_condition
 from shipper.sandbox.kubeapi import FakeKubeApiServer
-from shipper.status import with_health
 from tests.kubernetes.conftest import NAMESPACE as NS
 from tests.kubernetes.conftest import make_platform, real_op
 from tests.report import builders as b

@@ -191,7 +191,7 @@ def test_status_json_is_one_line() -> None:
 def test_kubernetes_health_is_given_to_each_workload() -> None:
     """The side's health reading puts available/desired on each workload, not "unknown"."""
     from shipper.core.model import Measurement, MeasurementStatus
-    from shipper.status import with_health
+    from shipper.inspection import with_health
 
     states = [
         b.state("kubernetes", "deployment/web", "v41", healthy=None),

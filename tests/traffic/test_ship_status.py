@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from typer.testing import Result
 
+from shipper.inspection import read_traffic
 from shipper.pipeline import load_pipeline
-from shipper.status import read_traffic
 from shipper.traffic.runtime import HAProxyRuntime
 from shipper.wiring import wire
 from tests.traffic.harness import Stack

@@ -23,10 +23,10 @@ import yaml
 
 from shipper.sandbox.kubeapi.controller import Controller, Timing, template_hash
 from shipper.sandbox.kubeapi.faults import Faults
+from shipper.sandbox.kubeapi.http_server import PATH, HttpServer
 from shipper.sandbox.kubeapi.rbac import Rbac
 from shipper.sandbox.kubeapi.rest import RestSemantics
 from shipper.sandbox.kubeapi.store import Obj, Store
-from shipper.sandbox.kubeapi.wire import PATH, HttpServer
 
 
 class FakeKubeApiServer(RestSemantics):

@@ -11,7 +11,7 @@ from shipper.core.ports import Clock
 T = TypeVar("T")
 
 
-class Early(Generic[T]):
+class ReadAhead(Generic[T]):
     """`read()` running in a background thread from the moment this is made.
 
     The status gate is read this way while the targets are read: before, each release
