@@ -222,13 +222,11 @@ class RollbackPlan:
         """`heroku 2 apps, kubernetes 3 workloads`: what will be acted on."""
         if self.snapshot is None:
             return "no target"
-        heroku = len(self.snapshot.side(Side.HEROKU))
-        kube = len(self.snapshot.side(Side.KUBERNETES))
         parts = []
-        if heroku:
-            parts.append(f"heroku {heroku} app{'s' if heroku != 1 else ''}")
-        if kube:
-            parts.append(f"kubernetes {kube} workload{'s' if kube != 1 else ''}")
+        for side in Side:
+            count = len(self.snapshot.side(side))
+            if count:
+                parts.append(f"{side} {count} {side.target_noun}{'s' if count != 1 else ''}")
         return ", ".join(parts) or "no target"
 
     def question(self) -> str:

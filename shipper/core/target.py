@@ -26,6 +26,15 @@ class Side(enum.StrEnum):
     HEROKU = "heroku"
     KUBERNETES = "kubernetes"
 
+    @property
+    def target_noun(self) -> str:
+        """What one target of this side is called where people read it."""
+        match self:
+            case Side.HEROKU:
+                return "app"
+            case Side.KUBERNETES:
+                return "workload"
+
 
 @dataclass(frozen=True, order=True)
 class Target:
