@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from shipper.errors import ExitCode
 from shipper.sandbox import haproxy
 from shipper.sandbox.files import ENDPOINTS, PID
 from shipper.sandbox.haproxy import SandboxHAProxy
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     kube_token = os.environ.pop(KUBE_TOKEN_ENV, "")
     if not heroku_token or not kube_token:
         log.error("the sandbox needs its tokens in the environment; start it with ship sandbox up")
-        return 2
+        return ExitCode.BAD_INPUT
     state: Path = args.dir
     sandbox = Sandbox(SandboxSpec(latency=args.latency), heroku_token, kube_token)
 
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in (ENDPOINTS, PID):
         (state / name).unlink(missing_ok=True)
     log.info("sandbox stopped")
-    return 0
+    return ExitCode.OK
 
 
 def _start_haproxy(

@@ -35,7 +35,7 @@ def _literals(source: str, name: str) -> list[str]:
         if isinstance(node, ast.Call) and _name(node) in LEAVING:
             args = [*node.args, *(k.value for k in node.keywords if k.arg == "code")]
             found += [f"{name}:{node.lineno}" for a in args if _is_int(a)]
-        elif isinstance(node, ast.FunctionDef) and node.name == "exit_code":
+        elif isinstance(node, ast.FunctionDef) and node.name in {"exit_code", "main"}:
             for ret in ast.walk(node):
                 if isinstance(ret, ast.Return) and _is_int(ret.value):
                     found.append(f"{name}:{ret.lineno}")
@@ -43,8 +43,9 @@ def _literals(source: str, name: str) -> list[str]:
 
 
 def test_no_command_ends_with_a_literal_exit_code() -> None:
-    """typer.Exit, sys.exit, os._exit, leave and every `exit_code` are given ExitCode
-    members (or a value that came from one), never an integer written in place."""
+    """typer.Exit, sys.exit, os._exit, leave, every `exit_code` and every process's `main`
+    are given ExitCode members (or a value that came from one), never an integer written
+    in place."""
     offenders = [
         where
         for path in sorted(ROOT.rglob("*.py"))
@@ -55,6 +56,10 @@ def test_no_command_ends_with_a_literal_exit_code() -> None:
 
 
 def test_the_guard_finds_a_literal() -> None:
-    """The check above would see `raise typer.Exit(code=4)` and `return 1 if x else 0`."""
-    source = "def exit_code(self):\n    return 1 if x else 0\nraise typer.Exit(code=4)\n"
-    assert _literals(source, "probe.py") == ["probe.py:2", "probe.py:3"]
+    """The check above would see `raise typer.Exit(code=4)`, `return 1 if x else 0` and a
+    process's `main` returning 2."""
+    source = (
+        "def exit_code(self):\n    return 1 if x else 0\nraise typer.Exit(code=4)\n"
+        "def main():\n    return 2\n"
+    )
+    assert sorted(_literals(source, "probe.py")) == ["probe.py:2", "probe.py:3", "probe.py:5"]
