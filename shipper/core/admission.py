@@ -7,7 +7,7 @@ from shipper.core import machine as m
 from shipper.core.command_io import Outcome
 from shipper.core.context import ReleaseContext
 from shipper.core.events import GateBlocked, GatePassed, GateSkipped, Notice, PreflightFinding
-from shipper.core.model import JSONDict, Phase, Version
+from shipper.core.model import JSONDict, Phase, PhaseVerdict, Version
 from shipper.core.ports import GateReading
 from shipper.core.preflight import PreflightResult, run_preflight
 from shipper.core.reach import reach_checks
@@ -91,20 +91,20 @@ class Gatekeeper:
         if gate is None:
             return ""
         if skip_reason:
-            record.emit(GateSkipped(phase=phase.value, reason=skip_reason))
+            record.emit(GateSkipped(phase=phase, reason=skip_reason))
             return ""
         early, self._early = self._early, None
         reading = (early.take(FRESH_SECONDS) if early else None) or gate.read()
         if reading.is_open:
-            record.emit(GatePassed(phase=phase.value, summary=reading.summary))
+            record.emit(GatePassed(phase=phase, summary=reading.summary))
             return ""
-        record.emit(GateBlocked(phase=phase.value, reason=reading.summary))
+        record.emit(GateBlocked(phase=phase, reason=reading.summary))
         return reading.summary
 
 
 def blocked(record: Record, why: str, what: str) -> Outcome:
     """End `record` as blocked by the status gate before `what`; nothing was changed."""
-    record.leave(Phase.GATE, "blocked", why)
+    record.leave(Phase.GATE, PhaseVerdict.BLOCKED, why)
     record.step(m.Block(), message=why)
     text = (
         f"blocked by the platform status before {what}: {why}; nothing was changed "

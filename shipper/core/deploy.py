@@ -21,6 +21,7 @@ from shipper.core.lock_hold import Hold
 from shipper.core.model import (
     JSONDict,
     Phase,
+    PhaseVerdict,
     Release,
     ReleaseKind,
     ReleaseState,
@@ -130,7 +131,7 @@ class Deploy:
         record = opened
         record.enter(Phase.SNAPSHOT)
         record.emit(SnapshotTaken(targets={t.target.key: t.version for t in snapshot.targets}))
-        record.leave(Phase.SNAPSHOT, "taken")
+        record.leave(Phase.SNAPSHOT, PhaseVerdict.TAKEN)
         return self._migrate(snapshot)
 
     def _migrate(self, snapshot: Snapshot) -> Outcome | None:
@@ -160,7 +161,7 @@ class Deploy:
         for line in result.log.splitlines()[-500:]:
             record.log("migration_output", {"line": line})
         if not result.succeeded:
-            record.leave(Phase.MIGRATE, "failed", result.message)
+            record.leave(Phase.MIGRATE, PhaseVerdict.FAILED, result.message)
             record.step(m.Fail(), message=result.message)
             text = (
                 f"migration release {record.number} of {version} failed: {result.message}; "
@@ -169,7 +170,9 @@ class Deploy:
             record.finish(ExitCode.FAILED, text, snapshot)
             return Outcome(ExitCode.FAILED, text, record.release.state, record.number, snapshot)
         record.leave(
-            Phase.MIGRATE, "succeeded", "followed the run already started" if result.adopted else ""
+            Phase.MIGRATE,
+            PhaseVerdict.SUCCEEDED,
+            "followed the run already started" if result.adopted else "",
         )
         record.step(m.Succeed(), message="migrations applied")
         record.finish(
@@ -189,7 +192,7 @@ class Deploy:
         started = self.clock.monotonic()
         record.emit(
             PhaseStarted(
-                phase=Phase.MIGRATION_BAKE.value,
+                phase=Phase.MIGRATION_BAKE,
                 limit_seconds=policy.bake_seconds,
                 limit="migrations.bake",
             )
@@ -209,8 +212,8 @@ class Deploy:
         )
         record.emit(
             PhaseFinished(
-                phase=Phase.MIGRATION_BAKE.value,
-                verdict="passed" if result.passed else "failed",
+                phase=Phase.MIGRATION_BAKE,
+                verdict=PhaseVerdict.PASSED if result.passed else PhaseVerdict.FAILED,
                 seconds=round(self.clock.monotonic() - started, 3),
                 message=result.reason,
             )
@@ -259,7 +262,7 @@ class Deploy:
             snapshot = known
             record.update(snapshot=snapshot)  # written before the first change: the way back
             record.emit(SnapshotTaken(targets={t.target.key: t.version for t in snapshot.targets}))
-            record.leave(Phase.SNAPSHOT, "taken")
+            record.leave(Phase.SNAPSHOT, PhaseVerdict.TAKEN)
         else:
             record = self.record  # type: ignore[assignment]
             assert record is not None
@@ -284,9 +287,9 @@ class Deploy:
             )
             failures, reached = self._release_both(snapshot)
             if failures:
-                record.leave(Phase.RELEASE, "failed", failures[0])
+                record.leave(Phase.RELEASE, PhaseVerdict.FAILED, failures[0])
                 return self._fail(snapshot, f"the release failed: {failures[0]}")
-            record.leave(Phase.RELEASE, "succeeded")
+            record.leave(Phase.RELEASE, PhaseVerdict.SUCCEEDED)
 
         record.enter(Phase.VERIFY, self.policy.verify.bake_seconds, "verify.bake")
         traffic.say_shares(self.ports.traffic, record.emit)
@@ -299,13 +302,13 @@ class Deploy:
         if result.interrupted:
             raise Interrupted("interrupted during the bake")
         if not result.passed:
-            record.leave(Phase.VERIFY, "failed", result.reason)
+            record.leave(Phase.VERIFY, PhaseVerdict.FAILED, result.reason)
             return self._fail(
                 snapshot,
                 f"check {result.check} ({result.side}) failed: {result.reason}",
                 regressed=result.side,
             )
-        record.leave(Phase.VERIFY, "passed")
+        record.leave(Phase.VERIFY, PhaseVerdict.PASSED)
         running = expected
         record.step(m.Succeed(), deployed=running)
         text = f"{version} runs on all {len(running.targets)} targets of both sides"
@@ -370,7 +373,7 @@ class Deploy:
         closed = self._gate.read(record, Phase.GATE, req.skip_gate_reason)
         if closed:
             return blocked(record, closed, f"the {kind} release")
-        record.leave(Phase.GATE, "passed")
+        record.leave(Phase.GATE, PhaseVerdict.PASSED)
         return record
 
     def _fail(self, snapshot: Snapshot, why: str, regressed: Side | None = None) -> Outcome:
@@ -394,24 +397,24 @@ class Deploy:
         record.emit(RollbackStarted(reason=why))
         started = self.clock.monotonic()
 
-        def rollback_phase(verdict: str, message: str = "") -> None:
+        def rollback_phase(verdict: PhaseVerdict, message: str = "") -> None:
             seconds = round(self.clock.monotonic() - started, 3)
             record.emit(
                 PhaseFinished(
-                    phase=Phase.ROLLBACK.value, verdict=verdict, seconds=seconds, message=message
+                    phase=Phase.ROLLBACK, verdict=verdict, seconds=seconds, message=message
                 )
             )
 
         record.emit(
             PhaseStarted(
-                phase=Phase.ROLLBACK.value,
+                phase=Phase.ROLLBACK,
                 limit_seconds=self.policy.rollback_timeout_seconds,
                 limit="rollback.timeout",
             )
         )
         _, missing, running = restore(self.ctx, self.hold, record, snapshot)
         if missing:
-            rollback_phase("failed", missing[0])
+            rollback_phase(PhaseVerdict.FAILED, missing[0])
             record.step(m.RolledBack(ok=False))
             text = rollback_failed(
                 why, missing, running, manual_steps(self.ports.platforms, snapshot, missing)
@@ -430,7 +433,7 @@ class Deploy:
         if result.interrupted:
             raise Interrupted("interrupted while verifying the rollback")
         if not result.passed:
-            rollback_phase("failed", result.reason)
+            rollback_phase(PhaseVerdict.FAILED, result.reason)
             record.step(m.RolledBack(ok=False))
             text = (
                 f"{why}; both sides were rolled back, but check {result.check} "
@@ -438,7 +441,7 @@ class Deploy:
             ) + traffic.still_drained(drained)
             record.finish(ExitCode.OPERATOR, text, running)
             return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
-        rollback_phase("succeeded")
+        rollback_phase(PhaseVerdict.SUCCEEDED)
         record.step(m.RolledBack(ok=True))
         text = f"{why}; both sides were rolled back ({describe(running)}) and are healthy"
         text += traffic.undrain_after_rollback(self.ports.traffic, drained, record.emit)

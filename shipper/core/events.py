@@ -7,11 +7,12 @@ stream (`docs/events.md`). The core emits events; it never formats them.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from shipper.core.model import JSON, JSONDict
+from shipper.core.model import JSON, JSONDict, Phase, PhaseVerdict, Verdict
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Event:
 
 
 def _plain(value: object) -> JSON:
+    if isinstance(value, enum.Enum):  # a Phase or a verdict: its plain value on the wire
+        return _plain(value.value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if isinstance(value, datetime):
@@ -105,28 +108,28 @@ class LockReleased(Event):
 @dataclass(frozen=True)
 class GatePassed(Event):
     name: ClassVar[str] = "gate_passed"
-    phase: str
+    phase: Phase
     summary: str = ""
 
 
 @dataclass(frozen=True)
 class GateBlocked(Event):
     name: ClassVar[str] = "gate_blocked"
-    phase: str
+    phase: Phase
     reason: str
 
 
 @dataclass(frozen=True)
 class GateSkipped(Event):
     name: ClassVar[str] = "gate_skipped"
-    phase: str
+    phase: Phase
     reason: str
 
 
 @dataclass(frozen=True)
 class PhaseStarted(Event):
     name: ClassVar[str] = "phase_started"
-    phase: str
+    phase: Phase
     limit_seconds: float | None = None  # how long it may take (a bake: how long it lasts)
     limit: str = ""  # the pipeline key that sets it ("verify.bake", "migrations.timeout")
 
@@ -134,8 +137,8 @@ class PhaseStarted(Event):
 @dataclass(frozen=True)
 class PhaseFinished(Event):
     name: ClassVar[str] = "phase_finished"
-    phase: str
-    verdict: str
+    phase: Phase
+    verdict: PhaseVerdict
     seconds: float
     message: str = ""
 
@@ -172,7 +175,7 @@ class TargetFinished(Event):
     name: ClassVar[str] = "target_finished"
     target: str
     side: str
-    verdict: str
+    verdict: Verdict
     version: str | None
     message: str = ""
     rollback: bool = False
@@ -234,7 +237,7 @@ class RollbackStarted(Event):
 @dataclass(frozen=True)
 class RollbackFinished(Event):
     name: ClassVar[str] = "rollback_finished"
-    verdict: str
+    verdict: Verdict
     restored: list[str]
     not_restored: list[str]
 

@@ -14,6 +14,7 @@ from shipper.core.lock import Holder, LockInfo, LockLease
 from shipper.core.releases import (
     LedgerEntry,
     Phase,
+    PhaseVerdict,
     Release,
     ReleaseKind,
     ReleaseNo,
@@ -44,6 +45,7 @@ __all__ = [
     "Measurement",
     "MeasurementStatus",
     "Phase",
+    "PhaseVerdict",
     "Probe",
     "Release",
     "ReleaseKind",

@@ -19,6 +19,7 @@ from shipper.core.model import (
     JSONDict,
     LedgerEntry,
     Phase,
+    PhaseVerdict,
     Release,
     ReleaseKind,
     ReleaseNo,
@@ -184,15 +185,13 @@ class Record:
 
         self.step(m.Enter(phase))
         self._phase_started = self.clock.monotonic()
-        self.emit(PhaseStarted(phase=phase.value, limit_seconds=limit_seconds, limit=limit))
+        self.emit(PhaseStarted(phase=phase, limit_seconds=limit_seconds, limit=limit))
 
-    def leave(self, phase: Phase, verdict: str, message: str = "") -> None:
+    def leave(self, phase: Phase, verdict: PhaseVerdict, message: str = "") -> None:
         from shipper.core.events import PhaseFinished
 
         seconds = round(self.clock.monotonic() - self._phase_started, 3)
-        self.emit(
-            PhaseFinished(phase=phase.value, verdict=verdict, seconds=seconds, message=message)
-        )
+        self.emit(PhaseFinished(phase=phase, verdict=verdict, seconds=seconds, message=message))
 
     def finish(self, exit_code: int, message: str, running: Snapshot | None) -> None:
         """Store the outcome and announce it. A lost lock still lets the user hear it."""

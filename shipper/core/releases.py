@@ -45,6 +45,16 @@ class Phase(enum.StrEnum):
     DONE = "done"
 
 
+class PhaseVerdict(enum.StrEnum):
+    """How a phase ended, as its `phase_finished` event says."""
+
+    TAKEN = "taken"  # the snapshot
+    PASSED = "passed"  # the gate, a bake
+    BLOCKED = "blocked"  # the gate
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class ReleaseState(enum.StrEnum):
     """The ledger's word for a release's outcome."""
 

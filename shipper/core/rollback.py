@@ -15,6 +15,7 @@ from shipper.core.events import (
 from shipper.core.lock_hold import Hold
 from shipper.core.model import (
     Phase,
+    PhaseVerdict,
     Release,
     ReleaseKind,
     ReleaseNo,
@@ -88,7 +89,7 @@ class Rollback:
         )
         record.enter(Phase.SNAPSHOT)
         record.emit(SnapshotTaken(targets={t.target.key: t.version for t in now.targets}))
-        record.leave(Phase.SNAPSHOT, "taken")
+        record.leave(Phase.SNAPSHOT, PhaseVerdict.TAKEN)
         if plan.finishes is not None:  # a killed or interrupted release: this rollback ends it
             self._supersede(plan.finishes, record.number)
         record.enter(Phase.ROLLBACK, self.policy.rollback_timeout_seconds, "rollback.timeout")
@@ -102,7 +103,7 @@ class Rollback:
         )
         _, missing, running = restore(self.ctx, self.hold, record, snapshot, now)
         if missing:
-            record.leave(Phase.ROLLBACK, "failed", missing[0])
+            record.leave(Phase.ROLLBACK, PhaseVerdict.FAILED, missing[0])
             record.step(m.Fail(), message=missing[0])
             text = rollback_failed(
                 f"rollback to {plan.target_text}",
@@ -112,7 +113,7 @@ class Rollback:
             )
             record.finish(ExitCode.OPERATOR, text, running)
             return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
-        record.leave(Phase.ROLLBACK, "succeeded")
+        record.leave(Phase.ROLLBACK, PhaseVerdict.SUCCEEDED)
         record.enter(Phase.VERIFY)
         # the rollouts' health, plus one round of checks (not a whole bake: on-call needs
         # to know now). A check failing in that round is measured on until its limits, so
@@ -128,7 +129,7 @@ class Rollback:
         if result.interrupted:
             raise Interrupted("interrupted while verifying the rollback")
         if not result.passed:
-            record.leave(Phase.VERIFY, "failed", result.reason)
+            record.leave(Phase.VERIFY, PhaseVerdict.FAILED, result.reason)
             record.step(m.Fail(), message=result.reason)
             text = (
                 f"both sides were rolled back, but check {result.check} ({result.side}) "
@@ -136,7 +137,7 @@ class Rollback:
             )
             record.finish(ExitCode.OPERATOR, text, running)
             return Outcome(ExitCode.OPERATOR, text, record.release.state, record.number, running)
-        record.leave(Phase.VERIFY, "passed")
+        record.leave(Phase.VERIFY, PhaseVerdict.PASSED)
         record.step(m.Succeed(), deployed=running)
         text = f"{plan.summary}: {describe(running)}"
         record.finish(ExitCode.OK, text, running)

@@ -74,7 +74,7 @@ def on_each_side(
                 TargetFinished(
                     target=r.target.key,
                     side=side.value,
-                    verdict=r.verdict.value,
+                    verdict=r.verdict,
                     version=r.state.version if r.state else None,
                     message=r.message,
                     rollback=rollback,

@@ -29,6 +29,7 @@ from shipper.core.model import (
     Target,
     TargetResult,
     TargetState,
+    Verdict,
     Version,
 )
 from shipper.core.operation import ReleaseOperation, pause
@@ -281,7 +282,7 @@ def restore(
         running = snapshot
     record.emit(
         RollbackFinished(
-            verdict="failed" if missing else "succeeded",
+            verdict=Verdict.FAILED if missing else Verdict.SUCCEEDED,
             restored=restored,
             not_restored=missing,
         )

@@ -29,6 +29,7 @@ from shipper.core.events import (
     TargetFinished,
     TargetProgress,
 )
+from shipper.core.model import Phase, PhaseVerdict, Verdict
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 ACTOR = "octocat (github acme/web run 4242)"
@@ -64,16 +65,16 @@ def _start(r: Recorder, version: str = "v42", kind: str = "code") -> None:
     r(LockTaken(holder=ACTOR), after=0)
     r.release = number
     r(ReleaseStarted(kind=kind, version=version, actor=ACTOR, reason=""), after=0)
-    r(PhaseStarted("gate"))
-    r(GatePassed(phase="gate", summary="Apps green, Data green, Tools green"))
-    r(PhaseFinished(phase="gate", verdict="succeeded", seconds=1.0))
-    r(PhaseStarted("snapshot"))
+    r(PhaseStarted(Phase.GATE))
+    r(GatePassed(phase=Phase.GATE, summary="Apps green, Data green, Tools green"))
+    r(PhaseFinished(phase=Phase.GATE, verdict=PhaseVerdict.SUCCEEDED, seconds=1.0))
+    r(PhaseStarted(Phase.SNAPSHOT))
     r(SnapshotTaken(targets=dict.fromkeys(HEROKU + KUBE, "v41")))
-    r(PhaseFinished(phase="snapshot", verdict="succeeded", seconds=1.0))
+    r(PhaseFinished(phase=Phase.SNAPSHOT, verdict=PhaseVerdict.SUCCEEDED, seconds=1.0))
 
 
 def _release(r: Recorder, fail: str | None = None) -> None:
-    r(PhaseStarted("release"))
+    r(PhaseStarted(Phase.RELEASE))
     for key in HEROKU + KUBE:
         status = "building" if key.startswith("heroku") else "rolling out 0/3"
         r(TargetProgress(key, _side(key), "v41", "v42", status), after=0.5)
@@ -81,18 +82,22 @@ def _release(r: Recorder, fail: str | None = None) -> None:
         if key == fail:
             r(
                 TargetFinished(
-                    key, _side(key), "failed", "v41", "CrashLoopBackOff: web-7d9 restarted 5 times"
+                    key,
+                    _side(key),
+                    Verdict.FAILED,
+                    "v41",
+                    "CrashLoopBackOff: web-7d9 restarted 5 times",
                 ),
                 after=20,
             )
         else:
-            r(TargetFinished(key, _side(key), "succeeded", "v42", "released"), after=20)
-    verdict = "failed" if fail else "succeeded"
-    r(PhaseFinished(phase="release", verdict=verdict, seconds=82.0, message=""))
+            r(TargetFinished(key, _side(key), Verdict.SUCCEEDED, "v42", "released"), after=20)
+    verdict = PhaseVerdict.FAILED if fail else PhaseVerdict.SUCCEEDED
+    r(PhaseFinished(phase=Phase.RELEASE, verdict=verdict, seconds=82.0, message=""))
 
 
 def _bake(r: Recorder, failing: bool = False) -> None:
-    r(PhaseStarted("verify"))
+    r(PhaseStarted(Phase.VERIFY))
     for i in range(1, 4):
         bad = failing and i >= 2
         r(
@@ -125,31 +130,54 @@ def _bake(r: Recorder, failing: bool = False) -> None:
                 last=["0.002", "0.031", "0.044"],
             )
         )
-        r(PhaseFinished(phase="verify", verdict="failed", seconds=46.0, message="kube-errors"))
+        r(
+            PhaseFinished(
+                phase=Phase.VERIFY, verdict=PhaseVerdict.FAILED, seconds=46.0, message="kube-errors"
+            )
+        )
     else:
-        r(PhaseFinished(phase="verify", verdict="succeeded", seconds=300.0), after=255)
+        r(
+            PhaseFinished(phase=Phase.VERIFY, verdict=PhaseVerdict.SUCCEEDED, seconds=300.0),
+            after=255,
+        )
 
 
 def _rollback(r: Recorder, reason: str, broken: str | None = None) -> None:
     r(RollbackStarted(reason=reason))
-    r(PhaseStarted("rollback"), after=0)
+    r(PhaseStarted(Phase.ROLLBACK), after=0)
     for key in HEROKU + KUBE:
         r(TargetProgress(key, _side(key), "v42", "v41", "rolling back"), after=0.2)
     for key in HEROKU + KUBE:
         if key == broken:
             r(
                 TargetFinished(
-                    key, _side(key), "timed_out", "v42", "rollout did not finish", rollback=True
+                    key,
+                    _side(key),
+                    Verdict.TIMED_OUT,
+                    "v42",
+                    "rollout did not finish",
+                    rollback=True,
                 ),
                 after=10,
             )
         else:
-            r(TargetFinished(key, _side(key), "succeeded", "v41", "restored", rollback=True), 10)
+            r(
+                TargetFinished(
+                    key, _side(key), Verdict.SUCCEEDED, "v41", "restored", rollback=True
+                ),
+                10,
+            )
     restored = [k for k in HEROKU + KUBE if k != broken]
-    r(PhaseFinished(phase="rollback", verdict="failed" if broken else "succeeded", seconds=41.0))
+    r(
+        PhaseFinished(
+            phase=Phase.ROLLBACK,
+            verdict=PhaseVerdict.FAILED if broken else PhaseVerdict.SUCCEEDED,
+            seconds=41.0,
+        )
+    )
     r(
         RollbackFinished(
-            verdict="failed" if broken else "succeeded",
+            verdict=Verdict.FAILED if broken else Verdict.SUCCEEDED,
             restored=restored,
             not_restored=[broken] if broken else [],
         )
@@ -172,13 +200,16 @@ def success() -> list[Stamped]:
         ),
         after=0,
     )
-    r(PhaseStarted("migrate"))
+    r(PhaseStarted(Phase.MIGRATE))
     r(MigrationLog("== 20261126 AddIndex: migrating =="))
     r(MigrationLog("-- add_index(:orders, :created_at)"))
     r(MigrationLog("== 20261126 AddIndex: migrated (0.0123s) =="))
-    r(PhaseFinished(phase="migrate", verdict="succeeded", seconds=34.0))
-    r(PhaseStarted("migration_bake"))
-    r(PhaseFinished(phase="migration_bake", verdict="succeeded", seconds=60.0), after=60)
+    r(PhaseFinished(phase=Phase.MIGRATE, verdict=PhaseVerdict.SUCCEEDED, seconds=34.0))
+    r(PhaseStarted(Phase.MIGRATION_BAKE))
+    r(
+        PhaseFinished(phase=Phase.MIGRATION_BAKE, verdict=PhaseVerdict.SUCCEEDED, seconds=60.0),
+        after=60,
+    )
     _release(r)
     _bake(r)
     r(MetricRecorded("heroku_api_calls", 41.0))
@@ -243,9 +274,13 @@ def blocked() -> list[Stamped]:
     r = Recorder()
     r(LockTaken(holder=ACTOR), after=0)
     r(ReleaseStarted(kind="code", version="v42", actor=ACTOR), after=0)
-    r(PhaseStarted("gate"))
-    r(GateBlocked(phase="gate", reason="Tools is yellow: Delayed builds"))
-    r(PhaseFinished(phase="gate", verdict="failed", seconds=0.4, message="platform status"))
+    r(PhaseStarted(Phase.GATE))
+    r(GateBlocked(phase=Phase.GATE, reason="Tools is yellow: Delayed builds"))
+    r(
+        PhaseFinished(
+            phase=Phase.GATE, verdict=PhaseVerdict.FAILED, seconds=0.4, message="platform status"
+        )
+    )
     r(
         ReleaseFinished(
             state="blocked",
@@ -268,9 +303,9 @@ def overridden() -> list[Stamped]:
     r(ReleaseStarted(kind="code", version="v42", actor=ACTOR, reason="hotfix"))
     r(Notice(level="warning", message="took the lock over from alice@bastion: expired"))
     r(Notice(level="warning", message="status gate skipped: status page down, incident 123"))
-    r(GateSkipped(phase="gate", reason="status page down, incident 123"))
+    r(GateSkipped(phase=Phase.GATE, reason="status page down, incident 123"))
     r(Notice(level="warning", message="deployment/worker has no readiness probe"))
-    r(GateSkipped(phase="release", reason="status page down, incident 123"))
+    r(GateSkipped(phase=Phase.RELEASE, reason="status page down, incident 123"))
     _release(r)
     r(
         ReleaseFinished(

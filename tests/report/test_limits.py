@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shipper.core.events import Event, PhaseStarted, Stamped, TargetProgress
-from shipper.core.model import ReleaseNo, Version
+from shipper.core.model import Phase, ReleaseNo, Version
 from shipper.core.operation import ReleaseOperation, duration_words
 from shipper.report.lines import describe
 from shipper.report.view import ReleaseView
@@ -22,13 +22,13 @@ def _view(*events: tuple[float, Event]) -> ReleaseView:
 
 def test_a_bake_shows_how_far_it_is_of_its_length() -> None:
     """The live header of a bake reads "bake 12s of 30s (verify.bake)"."""
-    view = _view((0, PhaseStarted("verify", 30.0, "verify.bake")))
+    view = _view((0, PhaseStarted(Phase.VERIFY, 30.0, "verify.bake")))
     assert view.wait_words(T0 + timedelta(seconds=12)) == "bake 12s of 30s (verify.bake)"
 
 
 def test_a_release_wait_shows_its_deadline_and_key() -> None:
     """A progress line during the release says the wait, the deadline and the key."""
-    started = PhaseStarted("release", 900.0, "kubernetes.rollout_timeout")
+    started = PhaseStarted(Phase.RELEASE, 900.0, "kubernetes.rollout_timeout")
     progress = TargetProgress("heroku:acme-web", "heroku", "v1", "v2", "release phase", "v9")
     view = _view((0, started), (40, progress))
     line = describe(Stamped(T0 + timedelta(seconds=40), "web", 3, progress), view)
@@ -39,7 +39,9 @@ def test_a_release_wait_shows_its_deadline_and_key() -> None:
 def test_phase_started_line_names_the_limit() -> None:
     """The plain log says each long phase's limit when it starts."""
     view = _view()
-    line = describe(Stamped(T0, "web", 3, PhaseStarted("migrate", 900, "migrations.timeout")), view)
+    line = describe(
+        Stamped(T0, "web", 3, PhaseStarted(Phase.MIGRATE, 900, "migrations.timeout")), view
+    )
     assert line is not None and line.text == "migrate: started (deadline 15m, migrations.timeout)"
 
 
@@ -63,11 +65,11 @@ def test_the_core_says_each_long_phase_limit_and_key() -> None:
         for e in world.sink.events
         if isinstance(e.event, PhaseStarted)
     }
-    assert limits["release"] == (600, "kubernetes.rollout_timeout")
-    assert limits["verify"] == (300, "verify.bake")
-    assert limits["migrate"] == (900, "migrations.timeout")
-    assert limits["migration_bake"] == (60, "migrations.bake")
-    assert limits["gate"] == (None, "")
+    assert limits[Phase.RELEASE] == (600, "kubernetes.rollout_timeout")
+    assert limits[Phase.VERIFY] == (300, "verify.bake")
+    assert limits[Phase.MIGRATE] == (900, "migrations.timeout")
+    assert limits[Phase.MIGRATION_BAKE] == (60, "migrations.bake")
+    assert limits[Phase.GATE] == (None, "")
 
 
 def test_an_operation_names_its_limit_for_timeout_messages() -> None:
