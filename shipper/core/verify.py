@@ -39,11 +39,12 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from shipper.core.config import VerifyPolicy
 from shipper.core.events import CheckFailed, CheckMeasured, Event, Notice
 from shipper.core.model import Measurement, MeasurementStatus, Side, TargetState, Version
-from shipper.core.ports import Check, Clock, Platform
+from shipper.core.ports import Check, Clock
 from shipper.errors import ShipError
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,15 @@ def platform_check_name(side: Side) -> str:
     return f"{side.value}-platform"
 
 
+class SideHealth(Protocol):
+    """What the platform check needs of a side: which side it is and its health."""
+
+    @property
+    def side(self) -> Side: ...
+
+    def health(self, expected: Sequence[TargetState]) -> Measurement: ...
+
+
 class PlatformHealthCheck:
     """A side's own health (rolled out, available, not crashing) as a check.
 
@@ -86,7 +96,7 @@ class PlatformHealthCheck:
     platform's identity), not against the version under test: after a migration the old
     code must still run, after a rollback the restored one, whatever their labels."""
 
-    def __init__(self, platform: Platform, expected: Sequence[TargetState]) -> None:
+    def __init__(self, platform: SideHealth, expected: Sequence[TargetState]) -> None:
         self._platform = platform
         self._expected = tuple(expected)
 

@@ -322,8 +322,7 @@ def test_platform_health_check_wraps_platform_health() -> None:
     measured against the states it was given, whatever version the bake is for."""
     platform = FakePlatform()
     expected = [TargetState(Target(Side.KUBERNETES, "deployment/web"), None, identity="x")]
-    # PlatformHealthCheck asks for a whole Platform and uses only its side and health
-    check = PlatformHealthCheck(platform, expected)  # type: ignore[arg-type]  # see above
+    check = PlatformHealthCheck(platform, expected)
     m = check.measure(V42)
     assert (check.name, check.side, m.value) == (
         "kubernetes-platform",
