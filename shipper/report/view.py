@@ -33,7 +33,7 @@ from shipper.core.events import (
     TargetFinished,
     TargetProgress,
 )
-from shipper.core.model import Side
+from shipper.core.model import Phase, Side
 from shipper.core.operation import duration_words
 from shipper.errors import ExitCode
 from shipper.report import fmt
@@ -54,7 +54,7 @@ OUTCOME_WORDS = {
 }
 
 MAX_LOG_LINES = 200
-BAKES = ("verify", "migration_bake")
+BAKES = (Phase.VERIFY, Phase.MIGRATION_BAKE)  # the phases that wait out a bake
 
 
 def outcome_words(kind: str, state: str) -> str:
