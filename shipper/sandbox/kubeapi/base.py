@@ -65,13 +65,6 @@ def owner_ref(owner: Obj) -> dict[str, Any]:
     }
 
 
-def controller_uid(obj: Obj) -> str | None:
-    for ref in obj["metadata"].get("ownerReferences") or []:
-        if ref.get("controller"):
-            return str(ref.get("uid"))
-    return None
-
-
 def nonzero(status: dict[str, Any], *always: str) -> dict[str, Any]:
     """Drop zero counters, as Go's omitempty does (the adapter must read missing as 0)."""
     return {k: v for k, v in status.items() if k in always or v not in (0, None, [], "")}
@@ -134,9 +127,8 @@ class ControllerBase:
     # --- helpers --------------------------------------------------------------------
 
     def _owned(self, resource: str, owner: Obj) -> list[Obj]:
-        uid = owner["metadata"]["uid"]
-        ns = owner["metadata"]["namespace"]
-        return self.store.list(resource, ns, lambda o: controller_uid(o) == uid)[0]
+        meta = owner["metadata"]
+        return self.store.owned(resource, meta["namespace"], meta["uid"])
 
     def _set_status(self, resource: str, obj: Obj, status: dict[str, Any]) -> None:
         if obj.get("status") == status:

@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from shipper.sandbox.kubeapi.apps import AppsControllers
-from shipper.sandbox.kubeapi.base import Timing, controller_uid, template_hash
+from shipper.sandbox.kubeapi.base import Timing, template_hash
 from shipper.sandbox.kubeapi.batch import JobController
 from shipper.sandbox.kubeapi.kubelet import Kubelet
 
@@ -71,13 +71,7 @@ class Controller(AppsControllers, JobController, Kubelet):
                 self._job_status(job, now)
 
     def _collect_garbage(self) -> None:
-        uids = {
-            o["metadata"]["uid"]
-            for plural in ("deployments", "replicasets", "statefulsets", "jobs", "cronjobs")
-            for o in self.store.list(plural)[0]
-        }
+        uids = self.store.uids(("deployments", "replicasets", "statefulsets", "jobs", "cronjobs"))
         for plural in ("replicasets", "pods", "controllerrevisions", "jobs"):
-            for obj in self.store.list(plural)[0]:
-                owner = controller_uid(obj)
-                if owner is not None and owner not in uids:
-                    self._delete(plural, obj)
+            for obj in self.store.orphans(plural, uids):
+                self._delete(plural, obj)

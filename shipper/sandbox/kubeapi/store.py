@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from shipper.sandbox.kubeapi.resources import RESOURCES, Invalid, Resource, default, validate
 
@@ -44,6 +44,31 @@ class WatchEvent:
     obj: Obj
 
 
+def controller_uid(obj: Obj) -> str | None:
+    """The uid of the object's controlling owner, if it has one."""
+    for ref in obj["metadata"].get("ownerReferences") or []:
+        if ref.get("controller"):
+            return str(ref.get("uid"))
+    return None
+
+
+_T = TypeVar("_T")
+_ATOMS = frozenset({str, int, float, bool, type(None)})
+
+
+def _clone(value: _T) -> _T:
+    """A deep copy of a JSON-shaped value, several times faster than `copy.deepcopy`
+    (which the controller's passes would otherwise spend most of their time in)."""
+    kind = type(value)
+    if kind is dict:
+        return cast(_T, {k: _clone(v) for k, v in cast(dict[str, Any], value).items()})
+    if kind is list:
+        return cast(_T, [_clone(v) for v in cast(list[Any], value)])
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -56,6 +81,9 @@ class Store:
         self.changed = threading.Condition(self.lock)
         self._rv = 1000
         self._objects: dict[str, dict[Key, Obj]] = {plural: {} for plural in RESOURCES}
+        # plural -> controlling owner's uid -> keys of the objects it owns, so that a
+        # controller finds what an owner owns without scanning every object
+        self._by_owner: dict[str, dict[str, set[Key]]] = {plural: {} for plural in RESOURCES}
         self._history: list[WatchEvent] = []
         self._history_limit = history_limit
         self._compacted_rv = self._rv  # watches from before this get 410
@@ -71,7 +99,7 @@ class Store:
     def get(self, resource: str, namespace: str, name: str) -> Obj | None:
         with self.lock:
             found = self._objects[resource].get((namespace, name))
-            return copy.deepcopy(found) if found is not None else None
+            return _clone(found) if found is not None else None
 
     def list(
         self,
@@ -81,11 +109,41 @@ class Store:
     ) -> tuple[list[Obj], int]:
         with self.lock:
             items = [
-                copy.deepcopy(obj)
+                _clone(obj)
                 for (ns, _), obj in sorted(self._objects[resource].items())
                 if (namespace is None or ns == namespace) and (where is None or where(obj))
             ]
             return items, self._rv
+
+    def owned(self, resource: str, namespace: str, uid: str) -> builtins.list[Obj]:
+        """Copies of the objects in `namespace` whose controlling owner is `uid`, in the
+        order `list` gives them."""
+        with self.lock:
+            objects = self._objects[resource]
+            keys = sorted(k for k in self._by_owner[resource].get(uid, ()) if k[0] == namespace)
+            return [_clone(objects[k]) for k in keys]
+
+    def uids(self, resources: tuple[str, ...]) -> set[str]:
+        """The uids of every object of these resources."""
+        with self.lock:
+            return {
+                obj["metadata"]["uid"]
+                for plural in resources
+                for obj in self._objects[plural].values()
+            }
+
+    def orphans(self, resource: str, alive: set[str]) -> builtins.list[Obj]:
+        """Copies of the objects whose controlling owner's uid is not in `alive`, in the
+        order `list` gives them."""
+        with self.lock:
+            objects = self._objects[resource]
+            keys = sorted(
+                key
+                for uid, keys in self._by_owner[resource].items()
+                if uid not in alive
+                for key in keys
+            )
+            return [_clone(objects[k]) for k in keys]
 
     def events_after(self, rv: int) -> builtins.list[WatchEvent]:
         """History after `rv`; StoreError 410 when `rv` is older than what is kept."""
@@ -101,8 +159,26 @@ class Store:
         self._rv += 1
         return str(self._rv)
 
+    def _put(self, resource: str, key: Key, obj: Obj | None) -> None:
+        """Store (or, with None, remove) one object, keeping the owner index current."""
+        objects, index = self._objects[resource], self._by_owner[resource]
+        old = objects.get(key)
+        before = controller_uid(old) if old is not None else None
+        after = controller_uid(obj) if obj is not None else None
+        if before is not None and before != after:
+            keys = index[before]
+            keys.discard(key)
+            if not keys:
+                del index[before]
+        if after is not None:
+            index.setdefault(after, set()).add(key)
+        if obj is None:
+            del objects[key]
+        else:
+            objects[key] = obj
+
     def _record(self, kind: str, res: Resource, namespace: str, obj: Obj) -> None:
-        event_obj = copy.deepcopy(obj)
+        event_obj = _clone(obj)
         self._history.append(WatchEvent(self._rv, kind, res.plural, namespace, event_obj))
         if len(self._history) > self._history_limit:
             del self._history[: len(self._history) // 2]
@@ -113,7 +189,7 @@ class Store:
 
     def create(self, resource: str, namespace: str, obj: Obj, *, dry_run: bool = False) -> Obj:
         res = RESOURCES[resource]
-        obj = copy.deepcopy(obj)
+        obj = _clone(obj)
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
@@ -135,9 +211,9 @@ class Store:
                 meta["resourceVersion"] = str(self._rv)
                 return obj
             meta["resourceVersion"] = self._bump()
-            self._objects[resource][(namespace, name)] = obj
+            self._put(resource, (namespace, name), obj)
             self._record("ADDED", res, namespace, obj)
-            return copy.deepcopy(obj)
+            return _clone(obj)
 
     def update(
         self,
@@ -161,7 +237,7 @@ class Store:
             current = self._objects[resource].get((namespace, name))
             if current is None:
                 raise StoreError(404, "NotFound", f'{res.qualified} "{name}" not found')
-            new = change(copy.deepcopy(current))
+            new = change(_clone(current))
             meta = new.setdefault("metadata", {})
             sent_rv = meta.get("resourceVersion")
             if (
@@ -182,13 +258,13 @@ class Store:
             new["apiVersion"], new["kind"] = res.api_version, res.kind
             if res.has_status:
                 if subresource == "status":
-                    new = {**new, "spec": copy.deepcopy(current.get("spec"))}
+                    new = {**new, "spec": _clone(current.get("spec"))}
                     new["metadata"] = {
-                        **copy.deepcopy(current["metadata"]),
+                        **_clone(current["metadata"]),
                         "resourceVersion": current["metadata"]["resourceVersion"],
                     }
                 elif "status" in current:
-                    new["status"] = copy.deepcopy(current["status"])
+                    new["status"] = _clone(current["status"])
                 else:
                     new.pop("status", None)
             default(res, new)
@@ -201,13 +277,13 @@ class Store:
                 new["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
             new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             if new == current:
-                return copy.deepcopy(current)  # no change: no new resourceVersion
+                return _clone(current)  # no change: no new resourceVersion
             if dry_run:
                 return new
             new["metadata"]["resourceVersion"] = self._bump()
-            self._objects[resource][(namespace, name)] = new
+            self._put(resource, (namespace, name), new)
             self._record("MODIFIED", res, namespace, new)
-            return copy.deepcopy(new)
+            return _clone(new)
 
     def delete(
         self, resource: str, namespace: str, name: str, *, precondition_rv: str | None = None
@@ -226,9 +302,9 @@ class Store:
                     f"{precondition_rv}, ResourceVersion in object meta: "
                     f"{current['metadata']['resourceVersion']}",
                 )
-            del self._objects[resource][(namespace, name)]
+            self._put(resource, (namespace, name), None)
             self._bump()
-            gone = copy.deepcopy(current)
+            gone = _clone(current)
             gone["metadata"]["resourceVersion"] = str(self._rv)
             self._record("DELETED", res, namespace, gone)
             return gone
