@@ -31,7 +31,7 @@ from shipper.sandbox.kubeapi.resources import (
     status_body,
 )
 from shipper.sandbox.kubeapi.selectors import SelectorError, field_matcher, label_matcher
-from shipper.sandbox.kubeapi.store import Obj, StoreError, WatchEvent
+from shipper.sandbox.kubeapi.store import Obj, Store, StoreError, Subscription, WatchEvent
 
 if TYPE_CHECKING:
     from shipper.sandbox.kubeapi.server import FakeKubeApiServer
@@ -388,6 +388,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         sent = 0
+        sub = api.store.subscribe(res.plural, ns, matches)
 
         def send(kind: str, obj: Obj) -> None:
             self._chunk(json.dumps({"type": kind, "object": obj}).encode() + b"\n")
@@ -404,15 +405,16 @@ class _Handler(BaseHTTPRequestHandler):
             while not api.stopping.is_set() and (max_events is None or sent < max_events):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    cursor = _caught_up(api.store, sub, cursor)
                     break
-                with api.store.changed:
+                with sub.wake:
                     try:
                         events: list[WatchEvent] = api.store.events_after(cursor)
                     except StoreError as exc:
                         send("ERROR", status_body(410, "Expired", exc.message))
                         break
                     if not events:
-                        api.store.changed.wait(min(remaining, 0.25))
+                        sub.wake.wait(min(remaining, 0.25))
                         continue
                 for event in events:
                     cursor = event.rv
@@ -436,3 +438,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(b"")
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
+        finally:
+            api.store.unsubscribe(sub)
+
+
+def _caught_up(store: Store, sub: Subscription, cursor: int) -> int:
+    """The cursor moved past the events the watch was not woken for (they are not its
+    to send), as far as the first one it was: where it would stand had every write
+    woken it."""
+    with store.lock:
+        try:
+            events = store.events_after(cursor)
+        except StoreError:
+            return cursor
+        for event in events:
+            if sub.concerns(event):
+                break
+            cursor = event.rv
+        return cursor

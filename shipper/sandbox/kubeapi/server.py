@@ -89,8 +89,7 @@ class FakeKubeApiServer(RestSemantics):
 
     def stop(self) -> None:
         self.stopping.set()
-        with self.store.changed:
-            self.store.changed.notify_all()
+        self.store.wake_all()
         self.controller.stop()
         self._close_listener()
 

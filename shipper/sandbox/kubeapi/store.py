@@ -44,6 +44,28 @@ class WatchEvent:
     obj: Obj
 
 
+class Subscription:
+    """One open watch's interest: `wake` (a condition on the store lock) is notified by
+    the writes the watch would send, not by every write, as a real API server hands each
+    event to the watchers it concerns; compaction and shutdown notify every watch."""
+
+    def __init__(
+        self, lock: threading.RLock, resource: str, namespace: str, wants: Callable[[Obj], bool]
+    ) -> None:
+        self.resource = resource
+        self.namespace = namespace
+        self.wants = wants
+        self.wake = threading.Condition(lock)
+
+    def concerns(self, event: WatchEvent) -> bool:
+        if event.resource != self.resource or event.namespace != self.namespace:
+            return False
+        try:
+            return self.wants(event.obj)
+        except Exception:
+            return True  # let the watch itself meet the error
+
+
 def controller_uid(obj: Obj) -> str | None:
     """The uid of the object's controlling owner, if it has one."""
     for ref in obj["metadata"].get("ownerReferences") or []:
@@ -59,11 +81,15 @@ _ATOMS = frozenset({str, int, float, bool, type(None)})
 def _clone(value: _T) -> _T:
     """A deep copy of a JSON-shaped value, several times faster than `copy.deepcopy`
     (which the controller's passes would otherwise spend most of their time in)."""
+    return cast(_T, _copy(value))
+
+
+def _copy(value: Any) -> Any:
     kind = type(value)
     if kind is dict:
-        return cast(_T, {k: _clone(v) for k, v in cast(dict[str, Any], value).items()})
+        return {k: v if type(v) in _ATOMS else _copy(v) for k, v in value.items()}
     if kind is list:
-        return cast(_T, [_clone(v) for v in cast(list[Any], value)])
+        return [v if type(v) in _ATOMS else _copy(v) for v in value]
     if kind in _ATOMS:
         return value
     return copy.deepcopy(value)
@@ -88,6 +114,7 @@ class Store:
         self._history_limit = history_limit
         self._compacted_rv = self._rv  # watches from before this get 410
         self.on_write: list[Callable[[str, str, Obj | None], None]] = []
+        self._subscriptions: dict[Key, set[Subscription]] = {}  # (plural, namespace) ->
 
     # --- reads ---------------------------------------------------------------------
 
@@ -153,6 +180,31 @@ class Store:
                 raise StoreError(410, "Expired", f"too old resource version: {rv} ({self._rv})")
             return self._history[bisect.bisect_right(self._history, rv, key=lambda e: e.rv) :]
 
+    # --- watch wake-ups -------------------------------------------------------------
+
+    def subscribe(
+        self, resource: str, namespace: str, wants: Callable[[Obj], bool]
+    ) -> Subscription:
+        with self.lock:
+            sub = Subscription(self.lock, resource, namespace, wants)
+            self._subscriptions.setdefault((resource, namespace), set()).add(sub)
+            return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self.lock:
+            subs = self._subscriptions.get((sub.resource, sub.namespace), set())
+            subs.discard(sub)
+            if not subs:
+                self._subscriptions.pop((sub.resource, sub.namespace), None)
+
+    def wake_all(self) -> None:
+        """Notify every waiter (shutdown, compaction)."""
+        with self.lock:
+            self.changed.notify_all()
+            for subs in self._subscriptions.values():
+                for sub in subs:
+                    sub.wake.notify_all()
+
     # --- writes --------------------------------------------------------------------
 
     def _bump(self) -> str:
@@ -179,11 +231,17 @@ class Store:
 
     def _record(self, kind: str, res: Resource, namespace: str, obj: Obj) -> None:
         event_obj = _clone(obj)
-        self._history.append(WatchEvent(self._rv, kind, res.plural, namespace, event_obj))
+        event = WatchEvent(self._rv, kind, res.plural, namespace, event_obj)
+        self._history.append(event)
         if len(self._history) > self._history_limit:
             del self._history[: len(self._history) // 2]
             self._compacted_rv = self._history[0].rv - 1
-        self.changed.notify_all()
+            self.wake_all()
+        else:
+            self.changed.notify_all()
+            for sub in self._subscriptions.get((res.plural, namespace), ()):
+                if sub.concerns(event):
+                    sub.wake.notify_all()
         for hook in self.on_write:
             hook(res.plural, kind, event_obj)
 
@@ -314,3 +372,4 @@ class Store:
         with self.lock:
             self._history.clear()
             self._compacted_rv = self._rv
+            self.wake_all()
