@@ -8,6 +8,7 @@ this module.
 from __future__ import annotations
 
 from shipper.core.ports import (
+    FRESH_SECONDS,
     Check,
     Clock,
     EventSink,
@@ -28,6 +29,7 @@ from shipper.core.ports import (
 )
 
 __all__ = [
+    "FRESH_SECONDS",
     "Check",
     "Clock",
     "EventSink",

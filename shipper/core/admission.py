@@ -8,14 +8,12 @@ from shipper.core.command_io import Outcome
 from shipper.core.context import ReleaseContext
 from shipper.core.events import GateBlocked, GatePassed, GateSkipped, Notice, PreflightFinding
 from shipper.core.model import JSONDict, Phase, PhaseVerdict, Version
-from shipper.core.ports import GateReading
+from shipper.core.ports import FRESH_SECONDS, GateReading
 from shipper.core.preflight import PreflightResult, run_preflight
 from shipper.core.reach import reach_checks
 from shipper.core.read_ahead import ReadAhead
 from shipper.core.record import Record
 from shipper.errors import ExitCode
-
-FRESH_SECONDS = 10.0  # an early reading (gate, targets) older than this is read again
 
 
 def start_preflight(ctx: ReleaseContext, version: Version) -> ReadAhead[PreflightResult]:

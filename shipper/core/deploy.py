@@ -7,7 +7,7 @@ import threading
 
 from shipper.core import machine as m
 from shipper.core import traffic
-from shipper.core.admission import FRESH_SECONDS, Gatekeeper, blocked, preflight, start_preflight
+from shipper.core.admission import Gatekeeper, blocked, preflight, start_preflight
 from shipper.core.command_io import DeployRequest, Outcome
 from shipper.core.context import ReleaseContext
 from shipper.core.events import (
@@ -31,9 +31,7 @@ from shipper.core.model import (
     Version,
 )
 from shipper.core.plan import build_plan
-from shipper.core.ports import (
-    Check,
-)
+from shipper.core.ports import FRESH_SECONDS, Check
 from shipper.core.read_ahead import ReadAhead
 from shipper.core.record import Record
 from shipper.core.sides import (

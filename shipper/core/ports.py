@@ -33,6 +33,10 @@ from shipper.core.model import (
     Version,
 )
 
+# How old a reading taken ahead of its use (the status gate, a snapshot of the targets)
+# may be and still be used; older, it is made again. The core and the adapters share it.
+FRESH_SECONDS = 10.0
+
 
 class Operation(Protocol):
     """What the core hands an adapter for one deploy, rollback or migration.

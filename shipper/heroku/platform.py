@@ -7,7 +7,7 @@ raises, after every thread has stopped.
 
 What this process read or did a moment ago is used instead of asking again, where that
 cannot let a retry repeat anything: a deploy's live-state check takes the releases list
-the snapshot read under this same lock (if younger than `REUSE_SECONDS`), and the first
+the snapshot read under this same lock (if younger than the ports' `FRESH_SECONDS`), and the first
 rollback after this process's own deploy knows what that deploy left live (see
 `shipper.heroku.rollback`). A resumed release, in a new process, reads everything.
 """
@@ -48,15 +48,11 @@ from shipper.heroku.rollback import LeftLive, roll_back_app
 from shipper.heroku.states import release_state
 from shipper.heroku.steps import AppSteps, Prepared
 from shipper.pipeline import render
-from shipper.ports import Operation
+from shipper.ports import FRESH_SECONDS, Operation
 
 log = logging.getLogger("shipper.heroku")
 
 T = TypeVar("T")
-
-# How old a snapshot's releases list may be for a deploy's live-state check to use it
-# instead of reading it again (the core reads its early snapshots afresh past 10 s too).
-REUSE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -305,7 +301,7 @@ class HerokuPlatform:
         with self._guard:
             read = self._read.pop(app, None)
         history = None
-        if read is not None and self._api.clock.monotonic() - read[0] <= REUSE_SECONDS:
+        if read is not None and self._api.clock.monotonic() - read[0] <= FRESH_SECONDS:
             history = AppHistory(self._api, app, self._labels, self._slugs, list(read[1]))
         return self._steps(app, op, history=history)
 

@@ -355,7 +355,7 @@ def test_the_gate_is_read_while_the_targets_are(world: World) -> None:
 def test_a_stale_early_gate_reading_is_read_again(world: World) -> None:
     """An early reading older than the freshness bound never decides: the gate is read
     again at the gate itself (here it has turned yellow meanwhile)."""
-    from shipper.core.admission import FRESH_SECONDS
+    from shipper.core.ports import FRESH_SECONDS
 
     world.gate.script = [True, False]
     plain_snapshot = world.heroku.snapshot

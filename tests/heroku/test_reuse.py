@@ -1,11 +1,11 @@
 """What the adapter reads once and uses again: the snapshot's releases list as a
-deploy's live-state check, within REUSE_SECONDS and once only."""
+deploy's live-state check, within FRESH_SECONDS and once only."""
 
 from __future__ import annotations
 
 from shipper.core.model import Verdict, Version
 from shipper.heroku.api import HerokuApi
-from shipper.heroku.platform import REUSE_SECONDS
+from shipper.ports import FRESH_SECONDS
 from tests.fakes.clock import FakeClock
 from tests.fakes.operation import RecordingOperation
 from tests.heroku.conftest import platform
@@ -33,10 +33,10 @@ def test_a_deploy_right_after_the_snapshot_does_not_list_the_releases_again(
 def test_an_old_snapshot_is_read_again(
     heroku: FakeHeroku, api: HerokuApi, op: RecordingOperation, clock: FakeClock
 ) -> None:
-    """A snapshot older than REUSE_SECONDS is not trusted: the deploy lists the releases."""
+    """A snapshot older than FRESH_SECONDS is not trusted: the deploy lists the releases."""
     side = platform(api, apps=["acme-web"])
     side.snapshot()
-    clock.advance(REUSE_SECONDS + 1)
+    clock.advance(FRESH_SECONDS + 1)
     heroku.requests.clear()
     side.deploy(V42, op)
     assert len(heroku.calls("GET", RELEASES)) == 1
