@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
@@ -49,6 +48,7 @@ from shipper.heroku.states import release_state
 from shipper.heroku.steps import AppSteps, Prepared
 from shipper.pipeline import render
 from shipper.ports import FRESH_SECONDS, Operation
+from shipper.workers import Workers
 
 log = logging.getLogger("shipper.heroku")
 
@@ -90,6 +90,8 @@ class HerokuPlatform:
         self._read: dict[str, tuple[float, list[Release]]] = {}  # app -> when, releases
         self._left: dict[str, LeftLive] = {}  # app -> what this process's deploy left live
         self._guard = threading.Lock()
+        # one thread per app, started once and reused by every operation (`_parallel`)
+        self._workers = Workers("heroku")
 
     @property
     def side(self) -> Side:
@@ -105,7 +107,7 @@ class HerokuPlatform:
     # --- snapshot -----------------------------------------------------------------
 
     def snapshot(self) -> Sequence[TargetState]:
-        return self._each(self._snapshot_app)
+        return self._each(self._snapshot_app)  # the first: starts the threads a rollback uses
 
     def _snapshot_app(self, app: str) -> TargetState:
         history = self._history(app)
@@ -359,10 +361,8 @@ class HerokuPlatform:
             except Exception as exc:  # handed back, raised by the caller after the join
                 return exc
 
-        if not names:
-            return []
-        with ThreadPoolExecutor(max_workers=len(names), thread_name_prefix="heroku") as pool:
-            return list(pool.map(guarded, names))
+        futures = [self._workers.submit(guarded, app) for app in names]
+        return [future.result() for future in futures]
 
 
 def _raise_first(outcomes: Sequence[object]) -> None:
