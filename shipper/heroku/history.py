@@ -2,11 +2,13 @@
 
 `AppHistory` answers the questions every idempotency check asks ("does the app already
 run v42?", "is a build of v42 under way?", "which release did that rollback go back
-to?") from at most a few list calls. Release labels are cached across steps in a
-`LabelCache`, and slug commits in a `SlugCache`, because neither a release nor a slug
-ever changes what it runs. The list windows below only make the common case fast: a
-label or identity older than any window is read by id (`GET .../releases/{n}`,
-`GET .../slugs/{id}`), never given up on.
+to?") from at most a few list calls. A label the releases list already says (a release's
+description, or that of another release of its slug) costs no further call; only then is
+the slug read. Release labels are cached across steps in a `LabelCache`, and slug
+commits in a `SlugCache`, because neither a release nor a slug ever changes what it
+runs. The list windows below only make the common case fast: a label or identity older
+than any window is read by id (`GET .../releases/{n}`, `GET .../slugs/{id}`), never
+given up on.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from urllib.parse import quote
 from shipper.heroku.api import HerokuApi
 from shipper.heroku.errors import RangeNotSatisfiable
 from shipper.heroku.labels import (
-    commit_from_description,
     identity,
+    label_from_deploy,
     label_from_description,
     rollback_target,
 )
@@ -192,12 +194,18 @@ class AppHistory:
     def _read_label(self, release: Release, hops: int) -> str | None:
         """The label, from the first source that has one (see `shipper.heroku.labels`).
 
-        Every source is a fact Heroku keeps about this release or its slug; a config-var
-        or add-on release re-releases the slug before it, so the slug's commit labels it
-        like that one."""
-        own = label_from_description(release.description)
-        if own is not None:
-            return own
+        Every source is a fact Heroku keeps about this release or its slug. What the
+        releases list already says comes first and costs no call: the release's own
+        description, then that of another listed release of the same slug (a config-var
+        or add-on release re-releases the slug before it, so that one labels it). Only
+        then the slug's commit (a call), the build that made the slug, the rollback."""
+        said = _said(release.description)
+        if said is not None:
+            return said
+        if release.slug_id and self._releases is not None:
+            said = _said_by_same_slug(release, self._releases)
+            if said is not None:
+                return said
         if release.slug_id:
             commit = self.slug_commit(release.slug_id)
             if commit:
@@ -205,19 +213,27 @@ class AppHistory:
             for build in self.builds():
                 if build.slug_id == release.slug_id and build.source_version:
                     return build.source_version
-        pushed = commit_from_description(release.description)
-        if pushed is not None:
-            return pushed
         back_to = rollback_target(release.description)
         if back_to is not None:
             if hops >= MAX_ROLLBACK_HOPS or back_to >= release.version:
                 return None
             return self.label(self.release(back_to), hops + 1)
         if release.slug_id:
-            # a slug with no commit, released again: an earlier ship release of it says
-            for other in self.releases():
-                if other.slug_id == release.slug_id and other.id != release.id:
-                    own = label_from_description(other.description)
-                    if own is not None:
-                        return own
+            # a slug with no commit, released again: another listed release of it may say
+            return _said_by_same_slug(release, self.releases())
         return None
+
+
+def _said(description: str) -> str | None:
+    """The label a release's description gives: ship's own, or `Deploy <version>`."""
+    return label_from_description(description) or label_from_deploy(description)
+
+
+def _said_by_same_slug(release: Release, releases: list[Release]) -> str | None:
+    """The label another release of the same slug gives by its own description."""
+    for other in releases:
+        if other.slug_id == release.slug_id and other.id != release.id:
+            said = _said(other.description)
+            if said is not None:
+                return said
+    return None

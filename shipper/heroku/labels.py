@@ -2,13 +2,17 @@
 
 Heroku has no field for "the version this release runs": the label is for people, and
 ship never decides what runs by it (that is the slug, see `identity`). It is read, in
-order, from ship's own release description (`ship: v42 (release 7)`, written on every
-release ship creates with a slug), the `commit` of the release's slug (a `git push` or a
-Build API build records the pushed SHA or `source_blob.version` there), the build that
-made the slug, a `Deploy 1a2b3c4d` description (what `git push` and the Build API write),
+order, from what the releases list already holds, then from what takes a call: ship's
+own release description (`ship: v42 (release 7)`, written on every release ship creates
+with a slug); a `Deploy <version>` description (Heroku writes "Deploy " and the Build
+API's `source_blob.version`, or a `git push`'s short SHA, on the release of that very
+build); the same two read off another release of the same slug in the list (a
+config-var or add-on release re-releases the slug before it, and says nothing of its
+own); then the `commit` of the release's slug (one call), the build that made the slug,
 and, for a rollback release (`Rollback to v41`), the label of the release it went back
-to. A label that cannot be read is None, never a guess: a wrong label could make ship
-skip a deploy that is needed.
+to. Descriptions come first because they cost nothing: the list is read anyway. A label
+that cannot be read is None, never a guess: a wrong label could make ship skip a deploy
+that is needed.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import re
 
 _SHIP = re.compile(r"^ship: (?P<version>\S+) \(release (?P<release>\d+)\)$")
 _ROLLBACK = re.compile(r"^Rollback to v(?P<version>\d+)\b")
-# `git push` and Build API releases: "Deploy 1a2b3c4d" (a commit's first 8 characters).
-# Promotions through a Pipeline say "Promote <app> v12 <sha>" (unconfirmed wording): the
-# slug's commit labels those, never this text.
-_DEPLOY = re.compile(r"^Deploy (?P<commit>[0-9a-f]{7,40})\b")
+# `git push` releases: "Deploy 1a2b3c4d" (a commit's first 8 characters); Build API
+# releases: "Deploy " and the build's `source_blob.version` ("Deploy 1.8.0+g3e4f5a6",
+# "Deploy v2"). One token, then the end or a space: "Deployed web (...)" (a container
+# release) is not one. Promotions through a Pipeline say "Promote <app> v12 <sha>"
+# (unconfirmed wording): the slug's commit labels those, never this text.
+_DEPLOY = re.compile(r"^Deploy (?P<version>\S+)(?:\s|$)")
 
 
 def ship_description(version: str, release: int) -> str:
@@ -34,10 +40,12 @@ def label_from_description(description: str) -> str | None:
     return match.group("version") if match else None
 
 
-def commit_from_description(description: str) -> str | None:
-    """The short SHA of a `Deploy 1a2b3c4d` release, if it is one."""
+def label_from_deploy(description: str) -> str | None:
+    """What a `Deploy <version>` release names, if it is one: the build's
+    `source_blob.version` or a `git push`'s short SHA (so not always a commit; a short
+    SHA is matched against the full one by `names_version`)."""
     match = _DEPLOY.match(description.strip())
-    return match.group("commit") if match else None
+    return match.group("version") if match else None
 
 
 def rollback_target(description: str) -> int | None:

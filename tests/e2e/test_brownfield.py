@@ -21,8 +21,8 @@ def changes(project: Project) -> list[tuple[str, str, str | None]]:
 
 
 def test_status_names_what_each_app_runs_before_ship_ever_deployed(project: Project) -> None:
-    """Each app's label is its slug's commit (the promoted or pushed SHA); status shows
-    it for every app and the Heroku side is readable."""
+    """Each app's label is a SHA (the promoted slug's commit, or the short SHA a `git push`
+    release names); status shows it for every app and the Heroku side is readable."""
     shown = project.ship("status", "-p", "sandbox")
     assert "shop-web" in shown.stdout and "shop-worker" in shown.stdout
     assert "unknown" not in shown.stdout.split("kubernetes")[0].lower()

@@ -82,7 +82,9 @@ def test_low_rate_limit_remaining_slows_calls_down(
 ) -> None:
     """With RateLimit-Remaining near zero each further call waits before it is sent."""
     heroku.rate_limit_remaining = 5
-    platform(api, apps=["acme-web"]).snapshot()
+    side = platform(api, apps=["acme-web"])
+    side.snapshot()
+    side.snapshot()
     assert api.rate_limit_remaining == 5
     assert clock.sleeps and all(s > 5.0 for s in clock.sleeps)
 

@@ -24,11 +24,13 @@ def snapshot_of(api: HerokuApi) -> tuple[str | None, str | None, str]:
     return state.version, state.identity, state.message
 
 
-def test_a_git_push_reads_as_its_slug_commit(heroku: FakeHeroku, api: HerokuApi) -> None:
-    """`git push`: the release says `Deploy 1a2b3c4d` and its slug's commit is the SHA."""
+def test_a_git_push_reads_as_its_deploy_description(heroku: FakeHeroku, api: HerokuApi) -> None:
+    """`git push`: the release says `Deploy 1a2b3c4d`, which labels it with no further
+    call (its slug's commit, the full SHA, is not read); the slug is still the identity."""
     pushed = heroku.seed_release(APP, SHA_A, description=f"Deploy {SHA_A[:8]}")
     version, identity, message = snapshot_of(api)
-    assert (version, identity, message) == (SHA_A, f"slug:{pushed['slug']['id']}", "")
+    assert (version, identity, message) == (SHA_A[:8], f"slug:{pushed['slug']['id']}", "")
+    assert heroku.calls("GET", r"/slugs/") == []
 
 
 def test_config_and_addon_releases_read_as_the_slug_before_them(
@@ -39,7 +41,7 @@ def test_config_and_addon_releases_read_as_the_slug_before_them(
     heroku.release_config(APP, "Attach HEROKU_POSTGRESQL_AMBER (@ref:postgresql-1)")
     heroku.release_config(APP, "Set REDIS_URL config vars")
     version, identity, _ = snapshot_of(api)
-    assert (version, identity) == (SHA_A, f"slug:{pushed['slug']['id']}")
+    assert (version, identity) == (SHA_A[:8], f"slug:{pushed['slug']['id']}")
 
 
 def test_a_promotion_reads_as_the_promoted_slug_commit(heroku: FakeHeroku, api: HerokuApi) -> None:
@@ -62,14 +64,15 @@ def test_a_heroku_cli_rollback_reads_as_what_it_went_back_to(
     heroku.seed_release(APP, SHA_B, description=f"Deploy {SHA_B[:8]}")
     heroku.cli_rollback(APP, first["version"])
     version, identity, _ = snapshot_of(api)
-    assert (version, identity) == (SHA_A, f"slug:{first['slug']['id']}")
+    assert (version, identity) == (SHA_A[:8], f"slug:{first['slug']['id']}")
 
 
 def test_a_slug_without_commit_reads_from_the_build_that_made_it(
     heroku: FakeHeroku, api: HerokuApi
 ) -> None:
-    """A slug that records no commit: the build that made it names the version."""
-    heroku.seed_release(APP, "v50", commit=None, description="Deploy something")
+    """A slug that records no commit, released under a description that names nothing
+    (another tool's): the build that made it names the version."""
+    heroku.seed_release(APP, "v50", commit=None, description="Released by deploy-bot")
     assert snapshot_of(api)[0] == "v50"
 
 
@@ -115,8 +118,9 @@ def test_an_unreadable_label_is_said_plainly_and_fails_nothing(
 
 
 def test_a_slug_is_read_once_per_run(heroku: FakeHeroku, api: HerokuApi) -> None:
-    """A slug never changes: two snapshots read it once."""
-    heroku.seed_release(APP, SHA_A)
+    """A slug never changes: two snapshots read it once (a promotion: no description
+    labels it, so the slug's commit does)."""
+    heroku.seed_release(APP, SHA_A, description=f"Promote acme-staging v12 {SHA_A[:8]}")
     side = platform(api, apps=[APP])
     side.snapshot()
     side.snapshot()

@@ -61,16 +61,18 @@ def heroku() -> Iterator[Side]:
     served.close()
 
 
-def test_snapshot_reads_the_slug_commit_of_a_brownfield_app(heroku: Side) -> None:
+def test_snapshot_labels_a_brownfield_app_with_its_sha(heroku: Side) -> None:
     """A fresh stand-in's apps came by a promotion and by `git push`, with config-var and
-    add-on releases since: the snapshot labels each with its slug's commit (a SHA) and
-    records the slug as the identity."""
+    add-on releases since: the snapshot labels the promoted one with its slug's commit
+    (no release says it) and the pushed one with the short SHA its `Deploy 1a2b3c4d`
+    release says, and records the slug as the identity of each."""
     states = heroku.platform.snapshot()
+    said = {"shop-web": 40, "shop-worker": 8}  # promoted, pushed (heroku_estate.seed_app)
     for state in states:
         app = heroku.world.apps[state.target.name]
         slug = heroku.world.slugs[present(heroku.world.current(app)).slug_id or ""]
-        assert state.version == slug.commit
-        assert state.version is not None and len(state.version) == 40
+        assert state.version == (slug.commit or "")[: said[state.target.name]]
+        assert state.version is not None and len(state.version) == said[state.target.name]
         assert state.identity == f"slug:{slug.id}"
 
 

@@ -2,7 +2,8 @@
 
 ship's real adapter against the stand-in over real HTTP, as in production: the stand-in
 keeps every Platform API call it answered (`HerokuApi.journal`). Per app, a release costs
-the snapshot's releases list (and the slug's commit once, for the label), the builds list
+the snapshot's releases list (and, only when no listed release says the label, the slug's
+commit once: the promoted app; the pushed one's `Deploy 1a2b3c4d` says it), the builds list
 (so a build under way is adopted, never made twice), the build's POST, the build at its
 end, its release as the build left it, and once release phase's stream has ended one
 dyno list (a dyno on the release proves it live, and no older web dyno serves: the bake
@@ -38,7 +39,12 @@ APPS = ("shop-web", "shop-worker")
 TIMINGS = Timings(build=0.3, release_phase=0.6, stream_start=0.0, dyno_boot=0.0, preboot=0.0)
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-SNAPSHOT = ["GET releases 200", "GET slugs/{id} 200"]
+# shop-web's version came by a promotion: no listed release says its label, the slug does;
+# shop-worker's by `git push`: its "Deploy 1a2b3c4d" release says it (heroku_estate.seed_app)
+SNAPSHOT = {
+    "shop-web": ["GET releases 200", "GET slugs/{id} 200"],
+    "shop-worker": ["GET releases 200"],
+}
 DEPLOY = [
     "GET builds 200",
     "POST builds 201",
@@ -86,8 +92,8 @@ def _op(version: str) -> RecordingOperation:
 
 
 def test_a_release_and_its_rollback_make_exactly_these_calls(stand: Stand) -> None:
-    """Per app: snapshot 2, deploy 5, each bake measurement 1, and a rollback that posts
-    first; nothing more."""
+    """Per app: snapshot 1 (2 where only the slug says the label), deploy 5, each bake
+    measurement 1, and a rollback that posts first; nothing more."""
     side = stand.platform
     before: list[TargetState] = []
     reached: list[TargetState] = []
@@ -112,11 +118,11 @@ def test_a_release_and_its_rollback_make_exactly_these_calls(stand: Stand) -> No
 
     expected = {
         "snapshot": SNAPSHOT,
-        "deploy": DEPLOY,
-        "measure_forward": MEASUREMENT,
-        "roll_back": ROLLBACK,
-        "measure_back": MEASUREMENT,
+        "deploy": dict.fromkeys(APPS, DEPLOY),
+        "measure_forward": dict.fromkeys(APPS, MEASUREMENT),
+        "roll_back": dict.fromkeys(APPS, ROLLBACK),
+        "measure_back": dict.fromkeys(APPS, MEASUREMENT),
     }
     for step in (snapshot, deploy, measure_forward, roll_back, measure_back):
         made = stand.calls(step)
-        assert made == dict.fromkeys(APPS, expected[step.__name__]), step.__name__
+        assert made == expected[step.__name__], step.__name__
