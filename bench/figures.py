@@ -29,6 +29,7 @@ class Chain:
     target: str
     start: float
     end: float
+    sent: float | None = None  # when the call that started it reached the stand-in
 
     @property
     def seconds(self) -> float:
@@ -80,7 +81,14 @@ def heroku_rollback_chains(
         )
         if release is None or release["status"] != "succeeded":
             raise RunFailed(f"heroku:{app} was not rolled back")
-        out.append(Chain(f"heroku:{app}", release["created"], release["finished"] + boot))
+        out.append(
+            Chain(
+                f"heroku:{app}",
+                release["created"],
+                release["finished"] + boot,
+                release.get("requested"),
+            )
+        )
     return out
 
 
@@ -97,13 +105,12 @@ def kube_chains(
     changes = [e for e in journal if e.get("kind") == "image" and e["version"] == version]
     out = []
     for workload in workloads:
-        start = next(
-            (e["at"] for e in changes if e["target"] == workload and e["at"] >= since), None
-        )
-        if start is None:
+        change = next((e for e in changes if e["target"] == workload and e["at"] >= since), None)
+        if change is None:
             raise RunFailed(f"kubernetes:{workload} was never set to {version}")
+        start, sent = change["at"], change.get("sent")
         if workload.startswith("cronjob/"):
-            out.append(Chain(f"kubernetes:{workload}", start, start))
+            out.append(Chain(f"kubernetes:{workload}", start, start, sent))
             continue
         end = next(
             (
@@ -115,7 +122,7 @@ def kube_chains(
         )
         if end is None:
             raise RunFailed(f"kubernetes:{workload} never finished rolling out {version}")
-        out.append(Chain(f"kubernetes:{workload}", start, end))
+        out.append(Chain(f"kubernetes:{workload}", start, end, sent))
     return out
 
 
@@ -210,11 +217,22 @@ def split_calls(
     return outside, inside
 
 
-def first_calls(chains: Sequence[Chain], decided: float) -> tuple[float, float]:
-    """Each target's first rollback call after the decision: (the slowest, the median)."""
+def first_calls(
+    chains: Sequence[Chain], decided: float, latency: float | None = None
+) -> tuple[float, float]:
+    """Each target's first rollback call after the decision: (the slowest, the median).
+    As the stand-in applied it; or, given the `latency` it adds, as `ship` sent it: its
+    arrival at the stand-in plus that latency, the stand-in's own queue left out (None
+    when a stand-in did not say when the call arrived)."""
     if not chains:
         raise RunFailed("no target was rolled back")
-    delays = sorted(c.start - decided for c in chains)
+    if latency is None:
+        delays = sorted(c.start - decided for c in chains)
+    else:
+        sent = [c.sent for c in chains]
+        if any(s is None for s in sent):
+            raise RunFailed("a stand-in did not say when a rollback call arrived")
+        delays = sorted(s + latency - decided for s in sent if s is not None)
     middle = len(delays) // 2
     median = delays[middle] if len(delays) % 2 else (delays[middle - 1] + delays[middle]) / 2
     return delays[-1], median

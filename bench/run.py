@@ -347,6 +347,8 @@ def rollback_figures(world: World, latency: float, good: str, broken: str) -> li
     k_first = min(c.start for c in k_back) - decided
     h_slowest, h_median = fig.first_calls(h_back, decided)
     k_slowest, k_median = fig.first_calls(k_back, decided)
+    h_sent, h_sent_median = fig.first_calls(h_back, decided, latency)
+    k_sent, k_sent_median = fig.first_calls(k_back, decided, latency)
     healthy = max(c.end for c in h_back + k_back) - decided
     own = max(c.seconds for c in h_back + k_back)
     # detection in the real run: from both sides serving the broken version to the decision
@@ -381,6 +383,20 @@ def rollback_figures(world: World, latency: float, good: str, broken: str) -> li
             latency,
             "s",
             f"median {k_median:.3f} s over {len(k_back)} workloads",
+        ),
+        Figure(
+            f"    as sent: every app's (slowest) {size}",
+            h_sent,
+            latency,
+            "s",
+            f"median {h_sent_median:.3f} s; arrival + latency, stand-in queue left out",
+        ),
+        Figure(
+            f"    as sent: every workload's (slowest) {size}",
+            k_sent,
+            latency,
+            "s",
+            f"median {k_sent_median:.3f} s; arrival + latency, stand-in queue left out",
         ),
         Figure(
             f"rollback: failing measurement -> both sides healthy {size}",

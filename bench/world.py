@@ -129,6 +129,7 @@ def heroku_timings(sandbox: Sandbox) -> dict[str, Any]:
                         "id": r.id,
                         "version": r.version,
                         "created": r.created_at,
+                        "requested": r.requested_at,
                         "finished": r.finish_at,
                         "status": r.status,
                         "description": r.description,

@@ -102,6 +102,7 @@ class Release:
     updated_at: float = 0.0
     has_phase: bool = True
     log: list[str] = field(default_factory=list)
+    requested_at: float | None = None  # when the call that made it arrived (`arrival`)
 
 
 @dataclass

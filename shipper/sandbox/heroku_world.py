@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from shipper.sandbox import scenarios
+from shipper.sandbox import arrival, scenarios
 from shipper.sandbox.heroku_estate import seed_app
 from shipper.sandbox.heroku_records import (
     PROCESS_TYPES,
@@ -194,6 +194,7 @@ class HerokuWorld:
             + (self._phase_seconds(slug.version if slug else None) if has_phase else 0.0),
             updated_at=start,
             has_phase=has_phase,
+            requested_at=arrival.arrived() if at is None else None,  # made by this call
         )
         app.releases.append(rel)
         if not has_phase:

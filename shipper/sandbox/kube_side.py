@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from shipper.sandbox import arrival
 from shipper.sandbox.kubeapi import FakeKubeApiServer, Timing
 from shipper.sandbox.kubeapi.resources import image_tag
 
@@ -225,6 +226,7 @@ class KubeSide:
         self.journal.append(
             {
                 "at": self._clock(),
+                "sent": arrival.arrived(),  # None for a controller's write
                 "side": "kubernetes",
                 "kind": kind,
                 "target": target,

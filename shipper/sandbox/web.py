@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from shipper.errors import BadInput
+from shipper.sandbox import arrival
 from shipper.sandbox.faults import Fault, FaultPlan
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
     def _serve(self) -> None:
+        arrival.mark()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
         parts = urlsplit(self.path)

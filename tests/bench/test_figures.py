@@ -215,3 +215,14 @@ def test_first_rollback_call_per_target_gives_the_slowest_and_the_median() -> No
     assert even == pytest.approx(0.175)
     with pytest.raises(RunFailed):
         fig.first_calls([], 100.0)
+
+
+def test_first_rollback_call_as_sent_is_its_arrival_plus_the_latency() -> None:
+    """The stand-in applied `b` late (its own queue); `ship` sent it 10 ms after the
+    decision, so as sent it is 0.06 s with 50 ms latency. A chain that does not say when
+    its call arrived makes the figure fail, never a guess."""
+    chains = [Chain("a", 100.06, 101.0, 100.005), Chain("b", 100.40, 101.0, 100.010)]
+    slowest, median = fig.first_calls(chains, 100.0, latency=0.05)
+    assert slowest == pytest.approx(0.06) and median == pytest.approx(0.0575)
+    with pytest.raises(RunFailed, match="arrived"):
+        fig.first_calls([*chains, Chain("c", 100.1, 101.0)], 100.0, latency=0.05)

@@ -116,6 +116,37 @@ def test_image_change_is_journalled(sandbox: Sandbox) -> None:
     assert [(e["target"], e["version"]) for e in images] == [("deployment/web", "v2")]
 
 
+def test_a_change_records_when_its_call_arrived_before_the_added_latency(
+    sandbox: Sandbox,
+) -> None:
+    """The journal tells when ship's call reached the stand-in from when the stand-in
+    applied it (after its latency): the benchmark separates the two."""
+    sandbox.set_latency(0.05)
+    _set_image(sandbox, "v2")
+    sandbox.set_latency(0.0)
+    (image,) = [e for e in sandbox.state()["kubernetes"]["journal"] if e["kind"] == "image"]
+    assert image["sent"] is not None
+    assert image["at"] - image["sent"] >= 0.05
+    with httpx.Client(
+        base_url=sandbox.endpoints["heroku_api"],
+        headers={
+            "Authorization": "Bearer heroku-test-token",
+            "Accept": "application/vnd.heroku+json; version=3",
+        },
+        timeout=5,
+    ) as heroku:
+        releases = heroku.get("/apps/shop-web/releases").json()
+        older = next(r for r in releases if r["slug"] and not r["current"])
+        sandbox.set_latency(0.05)
+        made = heroku.post("/apps/shop-web/releases", json={"release": older["id"]})
+        sandbox.set_latency(0.0)
+    assert made.status_code == 201, made.text
+    app = sandbox.world.apps["shop-web"]
+    rollback = next(r for r in app.releases if r.id == made.json()["id"])
+    assert rollback.requested_at is not None
+    assert rollback.created_at - rollback.requested_at >= 0.05
+
+
 def test_failed_migration_job_is_journalled(sandbox: Sandbox) -> None:
     """A `badmigrate` Job is recorded when created and when it fails."""
     _job(sandbox, "migrate-r1", "v2-badmigrate")

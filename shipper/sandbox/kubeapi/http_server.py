@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from shipper.sandbox import arrival
 from shipper.sandbox.kubeapi.managed import manager_of
 from shipper.sandbox.kubeapi.patch import PatchError
 from shipper.sandbox.kubeapi.rbac import forbidden_message, resource_rules
@@ -141,6 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
             ) from None
 
     def _handle(self, method: str) -> None:
+        arrival.mark()
         api = self.server.api
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
