@@ -4,6 +4,7 @@ and on any regression the joint rollback of both sides."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 from shipper.core import machine as m
 from shipper.core import traffic
@@ -27,11 +28,12 @@ from shipper.core.model import (
     ReleaseState,
     Side,
     Snapshot,
+    TargetResult,
     TargetState,
     Version,
 )
 from shipper.core.plan import build_plan
-from shipper.core.ports import FRESH_SECONDS, Check
+from shipper.core.ports import FRESH_SECONDS, Check, Platform
 from shipper.core.read_ahead import ReadAhead
 from shipper.core.record import Record
 from shipper.core.sides import (
@@ -42,6 +44,7 @@ from shipper.core.sides import (
 )
 from shipper.core.steps import (
     bake_checks,
+    intend_deploy,
     manual_steps,
     open_record,
     operation,
@@ -321,22 +324,25 @@ class Deploy:
         record = self.record
         assert record is not None
 
+        def deploy(p: Platform) -> Sequence[TargetResult]:
+            written = intend_deploy(self.ctx, record, p.targets(), version)
+            op = operation(  # one Operation per side, sharing the abort flag
+                self.ctx,
+                self.hold,
+                record,
+                version,
+                self.policy.rollout_timeout_seconds,
+                abort,
+                snapshot,
+                commit=self.req.commit,
+                limit_key="kubernetes.rollout_timeout",
+                written_ahead=written,
+            )
+            return p.deploy(version, op)
+
         outcomes = on_each_side(
             self.ports.platforms,
-            lambda p: p.deploy(
-                version,
-                operation(  # one Operation per side, sharing the abort flag
-                    self.ctx,
-                    self.hold,
-                    record,
-                    version,
-                    self.policy.rollout_timeout_seconds,
-                    abort,
-                    snapshot,
-                    commit=self.req.commit,
-                    limit_key="kubernetes.rollout_timeout",
-                ),
-            ),
+            deploy,
             emit=record.emit,
             on_failure=abort.set,
             rollback=False,

@@ -59,6 +59,7 @@ class ReleaseOperation:
         commit: str | None = None,
         limit_key: str = "",
         written_ahead: Collection[str] = (),
+        acting: Callable[[], None] = lambda: None,
     ) -> None:
         self.release = release
         # the deadline in words with the key that sets it: "10m (kubernetes.rollout_timeout)"
@@ -83,6 +84,7 @@ class ReleaseOperation:
         # targets whose intent the core already made durable for this operation (a
         # side's rollback, written in one go): their first `intend` has nothing to write
         self._written_ahead = set(written_ahead)
+        self._acting = acting  # told before a written-ahead target's first change
 
     @property
     def deadline(self) -> float:
@@ -101,6 +103,7 @@ class ReleaseOperation:
         with self._guard:
             if target.key in self._written_ahead:
                 self._written_ahead.discard(target.key)
+                self._acting()
                 return
             self._write_ahead(target, action, detail or {})
 

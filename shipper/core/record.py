@@ -136,24 +136,28 @@ class Record:
         self.release = release
 
     def write_ahead(self, target: Target, action: str, detail: JSONDict) -> None:
-        """The ledger learns of a change before the platform does."""
+        """The ledger learns of a change before the platform does (one write)."""
+        self.write_intents([(target, action, detail)])
+
+    def mark_changed(self) -> None:
+        """A platform is about to change under intents written with `changed=False`."""
         with self._guard:
             if not self.machine.changed:
                 self.step(m.Changed())
-            targets = dict(self.release.targets)
-            targets[target.key] = action
-            self._save(targets=targets)
-            self.log("intent", {"target": target.key, "action": action, "detail": detail})
 
-    def write_intents(self, intents: Sequence[tuple[Target, str, JSONDict]]) -> None:
+    def write_intents(
+        self, intents: Sequence[tuple[Target, str, JSONDict]], *, changed: bool = True
+    ) -> None:
         """The ledger learns of changes to many targets before any platform call, in one
-        write behind one fence check: a side's rollback, every target's intent at once."""
+        write behind one fence check: a side's rollback or deploy, every target's intent
+        at once. `changed=False`: the release is not marked changed yet (a target may
+        turn out to need nothing); `mark_changed` does it when one is about to change."""
         if not intents:
             return
         with self._guard:
             self.fence()
             machine = self.machine
-            if not machine.changed:
+            if changed and not machine.changed:
                 machine = m.advance(machine, m.Changed())
             targets = dict(self.release.targets)
             targets.update({target.key: action for target, action, _ in intents})
