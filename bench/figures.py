@@ -43,11 +43,15 @@ def heroku_chains(
     heroku: Mapping[str, Any], version: str, since: float, apps: Sequence[str]
 ) -> list[Chain]:
     """Per app: from the build of `version` being created to its release finished plus
-    the dynos' boot. RunFailed when an app has no succeeded build and release."""
-    boot = float(heroku["dyno_boot"])
+    the dynos' boot, or on an app with preboot, plus the time the old release's web
+    dynos serve on beside the new (whichever is longer): the release is live once the
+    new release alone serves, which ship waits for so that its bake measures the new
+    code only. RunFailed when an app has no succeeded build and release."""
+    boot, overlap = float(heroku["dyno_boot"]), float(heroku.get("preboot", 0.0))
     out = []
     for app in apps:
         record = heroku["apps"][app]
+        settle = max(boot, overlap) if record.get("preboot") else boot
         releases = {r["id"]: r for r in record["releases"]}
         build = next(
             (
@@ -60,7 +64,7 @@ def heroku_chains(
         release = releases.get(build["release"]) if build and build["release"] else None
         if build is None or release is None or release["status"] != "succeeded":
             raise RunFailed(f"heroku:{app} has no succeeded build and release of {version}")
-        out.append(Chain(f"heroku:{app}", build["created"], release["finished"] + boot))
+        out.append(Chain(f"heroku:{app}", build["created"], release["finished"] + settle))
     return out
 
 

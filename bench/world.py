@@ -114,6 +114,7 @@ def heroku_timings(sandbox: Sandbox) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, app in world.apps.items():
             out[name] = {
+                "preboot": bool(app.features.get("preboot")),
                 "builds": [
                     {
                         "version": b.version,
@@ -137,7 +138,11 @@ def heroku_timings(sandbox: Sandbox) -> dict[str, Any]:
                     for r in app.releases
                 ],
             }
-        return {"apps": out, "dyno_boot": world.timings.dyno_boot}
+        return {
+            "apps": out,
+            "dyno_boot": world.timings.dyno_boot,
+            "preboot": world.timings.preboot,
+        }
 
 
 def write_files(where: Path, sandbox: Sandbox, heroku: str, kube: str) -> Path:

@@ -4,6 +4,7 @@ rule that a broken run prints no figure and fails the benchmark."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from bench.figures import Chain, Figure, RunFailed
 from bench.run import parse_latency
 from bench.world import sized_spec
 
-HEROKU = {
+HEROKU: dict[str, Any] = {
     "dyno_boot": 0.3,
     "apps": {
         "shop-web": {
@@ -77,6 +78,18 @@ def test_heroku_chain_runs_from_build_to_dynos_up() -> None:
     """A Heroku app's chain is its build, its release phase and its dynos' boot."""
     [chain] = fig.heroku_chains(HEROKU, "v2", since=90.0, apps=["shop-web"])
     assert chain == Chain("heroku:shop-web", 100.0, 101.5)
+    assert chain.seconds == pytest.approx(1.5)
+
+
+def test_heroku_chain_under_preboot_ends_when_the_old_web_dynos_stop() -> None:
+    """With preboot, the old release's web dynos serve on for a while beside the new
+    ones: ship's bake waits for the new release alone, so the chain does too."""
+    app = {**HEROKU["apps"]["shop-web"], "preboot": True}
+    prebooted = {**HEROKU, "preboot": 0.6, "apps": {"shop-web": app}}
+    [chain] = fig.heroku_chains(prebooted, "v2", since=90.0, apps=["shop-web"])
+    assert chain.seconds == pytest.approx(1.8)
+    short = {**prebooted, "preboot": 0.1}  # a shorter overlap than the boot: the boot
+    [chain] = fig.heroku_chains(short, "v2", since=90.0, apps=["shop-web"])
     assert chain.seconds == pytest.approx(1.5)
 
 
