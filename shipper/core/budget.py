@@ -65,6 +65,7 @@ class Row:
     threads: int
     connections: int
     steady: int  # what the same processes hold outside a release
+    unread_preboot: bool = False  # doubled because preboot was not read (an upper bound)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,9 @@ def peak_rows(
     at_hpa_max: bool = False,
 ) -> tuple[list[Row], list[str]]:
     """Where the connections at the peak of a release come from, and what was assumed.
-    `at_hpa_max`: Kubernetes workloads counted at their autoscaler's maximum."""
+    `at_hpa_max`: Kubernetes workloads counted at their autoscaler's maximum. An app whose
+    preboot was not read counts its web dynos doubled, as if it were on: never less than
+    the true peak."""
     rows: list[Row] = []
     assumed: list[str] = []
     per = policy.per_thread
@@ -141,10 +144,12 @@ def peak_rows(
                 continue
             processes, threads, guess = heroku_pool(specs, app, dynos.type)
             assumed += guess
-            doubled = app.preboot and dynos.type == "web"
+            doubled = app.preboot is not False and dynos.type == "web"
+            unread = doubled and app.preboot is None
             units = dynos.quantity * (2 if doubled else 1)
             why = f"{dynos.quantity} {dynos.size} dyno{'s' if dynos.quantity != 1 else ''}"
-            why += ", doubled by preboot" if doubled else ""
+            if doubled:
+                why += ", doubled: preboot not read" if unread else ", doubled by preboot"
             each = processes * threads * per
             rows.append(
                 Row(
@@ -156,6 +161,7 @@ def peak_rows(
                     threads,
                     units * each,
                     dynos.quantity * each,
+                    unread,
                 )
             )
         if policy.release_phase > 0:
@@ -271,6 +277,13 @@ def budget_table(rows: Sequence[Row], limit: Limit | None) -> tuple[tuple[str, .
     return tuple(table)
 
 
+def fits(rows: Sequence[Row], limit: Limit, hpa_rows: Sequence[Row] = ()) -> bool:
+    """Whether `judge_budget` finds the peak, and the peak with every autoscaler at its
+    maximum, within what is allowed (INFO alone)."""
+    peak = sum(r.connections for r in rows)
+    return peak <= limit.allowed and sum(r.connections for r in hpa_rows) <= limit.allowed
+
+
 def judge_budget(
     rows: Sequence[Row],
     limit: Limit,
@@ -298,13 +311,15 @@ def judge_budget(
                 table,
             )
         ]
+    bound = any(r.unread_preboot for r in rows)
+    unread = ", web dynos counted doubled as preboot was not read (it fits either way)"
     found = [
         Finding(
             None,
             CHECK,
             Severity.INFO,
             f"the release opens up to {peak} database connections at its peak, "
-            f"within the {limit.allowed} allowed",
+            f"within the {limit.allowed} allowed{unread if bound else ''}",
             table,
         )
     ]

@@ -28,12 +28,14 @@ class Dynos:
 
 @dataclass(frozen=True)
 class HerokuApp:
-    """One Heroku app as the preflight sees it."""
+    """One Heroku app as the preflight sees it. `preboot` is None until read: the
+    connection budget counts an unread one as on (an upper bound) and reads it only when
+    that bound does not fit."""
 
     app: str
     formation: tuple[Dynos, ...]
     config_names: frozenset[str]
-    preboot: bool
+    preboot: bool | None
     numbers: Mapping[str, int] = field(default_factory=dict)  # asked-for names -> int values
 
 

@@ -1,9 +1,11 @@
-"""What the preflight lessons read from Heroku: formation, config-var NAMES, preboot.
+"""What the preflight lessons read from Heroku: formation, config-var NAMES, and, only
+when the connection budget asks, preboot.
 
 Read-only. `GET /apps/{app}/config-vars` answers with the values; they never leave this
 module: only the names come out, and the few values the pipeline named as counts
 (`WEB_CONCURRENCY`), and those only as numbers (a value that is not one is dropped,
-never echoed).
+never echoed). Preboot is read apart (`read_preboot`): only the connection budget uses
+it, and only when counting every web dyno twice would not fit.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def _numbers(config: Mapping[str, Any], wanted: Collection[str]) -> dict[str, in
 
 
 def read_app(api: HerokuApi, app: str, numbers: Collection[str] = ()) -> HerokuApp:
-    """One app's formation, config-var names (and asked-for counts) and preboot."""
+    """One app's formation and config-var names (and asked-for counts); preboot unread."""
     formation = api.get(f"/apps/{app}/formation", f"read the formation of {app}")
     if not isinstance(formation, list):
         raise MalformedAnswer(f"Heroku's formation of {app} is not a list; check the API URL")
@@ -46,9 +48,13 @@ def read_app(api: HerokuApi, app: str, numbers: Collection[str] = ()) -> HerokuA
     names = frozenset(str(k) for k in config)
     counts = _numbers(config, numbers)
     del config  # the values stop here
+    return HerokuApp(app, dynos, names, None, counts)
+
+
+def read_preboot(api: HerokuApi, app: str) -> bool:
+    """Whether `app` has the preboot feature on; an app that does not know it has it off."""
     try:
         feature = api.get(f"/apps/{app}/features/preboot", f"read whether {app} has preboot")
-        preboot = bool(isinstance(feature, dict) and feature.get("enabled"))
     except PlatformNotFound:
-        preboot = False
-    return HerokuApp(app, dynos, names, preboot, counts)
+        return False
+    return bool(isinstance(feature, dict) and feature.get("enabled"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from shipper.core.budget import (
@@ -14,6 +14,8 @@ from shipper.core.budget import (
 from shipper.core.budget import (
     BudgetPolicy,
     Concurrency,
+    Row,
+    fits,
     judge_budget,
     judge_pooler,
     limit_of,
@@ -55,11 +57,14 @@ class Once(Generic[T]):
 
 @dataclass
 class Estate:
-    """What the checks share: the Heroku apps and the Kubernetes workloads, read once."""
+    """What the checks share: the Heroku apps and the Kubernetes workloads, read once.
+    `preboot` reads whether each named app has preboot on; only the connection budget
+    asks, and only when it must (None: it cannot be read, and counts as on)."""
 
     heroku: Once[list[HerokuApp]]
     kubernetes: Once[list[Workload]]
     specs: tuple[Concurrency, ...]
+    preboot: Callable[[Sequence[str]], Mapping[str, bool]] | None = None
 
 
 @dataclass
@@ -73,7 +78,6 @@ class ConnectionsCheck:
     def run(self, version: Version) -> Sequence[Finding]:
         apps, workloads = self.estate.heroku.get(), self.estate.kubernetes.get()
         rows, assumed = peak_rows(apps, workloads, self.estate.specs, self.policy)
-        hpa, _ = peak_rows(apps, workloads, self.estate.specs, self.policy, at_hpa_max=True)
         found: list[Finding] = []
         if assumed:
             found.append(
@@ -101,8 +105,31 @@ class ConnectionsCheck:
             return found
         if self.policy.pooler is not None and limits is not None:
             found += judge_pooler(self.policy.pooler, limits, self.severity)
-        hpa_rows = hpa if any(w.hpa_max and w.hpa_max > w.replicas for w in workloads) else ()
+        rows, hpa_rows = self._peaks(apps, workloads)
+        if not fits(rows, limit, hpa_rows) and any(a.preboot is None for a in apps):
+            # Counted as if every unread app had preboot on, it does not fit: read preboot
+            # and judge the true peak, so that a refusal never rests on the assumption.
+            # The limit stays: it counts the steady state, which preboot does not change.
+            rows, hpa_rows = self._peaks(self._with_preboot(apps), workloads)
         return found + judge_budget(rows, limit, self.severity, hpa_rows=hpa_rows)
+
+    def _peaks(
+        self, apps: list[HerokuApp], workloads: list[Workload]
+    ) -> tuple[list[Row], list[Row]]:
+        """The peak's rows, and those with every autoscaler at its maximum (none when no
+        workload could grow)."""
+        rows, _ = peak_rows(apps, workloads, self.estate.specs, self.policy)
+        if not any(w.hpa_max and w.hpa_max > w.replicas for w in workloads):
+            return rows, []
+        hpa, _ = peak_rows(apps, workloads, self.estate.specs, self.policy, at_hpa_max=True)
+        return rows, hpa
+
+    def _with_preboot(self, apps: list[HerokuApp]) -> list[HerokuApp]:
+        unread = [a.app for a in apps if a.preboot is None]
+        if self.estate.preboot is None or not unread:
+            return apps
+        read = self.estate.preboot(unread)
+        return [replace(a, preboot=read[a.app]) if a.preboot is None else a for a in apps]
 
 
 @dataclass

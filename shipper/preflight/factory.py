@@ -3,8 +3,9 @@ platforms and the database are reached on a check's first `run`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shipper.core.budget import BudgetPolicy, Concurrency, Pooler
 from shipper.core.estate import DatabaseLimits, HerokuApp, Workload
@@ -22,6 +23,9 @@ from shipper.preflight.checks import (
     ShapeCheck,
 )
 from shipper.preflight.section import PreflightSection
+
+if TYPE_CHECKING:
+    from shipper.heroku.api import HerokuApi
 
 
 def _specs(section: PreflightSection) -> tuple[Concurrency, ...]:
@@ -57,19 +61,34 @@ def estate_of(
 ) -> Estate:
     specs = _specs(section)
 
+    def heroku_api() -> HerokuApi:
+        from shipper.heroku.factory import build_heroku_platform
+
+        return build_heroku_platform(pipeline, clock=clock, env=env).api
+
+    api = Once(heroku_api)
+
     def heroku() -> list[HerokuApp]:
         if pipeline.heroku is None:
             return []
         from concurrent.futures import ThreadPoolExecutor
 
         from shipper.heroku.estate import read_app
-        from shipper.heroku.factory import build_heroku_platform
 
-        api = build_heroku_platform(pipeline, clock=clock, env=env).api
-        wanted = _named(specs, "heroku")
+        client, wanted = api.get(), _named(specs, "heroku")
         apps = pipeline.heroku.apps
         with ThreadPoolExecutor(max_workers=len(apps), thread_name_prefix="pre-heroku") as pool:
-            return list(pool.map(lambda app: read_app(api, app, wanted), apps))
+            return list(pool.map(lambda app: read_app(client, app, wanted), apps))
+
+    def preboot(apps: Sequence[str]) -> dict[str, bool]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from shipper.heroku.estate import read_preboot
+
+        client = api.get()
+        with ThreadPoolExecutor(max_workers=len(apps), thread_name_prefix="pre-boot") as pool:
+            read = pool.map(lambda app: read_preboot(client, app), apps)
+            return dict(zip(apps, read, strict=True))
 
     def kubernetes() -> list[Workload]:
         if pipeline.kubernetes is None:
@@ -84,7 +103,7 @@ def estate_of(
         )
         return reader.read(_named(specs, "kubernetes"))
 
-    return Estate(Once(heroku), Once(kubernetes), specs)
+    return Estate(Once(heroku), Once(kubernetes), specs, preboot)
 
 
 def build_preflight_checks(
