@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shipper.errors import PipelineError, PlatformAuthError, PlatformNotFound, PlatformRejected
-from shipper.kubernetes.config import IN_CLUSTER, connect, kubeconfig_paths
+from shipper.kubernetes.config import IN_CLUSTER, connect, kubeconfig_paths, throttle_refresh
 from shipper.kubernetes.errors import KubeConflict, KubeUnavailable, Where, translate
 from shipper.sandbox.kubeapi import FakeKubeApiServer
 
@@ -49,6 +49,37 @@ def test_connect_uses_the_named_context(kube: FakeKubeApiServer, tmp_path: Path)
     )
     assert connection.configuration.host == kube.url
     assert connection.where.context == "staging"
+
+
+def test_the_credentials_refresh_runs_at_most_once_a_second(
+    kube: FakeKubeApiServer, tmp_path: Path
+) -> None:
+    """The client asks for a refresh before every request; the loader's hook runs once a
+    second at most, and the token it set stays in use between runs."""
+    path = kube.write_kubeconfig(tmp_path / "config")
+    connection = connect(kubeconfig=str(path), context=None, namespace="web", env={})
+    configuration = connection.configuration
+    runs: list[float] = []
+    now = [100.0]
+    configuration.refresh_api_key_hook = lambda config: runs.append(now[0])
+    throttle_refresh(configuration, clock=lambda: now[0])
+    for _ in range(50):
+        settings = configuration.auth_settings()
+    assert runs == [100.0]
+    assert settings["BearerToken"]["value"].startswith("Bearer ")
+    now[0] += 0.5
+    configuration.auth_settings()
+    now[0] += 0.6
+    configuration.auth_settings()
+    assert runs == [100.0, 101.1]
+
+
+def test_connect_throttles_the_loaders_refresh(kube: FakeKubeApiServer, tmp_path: Path) -> None:
+    """A kubeconfig with a token gets the loader's hook, wrapped."""
+    path = kube.write_kubeconfig(tmp_path / "config")
+    connection = connect(kubeconfig=str(path), context=None, namespace="web", env={})
+    hook = connection.configuration.refresh_api_key_hook
+    assert hook is not None and hook.__qualname__.startswith("throttle_refresh")
 
 
 def test_unknown_context_is_a_pipeline_error(kube: FakeKubeApiServer, tmp_path: Path) -> None:
