@@ -61,12 +61,12 @@ def test_the_credentials_refresh_runs_at_most_once_a_second(
     configuration = connection.configuration
     runs: list[float] = []
     now = [100.0]
-    configuration.refresh_api_key_hook = lambda config: runs.append(now[0])
+    setattr(configuration, "refresh_api_key_hook", lambda config: runs.append(now[0]))  # noqa: B010
     throttle_refresh(configuration, clock=lambda: now[0])
     for _ in range(50):
         settings = configuration.auth_settings()
     assert runs == [100.0]
-    assert settings["BearerToken"]["value"].startswith("Bearer ")
+    assert str(settings["BearerToken"]["value"]).startswith("Bearer ")
     now[0] += 0.5
     configuration.auth_settings()
     now[0] += 0.6
