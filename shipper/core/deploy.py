@@ -324,8 +324,10 @@ class Deploy:
         record = self.record
         assert record is not None
 
+        targets = [t for p in self.ports.platforms.values() for t in p.targets()]
+        written = intend_deploy(self.ctx, record, targets, version)  # both sides, one write
+
         def deploy(p: Platform) -> Sequence[TargetResult]:
-            written = intend_deploy(self.ctx, record, p.targets(), version)
             op = operation(  # one Operation per side, sharing the abort flag
                 self.ctx,
                 self.hold,

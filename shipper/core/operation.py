@@ -82,7 +82,8 @@ class ReleaseOperation:
         self.commit = commit
         self._guard = threading.Lock()
         # targets whose intent the core already made durable for this operation (a
-        # side's rollback, written in one go): their first `intend` has nothing to write
+        # rollback's or a deploy's, both sides in one write): their first `intend` has
+        # nothing to write
         self._written_ahead = set(written_ahead)
         self._acting = acting  # told before a written-ahead target's first change
 

@@ -317,8 +317,9 @@ class Ledger(Protocol):
 class BatchLedger(Ledger, Protocol):
     """A ledger that stores a release and adds lines to its log in one write.
 
-    A side's rollback writes the intents of all its targets this way, so each becomes
-    durable before its platform call at the cost of one write, not one per target.
+    A rollback and a code release write the intents of every target of both sides this
+    way, so each becomes durable before its platform call at the cost of one write, not
+    one per target.
     A ledger without it gets the same records one write at a time."""
 
     def save_with(self, release: Release, entries: Sequence[LedgerEntry]) -> None:

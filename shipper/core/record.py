@@ -149,7 +149,7 @@ class Record:
         self, intents: Sequence[tuple[Target, str, JSONDict]], *, changed: bool = True
     ) -> None:
         """The ledger learns of changes to many targets before any platform call, in one
-        write behind one fence check: a side's rollback or deploy, every target's intent
+        write behind one fence check: a rollback's or a deploy's, every target's intent
         at once. `changed=False`: the release is not marked changed yet (a target may
         turn out to need nothing); `mark_changed` does it when one is about to change."""
         if not intents:

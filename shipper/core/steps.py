@@ -126,7 +126,7 @@ def operation(
 ) -> ReleaseOperation:
     """The Operation an adapter gets for one deploy, rollback or migration; its first
     write-ahead marks the context changed. `written_ahead`: targets whose intent is
-    already in the ledger (see `intend_side`)."""
+    already in the ledger (see `intend_rollback`)."""
 
     def write_ahead(target: Target, action: str, detail: JSONDict) -> None:
         ctx.changed = True
@@ -156,16 +156,18 @@ def operation(
     )
 
 
-ROLL_BACK = "roll back"  # the intent written for every target of a side's rollback
+ROLL_BACK = "roll back"  # the intent written for every target of a rollback
 
 
-def intend_side(
+def intend_rollback(
     ctx: ReleaseContext, record: Record, states: Sequence[TargetState], now: Snapshot | None
 ) -> list[str]:
     """Write ahead, in one ledger write behind one fence check, the rollback of every
-    target of one side that `now` does not show back at `states` already (all of them
-    when `now` is unknown). Returns their keys: the adapter's first `intend` for each
-    then has nothing left to write, so every target's first call goes out at once.
+    target in `states` (both sides') that `now` does not show back there already (all of
+    them when `now` is unknown). Returns their keys: the adapter's first `intend` for
+    each then has nothing left to write, so every target's first call goes out at once.
+    One write for both sides: two, one per side, made the second side wait for the first
+    (a save of the whole release each, 5 ms at 83 targets).
     Nothing is written once the command is stopping: the adapter's `intend` says why."""
     if ctx.stop.is_set():
         return []
@@ -182,14 +184,14 @@ def intend_side(
     return [s.target.key for s in going]
 
 
-DEPLOY = "deploy"  # the intent written for every target of a side's deploy
+DEPLOY = "deploy"  # the intent written for every target of a code release
 
 
 def intend_deploy(
     ctx: ReleaseContext, record: Record, targets: Sequence[Target], version: Version
 ) -> list[str]:
     """Write ahead, in one ledger write behind one fence check, the deploy of `version`
-    to every target of one side; returns their keys (see `intend_side`). Written one by
+    to every target of both sides; returns their keys (see `intend_rollback`). Written one by
     one, 75 workloads' intents (each a save of the whole release) held the ledger for
     most of a second at the start of the code phase, and the Heroku builds waited
     behind them. The release is marked changed only when the adapter is about to change
@@ -263,15 +265,17 @@ def restore(
     now: Snapshot | None = None,
 ) -> tuple[list[str], list[str], Snapshot]:
     """Both sides back to `snapshot`, concurrently, with the rollback's own budget
-    (never what the deploy left over). Each side writes its targets' intents in one go
-    (`intend_side`; `now`, when known, is what runs) and then hands the adapter every
-    target at once. Returns (restored, not restored, running)."""
+    (never what the deploy left over). Every target's intent is written in one go
+    (`intend_rollback`; `now`, when known, is what runs), then each side hands its adapter
+    every target at once. Returns (restored, not restored, running)."""
     abort = threading.Event()  # one side's failure never stops the other's rollback
+    # both sides' intents in one write, before either side's first call
+    sides = list(ctx.ports.platforms)
+    written = intend_rollback(ctx, record, [s for side in sides for s in snapshot.side(side)], now)
 
     def act(platform: Platform) -> Sequence[TargetResult]:
         states = snapshot.side(platform.side)
         label = common_version(states) or Version("")  # for people only; may be unknown
-        written = intend_side(ctx, record, states, now)
         op = operation(
             ctx,
             hold,
