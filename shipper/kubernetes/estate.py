@@ -1,10 +1,12 @@
 """What the preflight lessons read from Kubernetes: each workload's replicas, surge,
 autoscaler, and per container its resources and the NAMES of its environment.
 
-Read-only, and about one round trip whatever the number of workloads: one namespace-wide
-list per kind (the workloads' kinds and the autoscalers), sent together, instead of a GET
-per workload. Names come from `env` and `envFrom` (a ConfigMap's keys; a Secret's keys only
-when ship may read Secrets, else the finding says it could not). Secret values are
+Read-only, and two round trips whatever the number of workloads: one namespace-wide list
+per kind (the workloads' kinds and the autoscalers) and one access review for Secrets,
+sent together, instead of a GET per workload; then the ConfigMaps and Secrets `envFrom`
+names, together. Names come from `env` and `envFrom` (a ConfigMap's keys; a Secret's keys
+only when ship may read Secrets, else the finding says it could not: a refused read of a
+Secret is what an audit alerts on, so it is never tried). Secret values are
 dropped as soon as the keys are taken; env values are read only for the counts the
 pipeline names (`RAILS_MAX_THREADS`), and only as numbers.
 """
@@ -36,17 +38,42 @@ class EstateReader:
 
     def read(self, numbers: Collection[str] = ()) -> list[Workload]:
         """Every pipeline workload, in pipeline order; PlatformNotFound for one the
-        namespace doesn't have."""
+        namespace doesn't have.
+
+        Two round trips whatever the workloads refer to: the lists, the autoscalers and
+        the access review for Secrets together; then every ConfigMap and Secret the
+        templates' `envFrom` name, together. Read one after another, a namespace with a
+        ConfigMap and a Secret kept the release waiting three more round trips."""
         kinds = list(dict.fromkeys(ref.kind for ref in self.refs))
-        with ThreadPoolExecutor(max_workers=1 + len(kinds), thread_name_prefix="estate") as pool:
+        with ThreadPoolExecutor(max_workers=2 + len(kinds), thread_name_prefix="estate") as pool:
             hpas = pool.submit(self._hpas)
+            secrets = pool.submit(self._secrets_readable)
             lists = list(pool.map(lambda kind: self.api.list(kind)[0], kinds))
-        listed = {
-            (kind, str((o.get("metadata") or {}).get("name") or "")): o
-            for kind, items in zip(kinds, lists, strict=True)
-            for o in items
-        }
+            listed = {
+                (kind, str((o.get("metadata") or {}).get("name") or "")): o
+                for kind, items in zip(kinds, lists, strict=True)
+                for o in items
+            }
+            sources = self._env_sources(listed)
+            if any(kind == "secret" for kind, _ in sources):
+                secrets.result()
+            list(pool.map(lambda source: self._keys(*source), sources))
         return [self._workload(ref, listed, hpas.result(), numbers) for ref in self.refs]
+
+    def _env_sources(self, listed: Mapping[tuple[str, str], Obj]) -> list[tuple[str, str]]:
+        """Every (kind, name) of a ConfigMap or Secret the workloads' containers take
+        their environment from, once each."""
+        out: dict[tuple[str, str], None] = {}
+        for ref in self.refs:
+            obj = listed.get((ref.kind, ref.name))
+            pod = (ref.template(obj).get("spec") or {}) if obj is not None else {}
+            for c in (pod.get("containers") or []) + (pod.get("initContainers") or []):
+                for source in c.get("envFrom") or []:
+                    if source.get("configMapRef"):
+                        out[("configmap", str(source["configMapRef"].get("name")))] = None
+                    elif source.get("secretRef"):
+                        out[("secret", str(source["secretRef"].get("name")))] = None
+        return list(out)
 
     def _hpas(self) -> dict[str, tuple[int | None, int | None]]:
         try:

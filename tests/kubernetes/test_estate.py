@@ -54,3 +54,42 @@ def test_a_workload_the_namespace_lacks_is_not_found(
     kube.seed_deployment(NS, "web", V1, wait=False)
     with pytest.raises(PlatformNotFound, match="deployment/worker not found in namespace web"):
         reader(kubeconfig, ["deployment/web", "deployment/worker"]).read()
+
+
+def _with_env_from(kube: FakeKubeApiServer) -> None:
+    sources = [{"configMapRef": {"name": "app-config"}}, {"secretRef": {"name": "app-secrets"}}]
+    for name in ("web", "worker"):  # both name the same two: each is read once
+        kube.seed_deployment(NS, name, V1, wait=False, fields={name: {"envFrom": sources}})
+    kube.put("configmaps", NS, {"metadata": {"name": "app-config"}, "data": {"REDIS_URL": "x"}})
+    kube.put("secrets", NS, {"metadata": {"name": "app-secrets"}, "data": {"SECRET_KEY": "eA=="}})
+
+
+def test_env_from_names_are_read_once_each_with_one_access_review(
+    kube: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """A ConfigMap and a Secret named by two workloads: each read once, the Secret after
+    one access review (sent beside the lists), and only their keys come out."""
+    _with_env_from(kube)
+    kube.reset_calls()
+    web, worker = reader(kubeconfig, ["deployment/web", "deployment/worker"]).read()
+    for w in (web, worker):
+        assert {"REDIS_URL", "SECRET_KEY"} <= w.containers[0].env_names
+        assert w.containers[0].unread == ()
+    assert kube.api_calls[("get", "configmaps")] == 1
+    assert kube.api_calls[("get", "secrets")] == 1
+    assert kube.api_calls[("create", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")] == 1
+
+
+def test_a_secret_ship_may_not_read_is_never_asked_for(
+    kube: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """With no right to read Secrets, the ConfigMap is still read and the Secret is named
+    as unread, without a request that the API server would refuse."""
+    _with_env_from(kube)
+    kube.rbac.deny("get", "secrets")
+    kube.reset_calls()
+    web, _ = reader(kubeconfig, ["deployment/web", "deployment/worker"]).read()
+    assert "REDIS_URL" in web.containers[0].env_names
+    assert "SECRET_KEY" not in web.containers[0].env_names
+    assert any("secret app-secrets" in u for u in web.containers[0].unread)
+    assert kube.api_calls[("get", "secrets")] == 0
