@@ -11,6 +11,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from shipper import __version__
 from shipper.core.clock import SystemClock
@@ -33,6 +34,9 @@ from shipper.ports import (
     TrafficControl,
 )
 from shipper.state.paths import database_path
+
+if TYPE_CHECKING:
+    from shipper.kubernetes.platform import KubernetesPlatform
 from shipper.state.sqlite_db import Database
 
 QUICK_SECONDS = 10.0  # `ship status` says "unreachable" after this, not after minutes
@@ -46,6 +50,7 @@ class Wiring:
     env: Mapping[str, str]
     clock: Clock
     databases: dict[Path, Database] = field(default_factory=dict)
+    built_kubernetes: KubernetesPlatform | None = None  # the Kubernetes side, once built
 
     def platforms(self, *, quick: bool = False) -> dict[Side, Platform]:
         """The platforms; `quick` (read-only commands) caps Heroku retries at QUICK_SECONDS
@@ -78,7 +83,16 @@ class Wiring:
     def _kubernetes(self) -> Platform:
         from shipper.kubernetes.factory import build_kubernetes_platform
 
-        return build_kubernetes_platform(self.pipeline, clock=self.clock, env=self.env)
+        platform = build_kubernetes_platform(self.pipeline, clock=self.clock, env=self.env)
+        self.built_kubernetes = platform
+        return platform
+
+    def _recent(self, kind: str, name: str) -> dict[str, Any] | None:
+        """What this command's Kubernetes side saw of a workload moments ago (None before
+        it was built, or when it saw nothing fresh): the migration Job borrows its pod
+        spec from it instead of reading the workload again."""
+        platform = self.built_kubernetes
+        return platform.recent(kind, name) if platform is not None else None
 
     def gate(self) -> StatusGate | None:
         if self.pipeline.gates.heroku_status is None:
@@ -114,7 +128,9 @@ class Wiring:
         def job_runner() -> MigrationRunner:
             from shipper.kubernetes.factory import build_migration_runner
 
-            return build_migration_runner(self.pipeline, clock=self.clock, env=self.env)
+            return build_migration_runner(
+                self.pipeline, clock=self.clock, env=self.env, recent=self._recent
+            )
 
         return DeferredRunner(job_runner)
 

@@ -6,13 +6,13 @@ Everything that touches the `kubernetes` client is imported here and below, neve
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from kubernetes import client
 
 from shipper.errors import PipelineError
 from shipper.kubernetes.access import needed
-from shipper.kubernetes.api import KubeApi
+from shipper.kubernetes.api import KubeApi, Obj
 from shipper.kubernetes.config import connect
 from shipper.kubernetes.follow import Tuning
 from shipper.kubernetes.migration import KubernetesMigrationRunner
@@ -20,7 +20,7 @@ from shipper.kubernetes.platform import KubernetesPlatform
 from shipper.kubernetes.preflight import Rules
 from shipper.kubernetes.workloads import workloads
 from shipper.pipeline import KubernetesSection, Pipeline
-from shipper.ports import Clock, MigrationRunner, Platform
+from shipper.ports import Clock, MigrationRunner
 
 POOL_SPARE = 8  # connections beyond one per workload: the health lists, the Job, the lock
 
@@ -54,7 +54,7 @@ def build_kube_api(
 
 def build_kubernetes_platform(
     pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str]
-) -> Platform:
+) -> KubernetesPlatform:
     kube = _section(pipeline)
     chosen = workloads(kube.workloads, kube.image)
     migrations = pipeline.migrations
@@ -80,8 +80,14 @@ def build_kubernetes_platform(
 
 
 def build_migration_runner(
-    pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str]
+    pipeline: Pipeline,
+    *,
+    clock: Clock,
+    env: Mapping[str, str],
+    recent: Callable[[str, str], Obj | None] | None = None,
 ) -> MigrationRunner:
+    """The migration Job runner. `recent`: the workloads as the Kubernetes side of this
+    command saw them moments ago, so the Job's pod spec needs no read of its own."""
     kube = _section(pipeline)
     if pipeline.migrations is None:
         raise PipelineError("migrations: this pipeline has no migrations section")
@@ -93,4 +99,5 @@ def build_migration_runner(
         image_template=kube.image,
         timeout=pipeline.migrations.timeout,
         template_from=base,
+        recent=recent,
     )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -116,8 +116,11 @@ class KubernetesMigrationRunner:
         template_from: Workload | None = None,
         tuning: Tuning | None = None,
         log_cap: int = LOG_CAP,
+        recent: Callable[[str, str], Obj | None] | None = None,
     ) -> None:
         self.api = api
+        # the workload as the Kubernetes side saw it moments ago (`KubernetesPlatform.recent`)
+        self.recent = recent
         self.pipeline = pipeline
         self.image_template = image_template
         self.timeout = timeout
@@ -130,24 +133,20 @@ class KubernetesMigrationRunner:
         name = job_name(self.pipeline, op.release)
         target = Target(Side.KUBERNETES, f"job/{name}")
         try:
-            # The two reads a new Job needs go out together: is it there already (a resumed
-            # run), and the workload whose pod spec it borrows.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-spec") as pool:
-                base = pool.submit(self._base_pod_spec)
-                existing = self.api.find("job", name)
-                adopted = existing is not None
-                base_spec, chosen = base.result() if existing is None else ({}, [])
-            if existing is not None:
-                running = _job_image(existing)
-                if running != image:
-                    return MigrationResult(
-                        False,
-                        f"Job {name} already exists for release {op.release} but runs {running}, "
-                        f"not {image}; delete it (kubectl -n {self.api.namespace} delete job "
-                        f"{name}) and run again",
-                    )
-                op.progress(target, "adopted", f"following the Job {name} created earlier")
+            seen = self._recent_pod_spec()
+            if seen is not None:
+                # The pod spec is the one the snapshot listed moments ago: the create is
+                # the first call, and the API server's own uniqueness of the Job's name is
+                # the check that it is not there yet (409: adopt it, below).
+                existing, (base_spec, chosen) = None, seen
             else:
+                # The two reads a new Job needs go out together: is it there already (a
+                # resumed run), and the workload whose pod spec it borrows.
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-spec") as pool:
+                    base = pool.submit(self._base_pod_spec)
+                    existing = self.api.find("job", name)
+                    base_spec, chosen = base.result() if existing is None else ({}, [])
+            if existing is None:
                 body = self._job(name, image, command, version, op, base_spec, chosen)
                 op.intend(
                     target,
@@ -156,13 +155,21 @@ class KubernetesMigrationRunner:
                 )
                 try:
                     created = self.api.create("job", body, subject=f"job/{name}")
-                except KubeConflict:  # created meanwhile (a retry of ours, or a twin): adopt it
-                    adopted = True
+                except KubeConflict:  # there already (a resumed run, a retry, a twin)
+                    existing = self.api.read("job", name)
                 else:
                     op.progress(target, "running", f"Job {name} created")
-                    return self._wait(name, target, op, adopted, created)
-                op.progress(target, "running", f"Job {name} created")
-            return self._wait(name, target, op, adopted)
+                    return self._wait(name, target, op, False, created)
+            running = _job_image(existing)
+            if running != image:
+                return MigrationResult(
+                    False,
+                    f"Job {name} already exists for release {op.release} but runs {running}, "
+                    f"not {image}; delete it (kubectl -n {self.api.namespace} delete job "
+                    f"{name}) and run again",
+                )
+            op.progress(target, "adopted", f"following the Job {name} created earlier")
+            return self._wait(name, target, op, True)
         except (Interrupted, LockLost, PlatformAuthError):
             raise
         except ShipError as exc:
@@ -215,13 +222,25 @@ class KubernetesMigrationRunner:
             },
         }
 
+    def _recent_pod_spec(self) -> tuple[dict[str, Any], list[str]] | None:
+        """`_base_pod_spec` from the object the Kubernetes side saw moments ago, or None
+        when it saw none (then the workload is read)."""
+        w = self.template_from
+        if w is None or self.recent is None:
+            return None
+        obj = self.recent(w.kind, w.name)
+        return None if obj is None else self._pod_spec_of(w, obj)
+
     def _base_pod_spec(self) -> tuple[dict[str, Any], list[str]]:
         """The pod spec of the workload the Job borrows from, with only the containers
         ship changes on it, and the names of those (init containers included)."""
         w = self.template_from
         if w is None:
             return {}, []
-        obj = self.api.read(w.kind, w.name)
+        return self._pod_spec_of(w, self.api.read(w.kind, w.name))
+
+    @staticmethod
+    def _pod_spec_of(w: Workload, obj: Obj) -> tuple[dict[str, Any], list[str]]:
         spec = dict(w.template(obj).get("spec") or {})
         chosen, _ = w.selected(obj)
         containers = [c for c in spec.get("containers") or [] if c.get("name") in chosen]

@@ -42,7 +42,7 @@ from shipper.kubernetes.retry import RetryPolicy
 from shipper.kubernetes.snapshot import manual_steps, state_of
 from shipper.kubernetes.workloads import Workload, version_pattern
 from shipper.pipeline import render
-from shipper.ports import Operation
+from shipper.ports import FRESH_SECONDS, Operation
 from shipper.workers import Workers
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ class KubernetesPlatform:
         # The latest object seen of each workload (a list, a patch's answer, the end of a
         # watch): what a rollback writes against, under a resourceVersion guard.
         self._known: dict[tuple[str, str], Obj] = {}
+        self._known_at: dict[tuple[str, str], float] = {}  # when each was seen (monotonic)
         self._known_lock = threading.Lock()
         self._health = HealthReader(
             api,
@@ -153,14 +154,26 @@ class KubernetesPlatform:
     def _saw(self, w: Workload, obj: Obj) -> None:
         with self._known_lock:
             self._known[(w.kind, w.name)] = obj
+            self._known_at[(w.kind, w.name)] = self.api.clock.monotonic()
 
     def _saw_list(self, kind: str, items: Sequence[Obj]) -> None:
         mine = {w.name for w in self.workloads if w.kind == kind}
+        now = self.api.clock.monotonic()
         with self._known_lock:
             for obj in items:
                 name = str((obj.get("metadata") or {}).get("name") or "")
                 if name in mine:
                     self._known[(kind, name)] = obj
+                    self._known_at[(kind, name)] = now
+
+    def recent(self, kind: str, name: str) -> Obj | None:
+        """The workload as this process saw it within the ports' `FRESH_SECONDS` (a
+        snapshot's list, a patch's answer, the end of a watch), or None."""
+        with self._known_lock:
+            seen = self._known_at.get((kind, name))
+            if seen is None or self.api.clock.monotonic() - seen > FRESH_SECONDS:
+                return None
+            return self._known.get((kind, name))
 
     # --- deploy --------------------------------------------------------------------
 

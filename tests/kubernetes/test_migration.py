@@ -150,6 +150,44 @@ def test_existing_job_for_another_image_is_refused(
     assert "delete job ship-web-r9-migrate" in result.message
 
 
+def _seen_moments_ago(kube: FakeKubeApiServer, kubeconfig: Path) -> KubernetesMigrationRunner:
+    """A runner handed the workload as the Kubernetes side listed it a moment ago."""
+    migration = runner(kubeconfig)
+    migration.recent = lambda kind, name: kube.get(f"{kind}s", NS, name)
+    return migration
+
+
+def test_with_the_pod_spec_seen_moments_ago_the_create_is_the_first_call(
+    seeded: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """No read of the workload, no look for the Job: the create goes out first, and the
+    Job still borrows the workload's pod spec."""
+    seeded.reset_calls()
+    result = _seen_moments_ago(seeded, kubeconfig).run(Version("v2"), COMMAND, real_op(release=6))
+    assert result.succeeded, result.message
+    assert seeded.calls_in_order[0] == ("create", "jobs")
+    assert seeded.call_count("get", "deployments") == 0
+    assert seeded.call_count("get", "jobs") == 0
+    job = seeded.get("jobs", NS, job_name("web", 6)) or {}
+    assert job["spec"]["template"]["spec"]["containers"][0]["name"] == "migrate"
+
+
+def test_with_the_pod_spec_seen_a_job_already_there_is_adopted_after_the_conflict(
+    seeded: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """A resumed run's create answers 409: the Job is read, checked and followed, and no
+    second Job is made. Its intent was written ahead of the create, as for any create."""
+    runner(kubeconfig).run(Version("v2"), COMMAND, real_op(release=9))
+    op = real_op(release=9)
+    again = _seen_moments_ago(seeded, kubeconfig).run(Version("v2"), COMMAND, op)
+    assert again.succeeded and again.adopted is True
+    assert len(seeded.store.list("jobs", NS)[0]) == 1
+    assert len(op.intents) == 1
+    other = _seen_moments_ago(seeded, kubeconfig).run(Version("v3"), COMMAND, real_op(release=9))
+    assert not other.succeeded
+    assert "delete job ship-web-r9-migrate" in other.message
+
+
 def test_job_borrows_the_workload_environment(kube: FakeKubeApiServer, kubeconfig: Path) -> None:
     """The migration container gets the env of the application's container."""
     seeded = kube.seed_deployment(NS, "web", "ghcr.io/acme/web:v1", replicas=1, wait=False)
