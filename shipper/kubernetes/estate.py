@@ -69,10 +69,9 @@ class EstateReader:
             pod = (ref.template(obj).get("spec") or {}) if obj is not None else {}
             for c in (pod.get("containers") or []) + (pod.get("initContainers") or []):
                 for source in c.get("envFrom") or []:
-                    if source.get("configMapRef"):
-                        out[("configmap", str(source["configMapRef"].get("name")))] = None
-                    elif source.get("secretRef"):
-                        out[("secret", str(source["secretRef"].get("name")))] = None
+                    named = _env_source(source)
+                    if named is not None:
+                        out[named] = None
         return list(out)
 
     def _hpas(self) -> dict[str, tuple[int | None, int | None]]:
@@ -148,21 +147,14 @@ class EstateReader:
                 counts[name] = int(value.strip())
         unread: list[str] = []
         for source in c.get("envFrom") or []:
-            prefix = str(source.get("prefix") or "")
-            if source.get("configMapRef"):
-                ref_name = str(source["configMapRef"].get("name"))
-                keys = self._keys("configmap", ref_name)
-                what = f"configmap {ref_name}"
-            elif source.get("secretRef"):
-                ref_name = str(source["secretRef"].get("name"))
-                keys = self._keys("secret", ref_name)
-                what = f"secret {ref_name}"
-            else:
+            named = _env_source(source)
+            if named is None:
                 continue
+            keys = self._keys(*named)
             if keys is None:
-                unread.append(f"{what} (no right to read it, or it does not exist)")
+                unread.append(f"{named[0]} {named[1]} (no right to read it, or it does not exist)")
             else:
-                names |= {prefix + k for k in keys}
+                names |= {str(source.get("prefix") or "") + k for k in keys}
         return Container(
             str(c.get("name")),
             init=init,
@@ -204,6 +196,15 @@ class EstateReader:
             except PlatformRejected:
                 self._may_read_secrets = False
         return self._may_read_secrets
+
+
+def _env_source(source: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The ("configmap" | "secret", name) an `envFrom` entry takes its variables from."""
+    if source.get("configMapRef"):
+        return "configmap", str(source["configMapRef"].get("name"))
+    if source.get("secretRef"):
+        return "secret", str(source["secretRef"].get("name"))
+    return None
 
 
 def _quantity(raw: Any) -> str | None:
