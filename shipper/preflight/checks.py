@@ -105,24 +105,23 @@ class ConnectionsCheck:
             return found
         if self.policy.pooler is not None and limits is not None:
             found += judge_pooler(self.policy.pooler, limits, self.severity)
-        rows, hpa_rows = self._peaks(apps, workloads)
+        hpa_rows = self._at_hpa_max(apps, workloads)
         if not fits(rows, limit, hpa_rows) and any(a.preboot is None for a in apps):
             # Counted as if every unread app had preboot on, it does not fit: read preboot
             # and judge the true peak, so that a refusal never rests on the assumption.
             # The limit stays: it counts the steady state, which preboot does not change.
-            rows, hpa_rows = self._peaks(self._with_preboot(apps), workloads)
+            apps = self._with_preboot(apps)
+            rows, _ = peak_rows(apps, workloads, self.estate.specs, self.policy)
+            hpa_rows = self._at_hpa_max(apps, workloads)
         return found + judge_budget(rows, limit, self.severity, hpa_rows=hpa_rows)
 
-    def _peaks(
-        self, apps: list[HerokuApp], workloads: list[Workload]
-    ) -> tuple[list[Row], list[Row]]:
-        """The peak's rows, and those with every autoscaler at its maximum (none when no
-        workload could grow)."""
-        rows, _ = peak_rows(apps, workloads, self.estate.specs, self.policy)
+    def _at_hpa_max(self, apps: list[HerokuApp], workloads: list[Workload]) -> list[Row]:
+        """The peak's rows with every autoscaler at its maximum (none when no workload
+        could grow)."""
         if not any(w.hpa_max and w.hpa_max > w.replicas for w in workloads):
-            return rows, []
+            return []
         hpa, _ = peak_rows(apps, workloads, self.estate.specs, self.policy, at_hpa_max=True)
-        return rows, hpa
+        return hpa
 
     def _with_preboot(self, apps: list[HerokuApp]) -> list[HerokuApp]:
         unread = [a.app for a in apps if a.preboot is None]
