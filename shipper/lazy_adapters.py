@@ -55,8 +55,8 @@ class DeferredPlatform:
     def targets(self) -> Sequence[Target]:
         return self._real.get().targets()
 
-    def snapshot(self) -> Sequence[TargetState]:
-        return self._real.get().snapshot()
+    def snapshot(self, *, deploying: Version | None = None) -> Sequence[TargetState]:
+        return self._real.get().snapshot(deploying=deploying)
 
     def deploy(self, version: Version, op: Operation) -> Sequence[TargetResult]:
         return self._real.get().deploy(version, op)

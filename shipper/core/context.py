@@ -27,10 +27,11 @@ class ReleaseContext:
     # then exits 4: the state is no longer known)
     _labels: dict[str, Version] | None = field(default=None, repr=False)
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, deploying: Version | None = None) -> Snapshot:
         """What runs now, with labels the platforms can't tell filled in from what the
-        ledger recorded for the same identities (`sides.known_labels`)."""
-        read = read_snapshot(self.ports.platforms, self.ports.clock.now)
+        ledger recorded for the same identities (`sides.known_labels`). `deploying`: the
+        version a deploy from this snapshot will ship (`Platform.snapshot`)."""
+        read = read_snapshot(self.ports.platforms, self.ports.clock.now, deploying)
         if all(t.version is not None for t in read.targets):
             return read
         if self._labels is None:

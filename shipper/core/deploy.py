@@ -100,7 +100,10 @@ class Deploy:
         # the plan --dry-run prints is the one carried out: its phases decide what runs
         self._gate.soon(req.skip_gate_reason)
         checked = start_preflight(self.ctx, version)  # read-only, beside the snapshot
-        snapshot = self.ctx.snapshot()
+        # Unless a migration release surely comes first, the code release starts from
+        # this snapshot: what its first step would read is read with it.
+        code_first = req.migrations is not True and not req.migrations_only
+        snapshot = self.ctx.snapshot(deploying=version if code_first else None)
         decision = self.ctx.decide_migrations(version, req.migrations, snapshot)
         plan = build_plan(version, snapshot, decision, commit=req.commit)
         self.ports.emitter.emit(plan_event(plan))
@@ -203,7 +206,10 @@ class Deploy:
             # lock), so the code release's snapshot is read now, during the wait. Not the
             # status gate: it is read after the bake, a status that turned yellow during
             # it must still hold the code.
-            self._early_targets = ReadAhead(self.ctx.snapshot, self.clock)
+            version = self.req.version
+            self._early_targets = ReadAhead(
+                lambda: self.ctx.snapshot(deploying=version), self.clock
+            )
         result = bake_checks(
             self.ctx,
             record,
@@ -254,7 +260,7 @@ class Deploy:
                 known = early.take(FRESH_SECONDS)
             if known is None:  # the targets and the gate, read together (the gate decides)
                 self._gate.soon(req.skip_gate_reason)
-                known = self.ctx.snapshot()
+                known = self.ctx.snapshot(deploying=version)
             opened = self._open_through_gate(ReleaseKind.CODE, None)
             if isinstance(opened, Outcome):
                 return opened
@@ -268,7 +274,7 @@ class Deploy:
             record = self.record  # type: ignore[assignment]
             assert record is not None
             if resumed.snapshot is None:  # stopped before the snapshot: nothing changed yet
-                snapshot = self.ctx.snapshot()
+                snapshot = self.ctx.snapshot(deploying=version)
                 record.update(snapshot=snapshot)
             else:
                 snapshot = resumed.snapshot

@@ -121,8 +121,13 @@ class Platform(Protocol):
         """The targets of this side, as configured."""
         ...
 
-    def snapshot(self) -> Sequence[TargetState]:
-        """What every target runs now (read-only)."""
+    def snapshot(self, *, deploying: Version | None = None) -> Sequence[TargetState]:
+        """What every target runs now (read-only).
+
+        `deploying`: the version a deploy starting from this snapshot will ship, when the
+        caller knows it. The side may read, in the same round trip, what that deploy's
+        first step would otherwise read before its first change (Heroku: the builds list
+        that says whether a build of it is already under way)."""
         ...
 
     def deploy(self, version: Version, op: Operation) -> Sequence[TargetResult]:

@@ -90,11 +90,16 @@ def on_each_side(
         return [f.result() for f in futures]
 
 
-def read_snapshot(platforms: Mapping[Side, Platform], now: Callable[[], datetime]) -> Snapshot:
-    """What runs on every target of every side, read concurrently."""
+def read_snapshot(
+    platforms: Mapping[Side, Platform],
+    now: Callable[[], datetime],
+    deploying: Version | None = None,
+) -> Snapshot:
+    """What runs on every target of every side, read concurrently (`deploying`: see
+    `Platform.snapshot`)."""
     items = list(platforms.values())
     with ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix="snap") as pool:
-        states = list(pool.map(lambda p: tuple(p.snapshot()), items))
+        states = list(pool.map(lambda p: tuple(p.snapshot(deploying=deploying)), items))
     return Snapshot(tuple(t for side in states for t in side), now())
 
 

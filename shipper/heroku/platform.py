@@ -6,8 +6,9 @@ is that app's FAILED result; only a failure of the whole side (the token is refu
 raises, after every thread has stopped.
 
 What this process read or did a moment ago is used instead of asking again, where that
-cannot let a retry repeat anything: a deploy's live-state check takes the releases list
-the snapshot read under this same lock (if younger than the ports' `FRESH_SECONDS`), and the first
+cannot let a retry repeat anything: a deploy's live-state check takes the releases list,
+and the builds list when the snapshot was told of the deploy, that the snapshot read under
+this same lock (if younger than the ports' `FRESH_SECONDS`), and the first
 rollback after this process's own deploy knows what that deploy left live (see
 `shipper.heroku.rollback`). A resumed release, in a new process, reads everything.
 """
@@ -42,7 +43,6 @@ from shipper.heroku.health import AppHealth
 from shipper.heroku.history import AppHistory, LabelCache, SlugCache
 from shipper.heroku.image import ImageResolver
 from shipper.heroku.poll import PollSettings
-from shipper.heroku.resources import Release
 from shipper.heroku.rollback import LeftLive, roll_back_app
 from shipper.heroku.states import release_state
 from shipper.heroku.steps import AppSteps, Prepared
@@ -87,7 +87,7 @@ class HerokuPlatform:
         self._labels = LabelCache()
         self._slugs = SlugCache()
         self._health = AppHealth(api, self._history)
-        self._read: dict[str, tuple[float, list[Release]]] = {}  # app -> when, releases
+        self._read: dict[str, tuple[float, AppHistory]] = {}  # app -> when, what was read
         self._left: dict[str, LeftLive] = {}  # app -> what this process's deploy left live
         self._guard = threading.Lock()
         # one thread per app, started once and reused by every operation (`_parallel`)
@@ -106,16 +106,22 @@ class HerokuPlatform:
 
     # --- snapshot -----------------------------------------------------------------
 
-    def snapshot(self) -> Sequence[TargetState]:
-        return self._each(self._snapshot_app)  # the first: starts the threads a rollback uses
+    def snapshot(self, *, deploying: Version | None = None) -> Sequence[TargetState]:
+        """Each app's current release (the first call starts the threads a rollback
+        uses). With `deploying`, each app's builds list is read beside its releases: the
+        deploy's first step asks whether a build of the version is under way, and would
+        otherwise pay a round trip of its own before creating the build."""
+        return self._each(lambda app: self._snapshot_app(app, deploying))
 
-    def _snapshot_app(self, app: str) -> TargetState:
+    def _snapshot_app(self, app: str, deploying: Version | None) -> TargetState:
         history = self._history(app)
         target = Target(Side.HEROKU, app)
         read_at = self._api.clock.monotonic()
+        if deploying is not None:
+            history.read_both()
         current = history.current()
         with self._guard:
-            self._read[app] = (read_at, history.releases())
+            self._read[app] = (read_at, history)
         if current is None:
             return TargetState(target, None, {}, healthy=None, message="no current release")
         label = history.label(current)
@@ -297,14 +303,15 @@ class HerokuPlatform:
         )
 
     def _checked(self, app: str, op: Operation) -> AppSteps:
-        """A deploy's first steps on `app`, checking live state with the snapshot's
-        releases list when this process read it under this lock moments ago (used once:
-        a later step reads afresh)."""
+        """A deploy's first steps on `app`, checking live state with what the snapshot
+        read (its releases list, and its builds list when it was told of the deploy) when
+        this process read it under this lock moments ago (used once: a later step reads
+        afresh)."""
         with self._guard:
             read = self._read.pop(app, None)
         history = None
         if read is not None and self._api.clock.monotonic() - read[0] <= FRESH_SECONDS:
-            history = AppHistory(self._api, app, self._labels, self._slugs, list(read[1]))
+            history = read[1]
         return self._steps(app, op, history=history)
 
     def _remember(self, results: Sequence[TargetResult]) -> None:

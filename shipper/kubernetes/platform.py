@@ -110,8 +110,9 @@ class KubernetesPlatform:
 
     # --- snapshot ------------------------------------------------------------------
 
-    def snapshot(self) -> Sequence[TargetState]:
+    def snapshot(self, *, deploying: Version | None = None) -> Sequence[TargetState]:
         """Every workload's state, from one namespace-wide list per kind, sent together.
+        (`deploying` changes nothing here: a deploy's first step reads these same lists.)
 
         A release takes several snapshots; reading workloads one by one cost 6 s per
         snapshot for 75 workloads at 50 ms a call, and still about 0.5 s 8 at a time.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
-from shipper.core.model import MeasurementStatus, ReleaseKind, ReleaseState, Version
+from shipper.core.model import MeasurementStatus, ReleaseKind, ReleaseState, TargetState, Version
 from shipper.errors import LockHeld, MigrationsUndecided, ReleaseInProgress
 from tests.core.conftest import World
 from tests.fakes.ports import holder
@@ -334,13 +336,13 @@ def test_the_gate_is_read_while_the_targets_are(world: World) -> None:
         snapshot_started.clear()
         return plain_read()
 
-    def snapshot():
+    def snapshot(*, deploying: Version | None = None) -> Sequence[TargetState]:
         if len(seen) >= 4:  # both releases have passed their gates: later reads are alone
-            return plain_snapshot()
+            return plain_snapshot(deploying=deploying)
         snapshot_started.set()
         seen.append(("snapshot saw the gate", gate_started.wait(timeout=2)))
         gate_started.clear()
-        return plain_snapshot()
+        return plain_snapshot(deploying=deploying)
 
     # each fake read waits for the other to start: they must overlap
     world.gate.read = read  # type: ignore[method-assign]  # see above
@@ -360,11 +362,24 @@ def test_a_stale_early_gate_reading_is_read_again(world: World) -> None:
     world.gate.script = [True, False]
     plain_snapshot = world.heroku.snapshot
 
-    def slow_snapshot():
+    def slow_snapshot(*, deploying: Version | None = None) -> Sequence[TargetState]:
         world.clock.sleep(FRESH_SECONDS + 1)
-        return plain_snapshot()
+        return plain_snapshot(deploying=deploying)
 
     world.heroku.snapshot = slow_snapshot  # type: ignore[method-assign]  # a slow read of the fake
     outcome = world.deploy("v2")
     assert outcome.exit_code == 3
     assert world.gate.reads == 2 and world.everywhere("v1")
+
+
+def test_the_code_release_snapshot_is_told_of_the_deploy(world: World) -> None:
+    """The snapshot a code release starts from says which version it ships (a side reads
+    its deploy's first look with it); a migration release's first snapshot does not, as
+    the code release reads the targets again after the migration bake."""
+    assert world.deploy("v2", migrations=False).exit_code == 0
+    assert world.heroku.snapshots_deploying[0] == Version("v2")
+
+    world.heroku.snapshots_deploying.clear()
+    assert world.deploy("v3", migrations=True).exit_code == 0
+    first, code = world.heroku.snapshots_deploying[:2]
+    assert (first, code) == (None, Version("v3"))

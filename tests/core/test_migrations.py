@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from shipper.core.model import MeasurementStatus, ReleaseKind, ReleaseState, Version
+from shipper.core.model import MeasurementStatus, ReleaseKind, ReleaseState, TargetState, Version
 from tests.core.conftest import World
 
 
@@ -119,9 +120,9 @@ def _snapshot_times(world: World) -> list[float]:
     times: list[float] = []
     plain = world.heroku.snapshot
 
-    def noted():
+    def noted(*, deploying: Version | None = None) -> Sequence[TargetState]:
         times.append(world.clock.now().timestamp())
-        return plain()
+        return plain(deploying=deploying)
 
     world.heroku.snapshot = noted  # type: ignore[method-assign]  # notes each read of the fake
     return times

@@ -39,10 +39,10 @@ def test_the_preflight_runs_while_the_snapshot_is_read(world: World) -> None:
     seen: list[bool] = []
     real = world.kube.snapshot
 
-    def snapshot() -> Sequence[TargetState]:
+    def snapshot(*, deploying: Version | None = None) -> Sequence[TargetState]:
         if not seen:
             seen.append(check.started.wait(WAIT))
-        return real()
+        return real(deploying=deploying)
 
     world.kube.snapshot = snapshot  # type: ignore[method-assign]  # a spy around the fake's own
     outcome = world.deploy("v2")

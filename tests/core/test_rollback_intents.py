@@ -245,9 +245,9 @@ def test_a_rollback_whose_every_target_reported_its_state_reads_no_snapshot_agai
     reads: list[int] = []
     real = world.heroku.snapshot
 
-    def snapshot() -> Sequence[TargetState]:
+    def snapshot(*, deploying: Version | None = None) -> Sequence[TargetState]:
         reads.append(len(world.heroku.rollbacks))
-        return real()
+        return real(deploying=deploying)
 
     world.heroku.snapshot = snapshot  # type: ignore[method-assign]  # a spy around the fake's own
     outcome = world.deploy("v2")
@@ -262,9 +262,9 @@ def test_a_target_left_behind_is_read_again_and_named(world: World) -> None:
     reads: list[int] = []
     real = world.heroku.snapshot
 
-    def snapshot() -> Sequence[TargetState]:
+    def snapshot(*, deploying: Version | None = None) -> Sequence[TargetState]:
         reads.append(len(world.heroku.rollbacks))
-        return real()
+        return real(deploying=deploying)
 
     world.heroku.snapshot = snapshot  # type: ignore[method-assign]  # a spy around the fake's own
     outcome = world.deploy("v2")

@@ -64,6 +64,7 @@ class FakePlatform:
         self.deploys: list[tuple[str, str]] = []  # (target, version) per change made
         self.rollbacks: list[tuple[str, str]] = []
         self.snapshots = 0
+        self.snapshots_deploying: list[Version | None] = []  # what each snapshot was told
         self.unlabelled: set[str] = set()
         self.findings: list[Finding] = []
         self.cancelled_seen = False
@@ -76,8 +77,9 @@ class FakePlatform:
     def targets(self) -> Sequence[Target]:
         return [Target(self._side, n) for n in self.running]
 
-    def snapshot(self) -> Sequence[TargetState]:
+    def snapshot(self, *, deploying: Version | None = None) -> Sequence[TargetState]:
         self.snapshots += 1
+        self.snapshots_deploying.append(deploying)
         return [self._state(n) for n in self.running]
 
     def preflight(self, version: Version) -> Sequence[Finding]:

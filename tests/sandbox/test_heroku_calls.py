@@ -4,7 +4,8 @@ ship's real adapter against the stand-in over real HTTP, as in production: the s
 keeps every Platform API call it answered (`HerokuApi.journal`). Per app, a release costs
 the snapshot's releases list (and, only when no listed release says the label, the slug's
 commit once: the promoted app; the pushed one's `Deploy 1a2b3c4d` says it), the builds list
-(so a build under way is adopted, never made twice), the build's POST, the build at its
+(so a build under way is adopted, never made twice; the snapshot reads it instead
+when told of the deploy), the build's POST, the build at its
 end, its release as the build left it, and once release phase's stream has ended one
 dyno list (a dyno on the release proves it live, and no older web dyno serves: the bake
 measures the new code alone). A bake measurement is one dyno list. The first rollback
@@ -126,3 +127,23 @@ def test_a_release_and_its_rollback_make_exactly_these_calls(stand: Stand) -> No
     for step in (snapshot, deploy, measure_forward, roll_back, measure_back):
         made = stand.calls(step)
         assert made == expected[step.__name__], step.__name__
+
+
+def test_a_snapshot_told_of_the_deploy_reads_the_builds_list_for_it(stand: Stand) -> None:
+    """Told which version the deploy from it will ship, the snapshot reads each app's
+    builds list beside its releases (the same round trip), and the deploy then starts
+    with its build's POST: the call moves, none is added."""
+    side = stand.platform
+
+    def snapshot() -> None:
+        side.snapshot(deploying=Version("v2"))
+
+    def deploy() -> None:
+        results = side.deploy(Version("v2"), _op("v2"))
+        assert {r.verdict for r in results} == {Verdict.SUCCEEDED}
+
+    read = stand.calls(snapshot)
+    assert {app: sorted(calls) for app, calls in read.items()} == {
+        app: sorted([*calls, "GET builds 200"]) for app, calls in SNAPSHOT.items()
+    }
+    assert stand.calls(deploy) == dict.fromkeys(APPS, DEPLOY[1:])
