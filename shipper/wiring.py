@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from shipper.ports import (
 from shipper.state.paths import database_path
 
 if TYPE_CHECKING:
+    from shipper.kubernetes.api import KubeApi
     from shipper.kubernetes.platform import KubernetesPlatform
 from shipper.state.sqlite_db import Database
 
@@ -51,6 +53,8 @@ class Wiring:
     clock: Clock
     databases: dict[Path, Database] = field(default_factory=dict)
     built_kubernetes: KubernetesPlatform | None = None  # the Kubernetes side, once built
+    _kube_api: list[KubeApi] = field(default_factory=list)  # the one cluster client, once built
+    _kube_guard: threading.Lock = field(default_factory=threading.Lock)
 
     def platforms(self, *, quick: bool = False) -> dict[Side, Platform]:
         """The platforms; `quick` (read-only commands) caps Heroku retries at QUICK_SECONDS
@@ -83,9 +87,23 @@ class Wiring:
     def _kubernetes(self) -> Platform:
         from shipper.kubernetes.factory import build_kubernetes_platform
 
-        platform = build_kubernetes_platform(self.pipeline, clock=self.clock, env=self.env)
+        platform = build_kubernetes_platform(
+            self.pipeline, clock=self.clock, env=self.env, api=self.kube_api()
+        )
         self.built_kubernetes = platform
         return platform
+
+    def kube_api(self) -> KubeApi:
+        """The one client of the cluster, for the Kubernetes side, the migration Job and
+        the preflight's estate: the kubeconfig is read once, and the Job's create goes
+        out on a connection the snapshot's lists opened moments before (in production, a
+        TCP and TLS handshake less before the first change)."""
+        with self._kube_guard:
+            if not self._kube_api:
+                from shipper.kubernetes.factory import build_kube_api
+
+                self._kube_api.append(build_kube_api(self.pipeline, clock=self.clock, env=self.env))
+            return self._kube_api[0]
 
     def _recent(self, kind: str, name: str) -> dict[str, Any] | None:
         """What this command's Kubernetes side saw of a workload moments ago (None before
@@ -129,7 +147,11 @@ class Wiring:
             from shipper.kubernetes.factory import build_migration_runner
 
             return build_migration_runner(
-                self.pipeline, clock=self.clock, env=self.env, recent=self._recent
+                self.pipeline,
+                clock=self.clock,
+                env=self.env,
+                recent=self._recent,
+                api=self.kube_api(),
             )
 
         return DeferredRunner(job_runner)
@@ -141,7 +163,9 @@ class Wiring:
             return []
         from shipper.preflight.factory import build_preflight_checks
 
-        return build_preflight_checks(self.pipeline, clock=self.clock, env=self.env)
+        return build_preflight_checks(
+            self.pipeline, clock=self.clock, env=self.env, kube_api=self.kube_api
+        )
 
     def ledger(self) -> Ledger:
         if self.pipeline.ledger.backend == "kubernetes":

@@ -53,8 +53,10 @@ def build_kube_api(
 
 
 def build_kubernetes_platform(
-    pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str]
+    pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str], api: KubeApi | None = None
 ) -> KubernetesPlatform:
+    """The Kubernetes side; `api`: a client of the pipeline's cluster and namespace the
+    command already has (else one is built)."""
     kube = _section(pipeline)
     chosen = workloads(kube.workloads, kube.image)
     migrations = pipeline.migrations
@@ -65,7 +67,7 @@ def build_kubernetes_platform(
         configmap_ledger=pipeline.ledger.backend == "kubernetes",
     )
     return KubernetesPlatform(
-        build_kube_api(pipeline, clock=clock, env=env),
+        api or build_kube_api(pipeline, clock=clock, env=env),
         chosen,
         image_template=kube.image,
         rollout_timeout=kube.rollout_timeout,
@@ -85,16 +87,18 @@ def build_migration_runner(
     clock: Clock,
     env: Mapping[str, str],
     recent: Callable[[str, str], Obj | None] | None = None,
+    api: KubeApi | None = None,
 ) -> MigrationRunner:
     """The migration Job runner. `recent`: the workloads as the Kubernetes side of this
-    command saw them moments ago, so the Job's pod spec needs no read of its own."""
+    command saw them moments ago, so the Job's pod spec needs no read of its own; `api`:
+    as for `build_kubernetes_platform`."""
     kube = _section(pipeline)
     if pipeline.migrations is None:
         raise PipelineError("migrations: this pipeline has no migrations section")
     configured = workloads(kube.workloads, kube.image)
     base = next((w for w in configured if w.kind != "cronjob"), configured[0])
     return KubernetesMigrationRunner(
-        build_kube_api(pipeline, clock=clock, env=env),
+        api or build_kube_api(pipeline, clock=clock, env=env),
         pipeline=pipeline.name,
         image_template=kube.image,
         timeout=pipeline.migrations.timeout,

@@ -3,7 +3,7 @@ platforms and the database are reached on a check's first `run`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from shipper.preflight.section import PreflightSection
 
 if TYPE_CHECKING:
     from shipper.heroku.api import HerokuApi
+    from shipper.kubernetes.api import KubeApi
 
 
 def _specs(section: PreflightSection) -> tuple[Concurrency, ...]:
@@ -57,7 +58,12 @@ def _named(specs: tuple[Concurrency, ...], side: str) -> set[str]:
 
 
 def estate_of(
-    pipeline: Pipeline, section: PreflightSection, *, clock: Clock, env: Mapping[str, str]
+    pipeline: Pipeline,
+    section: PreflightSection,
+    *,
+    clock: Clock,
+    env: Mapping[str, str],
+    kube_api: Callable[[], KubeApi] | None = None,
 ) -> Estate:
     specs = _specs(section)
 
@@ -98,23 +104,27 @@ def estate_of(
         from shipper.kubernetes.workloads import workloads
 
         kube = pipeline.kubernetes
-        reader = EstateReader(
-            build_kube_api(pipeline, clock=clock, env=env), workloads(kube.workloads, kube.image)
-        )
+        api = kube_api() if kube_api is not None else build_kube_api(pipeline, clock=clock, env=env)
+        reader = EstateReader(api, workloads(kube.workloads, kube.image))
         return reader.read(_named(specs, "kubernetes"))
 
     return Estate(Once(heroku), Once(kubernetes), specs, preboot)
 
 
 def build_preflight_checks(
-    pipeline: Pipeline, *, clock: Clock, env: Mapping[str, str]
+    pipeline: Pipeline,
+    *,
+    clock: Clock,
+    env: Mapping[str, str],
+    kube_api: Callable[[], KubeApi] | None = None,
 ) -> list[PreflightCheck]:
     """The checks of `pipeline.preflight` (none without the section). A check turned off
-    is still built: the core says it is off, and why, and does not run it."""
+    is still built: the core says it is off, and why, and does not run it. `kube_api`:
+    the command's own cluster client, built on first use (else the estate builds one)."""
     section = pipeline.preflight
     if section is None:
         return []
-    estate = estate_of(pipeline, section, clock=clock, env=env)
+    estate = estate_of(pipeline, section, clock=clock, env=env, kube_api=kube_api)
     checks: list[PreflightCheck] = []
     both = pipeline.heroku is not None and pipeline.kubernetes is not None
     if section.connections is not None:

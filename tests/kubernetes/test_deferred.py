@@ -5,8 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from shipper.core.model import Side, Version
+from shipper.lazy_adapters import DeferredRunner
 from shipper.sandbox.kubeapi import FakeKubeApiServer
 from shipper.wiring import Wiring
 from tests.fakes.clock import FakeClock
@@ -52,3 +56,38 @@ def test_the_deferred_side_works_once_used(kube: FakeKubeApiServer, kubeconfig: 
     [state] = side.snapshot()
     assert state.version == Version("v1")
     assert side.health([state]).status.value == "successful"
+
+
+def test_one_cluster_client_serves_the_side_the_job_and_the_estate(
+    kube: FakeKubeApiServer, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Kubernetes side, the migration Job's runner and the preflight's estate share
+    one client: the kubeconfig is read once, and the Job's create goes out on the
+    connections the snapshot opened instead of a fresh handshake."""
+    from shipper.kubernetes import factory
+
+    built: list[object] = []
+    real = factory.build_kube_api
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(factory, "build_kube_api", counted)
+    kube.seed_deployment(NAMESPACE, "web", IMAGE.format(version="v1"), replicas=1)
+    pipeline = make_pipeline(
+        kubeconfig,
+        ["deployment/web"],
+        migrations={"runner": "kubernetes", "command": ["true"], "paths": ["db/**"]},
+        preflight={},
+    )
+    wiring = Wiring(pipeline, {}, FakeClock())
+    [state] = wiring.platforms()[Side.KUBERNETES].snapshot()
+    assert state.version == Version("v1")
+    for check in wiring.preflight_checks():  # each reads the estate (the workloads)
+        check.run(Version("v2"))
+    runner = wiring.migrations()
+    assert isinstance(runner, DeferredRunner)
+    runner._real.get()  # built as its first run would
+    assert len(built) == 1
+    assert wiring.kube_api() is built[0]
