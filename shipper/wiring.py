@@ -37,6 +37,7 @@ from shipper.ports import (
 from shipper.state.paths import database_path
 
 if TYPE_CHECKING:
+    from shipper.heroku.platform import HerokuPlatform
     from shipper.kubernetes.api import KubeApi
     from shipper.kubernetes.platform import KubernetesPlatform
 from shipper.state.sqlite_db import Database
@@ -55,6 +56,8 @@ class Wiring:
     built_kubernetes: KubernetesPlatform | None = None  # the Kubernetes side, once built
     _kube_api: list[KubeApi] = field(default_factory=list)  # the one cluster client, once built
     _kube_guard: threading.Lock = field(default_factory=threading.Lock)
+    _heroku: list[HerokuPlatform] = field(default_factory=list)  # the Heroku side, once built
+    _heroku_guard: threading.Lock = field(default_factory=threading.Lock)
 
     def platforms(self, *, quick: bool = False) -> dict[Side, Platform]:
         """The platforms; `quick` (read-only commands) caps Heroku retries at QUICK_SECONDS
@@ -70,17 +73,16 @@ class Wiring:
         """One configured side's platform (a `match` mypy checks covers every Side)."""
         match side:
             case Side.HEROKU:
+                if not quick:
+                    return self.heroku_platform()
                 from shipper.heroku.factory import build_heroku_platform
 
                 def heroku() -> Platform:
                     return build_heroku_platform(
-                        self.pipeline,
-                        clock=self.clock,
-                        env=self.env,
-                        deadline_cap=QUICK_SECONDS if quick else None,
+                        self.pipeline, clock=self.clock, env=self.env, deadline_cap=QUICK_SECONDS
                     )
 
-                return DeferredPlatform(Side.HEROKU, heroku) if quick else heroku()
+                return DeferredPlatform(Side.HEROKU, heroku)
             case Side.KUBERNETES:
                 return DeferredPlatform(Side.KUBERNETES, self._kubernetes)
 
@@ -92,6 +94,18 @@ class Wiring:
         )
         self.built_kubernetes = platform
         return platform
+
+    def heroku_platform(self) -> HerokuPlatform:
+        """The Heroku side, built once: the preflight's estate reads through its client,
+        so one token is resolved, one set of connections is opened, and one client sees
+        every answer's `RateLimit-Remaining`."""
+        with self._heroku_guard:
+            if not self._heroku:
+                from shipper.heroku.factory import build_heroku_platform
+
+                built = build_heroku_platform(self.pipeline, clock=self.clock, env=self.env)
+                self._heroku.append(built)
+            return self._heroku[0]
 
     def kube_api(self) -> KubeApi:
         """The one client of the cluster, for the Kubernetes side, the migration Job and
@@ -164,7 +178,11 @@ class Wiring:
         from shipper.preflight.factory import build_preflight_checks
 
         return build_preflight_checks(
-            self.pipeline, clock=self.clock, env=self.env, kube_api=self.kube_api
+            self.pipeline,
+            clock=self.clock,
+            env=self.env,
+            heroku_api=lambda: self.heroku_platform().api,
+            kube_api=self.kube_api,
         )
 
     def ledger(self) -> Ledger:

@@ -63,16 +63,17 @@ def estate_of(
     *,
     clock: Clock,
     env: Mapping[str, str],
+    heroku_api: Callable[[], HerokuApi] | None = None,
     kube_api: Callable[[], KubeApi] | None = None,
 ) -> Estate:
     specs = _specs(section)
 
-    def heroku_api() -> HerokuApi:
+    def own_heroku_api() -> HerokuApi:
         from shipper.heroku.factory import build_heroku_platform
 
         return build_heroku_platform(pipeline, clock=clock, env=env).api
 
-    api = Once(heroku_api)
+    api = Once(heroku_api or own_heroku_api)
 
     def heroku() -> list[HerokuApp]:
         if pipeline.heroku is None:
@@ -116,15 +117,19 @@ def build_preflight_checks(
     *,
     clock: Clock,
     env: Mapping[str, str],
+    heroku_api: Callable[[], HerokuApi] | None = None,
     kube_api: Callable[[], KubeApi] | None = None,
 ) -> list[PreflightCheck]:
     """The checks of `pipeline.preflight` (none without the section). A check turned off
-    is still built: the core says it is off, and why, and does not run it. `kube_api`:
-    the command's own cluster client, built on first use (else the estate builds one)."""
+    is still built: the core says it is off, and why, and does not run it. `heroku_api`,
+    `kube_api`: the command's own clients, built on first use (else the estate builds
+    its own)."""
     section = pipeline.preflight
     if section is None:
         return []
-    estate = estate_of(pipeline, section, clock=clock, env=env, kube_api=kube_api)
+    estate = estate_of(
+        pipeline, section, clock=clock, env=env, heroku_api=heroku_api, kube_api=kube_api
+    )
     checks: list[PreflightCheck] = []
     both = pipeline.heroku is not None and pipeline.kubernetes is not None
     if section.connections is not None:
