@@ -321,6 +321,37 @@ class KubeApi:
 
         return self._call(f"read the log of pod {name}", f"pod/{name}", read, self.reads)
 
+    def follow_pod_log(
+        self, name: str, container: str, *, read_timeout: float, connect_timeout: float = 10.0
+    ) -> Iterator[bytes]:
+        """One follow request, as `kubectl logs -f` makes it: the log's bytes as the
+        container writes them (what it wrote before comes first), until the server ends
+        the stream because the container has exited. A stream that ends without that
+        clean end (the connection broke, or stayed silent past `read_timeout`) raises
+        KubeUnavailable; a refusal raises what `pod_log` raises (400 for a container
+        still waiting to start). Not retried: a caller that loses the stream reads the
+        whole log instead, which a retry would have to do anyway."""
+        action = f"follow the log of pod {name}"
+        query = [("container", container), ("follow", "true")]
+        self._count()
+        with kube_errors(action, self.where, subject=f"pod/{name}"):
+            response = self._send(
+                "GET",
+                self._path("pod", name, "log"),
+                query=query,
+                accept="text/plain",
+                timeout=(connect_timeout, read_timeout),
+            )
+            raw = response.response
+            try:
+                # a chunked answer is handed out chunk by chunk, as the server flushes it
+                for chunk in raw.stream(8192, decode_content=True):
+                    if chunk:
+                        yield bytes(chunk)
+            finally:
+                raw.close()  # a stream left early must not hand a half-read connection back
+                raw.release_conn()
+
     def watch(
         self,
         kind: str,

@@ -11,6 +11,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,12 +118,43 @@ class ControllerBase:
         self.injected: dict[str, list[dict[str, Any]]] = {}
         self.logs: dict[tuple[str, str, str], str] = {}  # (ns, pod, container) -> text
         self.previous_logs: dict[tuple[str, str, str], str] = {}
+        # (ns, pod, container) -> the wake-ups of the requests following that log
+        self._log_followers: dict[tuple[str, str, str], set[threading.Condition]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.paused = False
 
     def sim_now(self) -> float:
         return (time.monotonic() - self._t0) * self.speed
+
+    # --- container logs -------------------------------------------------------------
+
+    def write_log(self, key: tuple[str, str, str], text: str) -> None:
+        """Set a container's log as it stands now, waking the requests that follow it,
+        as a real container's writes reach `kubectl logs -f` at once."""
+        with self.store.lock:
+            if self.logs.get(key) == text:
+                return
+            self.logs[key] = text
+            for wake in self._log_followers.get(key, ()):
+                wake.notify_all()
+
+    def follow_log(
+        self, key: tuple[str, str, str], wake: threading.Condition
+    ) -> Callable[[], None]:
+        """Notify `wake` (a condition on the store lock) whenever that log grows; returns
+        what stops it."""
+        with self.store.lock:
+            self._log_followers.setdefault(key, set()).add(wake)
+
+        def stop() -> None:
+            with self.store.lock:
+                followers = self._log_followers.get(key, set())
+                followers.discard(wake)
+                if not followers:
+                    self._log_followers.pop(key, None)
+
+        return stop
 
     # --- helpers --------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
-"""The HTTP side of the fake API server: routing, Status errors, chunked watch streams.
+"""The HTTP side of the fake API server: routing, Status errors, chunked streams.
 
 The handler speaks HTTP/1.1 with keep-alive, as the client's urllib3 pool expects;
 bodies without a Content-Type are JSON (the client sends none on POST, PUT and DELETE);
 a watch is a chunked stream of one JSON event per line that ends after `timeoutSeconds`
-(or early, when a fault says so) and reports 410 Gone as an ERROR event.
+(or early, when a fault says so) and reports 410 Gone as an ERROR event. A followed pod
+log (`follow=true`) is a chunked text stream that ends when its container has stopped
+running, as the kubelet ends `kubectl logs -f`.
 """
 
 from __future__ import annotations
@@ -314,7 +316,10 @@ class _Handler(BaseHTTPRequestHandler):
             elif sub == "log":
                 if method != "GET":
                     raise api_error(405, "MethodNotAllowed", f"{method} is not supported here")
-                self._send_text(200, api.rest_pod_log(ns, name, query))
+                if query.get("follow") in ("true", "1"):
+                    self._follow_log(ns, name, query)
+                else:
+                    self._send_text(200, api.rest_pod_log(ns, name, query))
             elif method == "GET":
                 found = api.store.get(res.plural, ns, name)
                 if found is None:
@@ -351,6 +356,51 @@ class _Handler(BaseHTTPRequestHandler):
             raise api_error(exc.status, reason, str(exc)) from None
         except SelectorError as exc:
             raise api_error(400, "BadRequest", str(exc)) from None
+
+    # --- followed logs ---------------------------------------------------------------
+
+    def _follow_log(self, ns: str, name: str, query: dict[str, str]) -> None:
+        """`GET .../log?follow=true`: what the log holds, then what the container adds, in
+        chunks as it writes them; the stream ends cleanly once the container no longer
+        runs (it exited, or its pod is gone). Refusals are those of a plain read (400 for
+        a container that is waiting to start), answered before the stream begins. Like
+        a watch, the request waits on a subscription to its pod, which the kubelet
+        also wakes when the log grows."""
+        api = self.server.api
+        previous = query.get("previous") == "true"
+        logs = api.controller.previous_logs if previous else api.controller.logs
+        with api.store.lock:
+            first = api.rest_pod_log(ns, name, query)
+            key = (ns, name, query.get("container") or _only_container(api.store, ns, name))
+            offset = len(logs.get(key, ""))
+            sub = api.store.subscribe("pods", ns, lambda o: o["metadata"]["name"] == name)
+            stop_following = api.controller.follow_log(key, sub.wake)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            if first:
+                self._chunk(first.encode())
+            while not api.stopping.is_set():
+                with sub.wake:
+                    text = logs.get(key, "")
+                    new, offset = text[offset:], max(offset, len(text))
+                    ended = previous or not _runs(api.store.get("pods", ns, name), key[2])
+                    if not new and not ended:
+                        sub.wake.wait(0.25)
+                        continue
+                if new:
+                    self._chunk(new.encode())
+                if ended:
+                    self._chunk(b"")  # the clean end: the container has stopped
+                    return
+            self.close_connection = True  # shutting down: cut, not ended
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+        finally:
+            stop_following()
+            api.store.unsubscribe(sub)
 
     # --- watch ---------------------------------------------------------------------
 
@@ -442,6 +492,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             api.store.unsubscribe(sub)
+
+
+def _only_container(store: Store, ns: str, name: str) -> str:
+    """The pod's one container, which a log request without `container` means."""
+    pod = store.get("pods", ns, name) or {}
+    return str(((pod.get("spec") or {}).get("containers") or [{}])[0].get("name") or "")
+
+
+def _runs(pod: Obj | None, container: str) -> bool:
+    """Whether `container` of `pod` is running now (a pod gone runs nothing)."""
+    status = (pod or {}).get("status") or {}
+    for s in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        if s.get("name") == container:
+            return "running" in (s.get("state") or {})
+    return False
 
 
 def _caught_up(store: Store, sub: Subscription, cursor: int) -> int:

@@ -1,5 +1,6 @@
 """The fake cluster's kubelet: pod and container statuses over simulated time, with the
-scripted failures of `scenarios`, and the logs the log endpoint serves.
+scripted failures of `scenarios`, and the logs the log endpoint serves (written through
+`write_log`, so a request following a log hears of each write).
 
 In a Job's pod the first container runs the Job's work and then exits; any other
 container (a classic sidecar, such as one a webhook injected) runs like a server and
@@ -196,7 +197,7 @@ class Kubelet(ControllerBase):
             st["state"] = {"waiting": {"reason": "ContainerCreating"}}
             return st
         if kind == sc.NOPULL:
-            if elapsed < start * 2:
+            if elapsed < start * 2 or not _pull_failed_before(pod, name):
                 st["state"] = {
                     "waiting": {
                         "reason": "ErrImagePull",
@@ -230,7 +231,7 @@ class Kubelet(ControllerBase):
             failing = kind in (sc.BAD_MIGRATE, sc.CRASHLOOP, sc.OOM)
             full = _job_log(image, sim.command, kind).splitlines(keepends=True)
             shown = len(full) if run >= duration else max(2, int(len(full) * run / duration))
-            self.logs[log_key] = "".join(full[:shown])
+            self.write_log(log_key, "".join(full[:shown]))
             if run < duration:
                 st.update(ready=True, started=True, state=running)
                 return st
@@ -269,15 +270,31 @@ class Kubelet(ControllerBase):
             )
             crash = "Killed" if kind == sc.OOM else "panic: cannot reach the database (scripted)"
             self.previous_logs[log_key] = f"starting {image}\n{crash}\n"
-            self.logs[log_key] = f"starting {image}\n"
+            self.write_log(log_key, f"starting {image}\n")
             return st
         if kind == sc.NOT_READY:
             st.update(started=True, state=running)
-            self.logs.setdefault(log_key, f"starting {image}\nwaiting for the database\n")
+            if log_key not in self.logs:
+                self.write_log(log_key, f"starting {image}\nwaiting for the database\n")
             return st
         st.update(ready=True, started=True, state=running)
-        self.logs.setdefault(log_key, f"starting {image}\nlistening on :8080\n")
+        if log_key not in self.logs:
+            self.write_log(log_key, f"starting {image}\nlistening on :8080\n")
         return st
+
+
+def _pull_failed_before(pod: Obj, name: str) -> bool:
+    """The container's status already says a pull failed. A real kubelet reports
+    ErrImagePull for the failed pull before it backs off, so that report is never skipped,
+    even when a busy machine left a gap between two passes of the controller."""
+    status = pod.get("status") or {}
+    for old in (status.get("containerStatuses") or []) + (
+        status.get("initContainerStatuses") or []
+    ):
+        if old.get("name") == name:
+            reason = ((old.get("state") or {}).get("waiting") or {}).get("reason")
+            return reason in ("ErrImagePull", "ImagePullBackOff")
+    return False
 
 
 def _keep_times(old: dict[str, Any], new: dict[str, Any]) -> None:
