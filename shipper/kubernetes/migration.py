@@ -18,12 +18,19 @@ its startup probe stays, so the migration starts once the proxy is up). A classi
 (a second regular container, often injected by a webhook) would keep the pod running
 after the migration finished: that is named as the failure rather than waited out. The
 argv is the container's `command`, exactly as the pipeline writes it.
+
+The pod's log is followed while the migration runs (`PodLog`), so its lines reach the
+live view as they are written and nothing is left to read once the Job has finished;
+whenever the follow fails, the log is read whole, as it was before.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import logging
 import math
+import threading
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,7 +39,7 @@ from shipper.core.model import Side, Target, Verdict, Version
 from shipper.errors import Interrupted, LockLost, PlatformAuthError, ShipError
 from shipper.kubernetes.api import KubeApi, Obj
 from shipper.kubernetes.errors import KubeConflict
-from shipper.kubernetes.follow import Tuning, follow
+from shipper.kubernetes.follow import Outcome, Tuning, follow
 from shipper.kubernetes.rollout import (
     PodProblem,
     ProblemClock,
@@ -44,8 +51,19 @@ from shipper.kubernetes.workloads import CHANGE_CAUSE, Workload
 from shipper.pipeline import render
 from shipper.ports import MigrationResult, Operation
 
+log = logging.getLogger(__name__)
+
 CONTAINER = "migrate"
 LOG_CAP = 256 * 1024
+# Once the Job has a final reading, how long the followed log may take to end by itself.
+# Its container has exited by then, so the server has closed the stream already or is
+# about to; the bound only matters for a stream that hangs, which then costs this much
+# before the one full read that replaces it.
+FOLLOW_END_WAIT = 2.0
+# The longest silence the followed log may keep before its stream is given up, so a
+# half-dead connection ends. A migration quiet for longer (a long index build) loses
+# nothing: the runner goes back to reading the whole log on every look at the pod.
+FOLLOW_READ_TIMEOUT = 120.0
 _CONTAINER_KEYS = ("env", "envFrom", "volumeMounts", "resources", "securityContext", "workingDir")
 _POD_KEYS = (
     "volumes",
@@ -71,6 +89,7 @@ class LogTail:
         self.cap = cap
         self._seen = 0
         self._kept = ""
+        self._size = 0  # bytes of `_kept`, counted as it grows rather than re-encoded
         self._cut = 0
         self._partial = ""
 
@@ -78,17 +97,31 @@ class LogTail:
         """Take the pod's whole log so far; return its complete new lines."""
         if len(full) < self._seen:  # a different pod (or a restart): start over
             self._seen = 0
-        new = full[self._seen :]
-        self._seen = len(full)
+        return self.append(full[self._seen :])
+
+    def append(self, new: str) -> list[str]:
+        """Take what the log grew by (a followed stream's chunk); return its complete
+        new lines. A later `feed` of the whole log carries on after it."""
+        self._seen += len(new)
         self._kept += new
-        if len(self._kept.encode()) > self.cap:
-            overflow = len(self._kept) - self.cap
-            self._cut += overflow
-            self._kept = self._kept[overflow:]
+        self._size += len(new.encode())
+        if self._size > 2 * self.cap:
+            self._trim()
         text = self._partial + new
         lines = text.split("\n")
         self._partial = lines.pop()
         return lines
+
+    def _trim(self) -> None:
+        """Cut the start down to `cap` bytes. Done when twice that has piled up, and
+        before the text is read, not on every chunk: a followed log comes in many small
+        pieces, and encoding the whole kept text for each was quadratic."""
+        if self._size <= self.cap:
+            return
+        kept = self._kept.encode()[-self.cap :].decode("utf-8", errors="ignore")
+        self._cut += len(self._kept) - len(kept)
+        self._kept = kept
+        self._size = len(kept.encode())
 
     def finish(self) -> list[str]:
         rest, self._partial = self._partial, ""
@@ -96,11 +129,104 @@ class LogTail:
 
     @property
     def text(self) -> str:
+        self._trim()
         return (f"[... {self._cut} earlier characters cut ...]\n" if self._cut else "") + self._kept
 
     def tail(self, n: int = 5) -> str:
+        self._trim()
         lines = [line for line in self._kept.splitlines() if line.strip()]
         return " | ".join(line.strip() for line in lines[-n:])
+
+
+class PodLog:
+    """The migration pod's log on its way to `op.log`. While the container runs it is
+    followed on one daemon thread, as `kubectl logs -f` follows it: lines go out as they
+    are written, and a stream the server ended cleanly (the container exited) leaves
+    nothing to read once the Job has finished. When the follow could not start, broke,
+    or did not end, the whole log is read instead, as it always was.
+
+    The thread and those whole reads feed one LogTail under one lock, and once the
+    follow is given up the thread feeds nothing more, so the two never overlap."""
+
+    def __init__(self, api: KubeApi, tail: LogTail, op: Operation) -> None:
+        self.api = api
+        self.tail = tail
+        self.op = op
+        self.pod: str | None = None  # the pod followed, once a follow has started
+        self._lock = threading.Lock()
+        self._ended = threading.Event()
+        self._clean = False
+        self._given_up = False
+
+    @property
+    def ended(self) -> bool:
+        """The stream is over, cleanly or not."""
+        return self._ended.is_set()
+
+    @property
+    def following(self) -> bool:
+        """The stream runs: the log needs no other read meanwhile."""
+        return self.pod is not None and not self._ended.is_set() and not self._given_up
+
+    @property
+    def complete(self) -> bool:
+        """The stream ended cleanly: the container has exited and all of its log came."""
+        return self._ended.is_set() and self._clean and not self._given_up
+
+    def follow(self, pod: str) -> bool:
+        """Start following `pod`'s log, the first time only; whether it started now."""
+        with self._lock:
+            if self.pod is not None or self._given_up:
+                return False
+            self.pod = pod
+        threading.Thread(target=self._run, args=(pod,), name=f"log-{pod}", daemon=True).start()
+        return True
+
+    def read_whole(self, text: str) -> None:
+        """Take a plain read of the whole log so far."""
+        with self._lock:
+            for line in self.tail.feed(text):
+                self.op.log(line)
+
+    def settle(self, wait: float) -> bool:
+        """Whether the stream brought the whole log, waiting up to `wait` seconds for it
+        to end by itself; when it did not, the follow is given up."""
+        ended = self.pod is not None and self._ended.wait(wait)
+        with self._lock:
+            if ended and self._clean and not self._given_up:
+                return True
+            self._given_up = True
+            return False
+
+    def give_up(self) -> None:
+        """No follow from now on, and nothing more from one under way: whole reads only."""
+        with self._lock:
+            self._given_up = True
+
+    def _run(self, pod: str) -> None:
+        """The thread: never raises, so a failed stream only means a whole read later."""
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        clean = False
+        try:
+            chunks = self.api.follow_pod_log(pod, CONTAINER, read_timeout=FOLLOW_READ_TIMEOUT)
+            for chunk in chunks:
+                if not self._append(decoder.decode(chunk)):
+                    return
+            clean = self._append(decoder.decode(b"", final=True))
+        except Exception:  # refused, broken, silent too long, or op.log failed
+            log.debug("following the log of pod %s ended early", pod, exc_info=True)
+        finally:
+            self._clean = clean
+            self._ended.set()
+
+    def _append(self, text: str) -> bool:
+        """Feed what the stream brought; False once the follow was given up."""
+        with self._lock:
+            if self._given_up:
+                return False
+            for line in self.tail.append(text):
+                self.op.log(line)
+            return True
 
 
 class KubernetesMigrationRunner:
@@ -249,7 +375,7 @@ class KubernetesMigrationRunner:
 
     # --- waiting ---------------------------------------------------------------------
 
-    def _read_log_of(self, seen: list[str], logs: LogTail, op: Operation) -> bool:
+    def _read_log_of(self, seen: list[str], podlog: PodLog) -> bool:
         """The whole log of the pod already found, without listing pods again; False when
         there is none yet or it cannot be read (the caller then looks the pods up)."""
         if not seen:
@@ -258,9 +384,37 @@ class KubernetesMigrationRunner:
             text = self.api.pod_log(seen[0], CONTAINER)
         except ShipError:
             return False
-        for line in logs.feed(text):
-            op.log(line)
+        podlog.read_whole(text)
         return True
+
+    def _look_at_log(self, pod: Obj, podlog: PodLog, ended_before: bool) -> None:
+        """Keep the log of the Job's pod coming: follow it once its container has run,
+        and read it whole only when no follow is running or has brought all of it.
+        `ended_before`: the stream had ended before `pod` was listed, so a container
+        still running in it means the server ended the stream early."""
+        if not _has_run(pod):
+            return  # nothing has run yet: there is no log to read
+        name = str(pod["metadata"]["name"])
+        if podlog.pod not in (None, name) or (
+            ended_before and podlog.complete and _still_running(pod)
+        ):
+            podlog.give_up()
+        if podlog.follow(name) or podlog.following or podlog.complete:
+            return
+        try:
+            text = self.api.pod_log(name, CONTAINER)
+        except ShipError:
+            return
+        podlog.read_whole(text)
+
+    @staticmethod
+    def _log_complete(outcome: Outcome, podlog: PodLog) -> bool:
+        """Whether the followed stream brought the whole log. It is waited for only when
+        the Job has finished: a cancelled or timed-out one may still be writing."""
+        if outcome.cancelled or outcome.reading.verdict is Verdict.TIMED_OUT:
+            podlog.give_up()
+            return False
+        return podlog.settle(FOLLOW_END_WAIT)
 
     def _wait(
         self, name: str, target: Target, op: Operation, adopted: bool, created: Obj | None = None
@@ -270,26 +424,20 @@ class KubernetesMigrationRunner:
         # The Job's own deadline stops it; ship waits a little longer to see it say so.
         deadline = min(op.deadline, clock.monotonic() + self.timeout + 30.0)
         logs = LogTail(self.log_cap)
+        podlog = PodLog(self.api, logs, op)
         problems = ProblemClock()
 
         seen: list[str] = []  # the Job's pod, once a look at its pods has found it
 
         def collect() -> list[Obj]:
+            ended_before = podlog.ended
             pods, _ = self.api.list("pod", label_selector=f"batch.kubernetes.io/job-name={name}")
             if not pods:
                 pods, _ = self.api.list("pod", label_selector=f"job-name={name}")
             pods.sort(key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp") or ""))
             seen[:] = [str(p["metadata"]["name"]) for p in pods[-1:]]
             for pod in pods[-1:]:
-                statuses = (pod.get("status") or {}).get("containerStatuses") or []
-                if not any("waiting" not in (s.get("state") or {"waiting": 1}) for s in statuses):
-                    continue  # nothing has run yet: there is no log to read
-                try:
-                    text = self.api.pod_log(str(pod["metadata"]["name"]), CONTAINER)
-                except ShipError:
-                    continue
-                for line in logs.feed(text):
-                    op.log(line)
+                self._look_at_log(pod, podlog, ended_before)
             return pods
 
         def tick(job: Obj) -> Reading | None:
@@ -302,31 +450,38 @@ class KubernetesMigrationRunner:
             return Reading(Verdict.FAILED, fatal.describe()) if fatal is not None else None
 
         def decide(job: Obj) -> Reading:
-            """`read_job`; and the first time the Job says its pod runs, that pod is looked
-            up meanwhile, so its log can be read straight away at the end. (backoffLimit 0:
-            the Job has that one pod.)"""
+            """`read_job`; and the first time the Job says its pod is there, that pod is
+            looked up meanwhile, so its log can be followed as soon as the Job says the
+            pod is ready (its container runs), without listing pods again. (backoffLimit
+            0: the Job has that one pod.)"""
             reading = read_job(job)
-            active = int((job.get("status") or {}).get("active") or 0)
-            if active and not seen and not reading.verdict.is_final:
-                with contextlib.suppress(ShipError):
-                    collect()
+            status = job.get("status") or {}
+            if int(status.get("active") or 0) and not reading.verdict.is_final:
+                if not seen:
+                    with contextlib.suppress(ShipError):
+                        collect()
+                elif int(status.get("ready") or 0):
+                    podlog.follow(seen[0])
             return reading
 
-        outcome = follow(
-            self.api,
-            "job",
-            name,
-            decide=decide,
-            tick=tick,
-            deadline=deadline,
-            cancelled=lambda: op.cancelled,
-            tuning=self.tuning,
-            pause=op.pause,
-            created=created,
-        )
-        if not self._read_log_of(seen, logs, op):
-            with contextlib.suppress(ShipError):
-                collect()
+        try:
+            outcome = follow(
+                self.api,
+                "job",
+                name,
+                decide=decide,
+                tick=tick,
+                deadline=deadline,
+                cancelled=lambda: op.cancelled,
+                tuning=self.tuning,
+                pause=op.pause,
+                created=created,
+            )
+            if not self._log_complete(outcome, podlog) and not self._read_log_of(seen, podlog):
+                with contextlib.suppress(ShipError):
+                    collect()
+        finally:
+            podlog.give_up()  # whatever happened, the thread writes to `op` no more
         for line in logs.finish():
             op.log(line)
         op.metric("kubernetes_api_calls", float(self.api.calls - before))
@@ -384,6 +539,19 @@ def native_sidecars(
             copied["image"] = image
         out.append(copied)
     return out
+
+
+def _has_run(pod: Obj) -> bool:
+    """Some container of the pod has left its waiting state: there is a log to read."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return any("waiting" not in (s.get("state") or {"waiting": 1}) for s in statuses)
+
+
+def _still_running(pod: Obj) -> bool:
+    """The migration container of the pod runs (as this listing saw it)."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    mine = next((s for s in statuses if s.get("name") == CONTAINER), None)
+    return mine is not None and "running" in (mine.get("state") or {})
 
 
 def held_open(pod: Obj, grace: float) -> list[PodProblem]:

@@ -111,14 +111,14 @@ def test_new_job_is_watched_from_its_creation(seeded: FakeKubeApiServer, kubecon
     assert seeded.call_count("create", "jobs") == 1
     assert seeded.call_count("list", "jobs") == 0
     assert seeded.call_count("watch", "jobs") >= 1
-    assert "$ bin/rails db:migrate" in result.log  # the log is still read at the end
+    assert "$ bin/rails db:migrate" in result.log  # the log still came, followed or read
 
 
 def test_the_jobs_pod_is_looked_up_while_it_runs_not_after(
     seeded: FakeKubeApiServer, kubeconfig: Path
 ) -> None:
-    """The pod is found while the Job runs, so at its end the log is read straight away:
-    no list of pods after the Job has completed."""
+    """The pod is found while the Job runs, so its log is followed (or, failing that,
+    read straight away at the end): no list of pods after the Job has completed."""
     migration = runner(kubeconfig)
     listed_after_completion: list[bool] = []
     plain_list = migration.api.list
@@ -247,6 +247,20 @@ def test_log_tail_streams_complete_lines_only() -> None:
     assert tail.feed("a\nb\nc\n") == ["b", "c"]
     assert tail.finish() == []
     assert tail.text == "a\nb\nc\n"
+
+
+def test_log_tail_keeps_the_last_cap_bytes_of_many_small_chunks() -> None:
+    """Appended line by line, as a followed log comes, the tail keeps the last `cap`
+    bytes and counts what it cut, for ASCII and for wider characters alike."""
+    for line in ("0123456789\n", "\u00e9\u00e9\u00e9\u00e9\n"):
+        tail = LogTail(cap=100)
+        for _ in range(1000):
+            tail.append(line)
+        whole = line * 1000
+        kept = tail.text.split("\n", 1)[1]
+        assert len(kept.encode()) <= 100
+        assert whole.endswith(kept)
+        assert tail.text.startswith(f"[... {len(whole) - len(kept)} earlier characters cut")
 
 
 def test_factory_builds_a_runner_from_the_pipeline(
