@@ -25,6 +25,7 @@ from kubernetes.client.exceptions import ApiException
 from shipper.errors import MalformedAnswer
 from shipper.kubernetes.errors import Where, kube_errors
 from shipper.kubernetes.retry import NO_RETRY, RetryPolicy, retrying
+from shipper.kubernetes.shared_reads import SharedReads
 from shipper.ports import Clock
 
 Obj = dict[str, Any]
@@ -82,6 +83,7 @@ class KubeApi:
         self.reads = reads or RetryPolicy()
         self._calls = 0
         self._calls_lock = threading.Lock()
+        self._lists: SharedReads[Obj] = SharedReads()  # see `list`
 
     # --- counting and error handling -------------------------------------------------
 
@@ -183,11 +185,16 @@ class KubeApi:
         """Items and the list's resourceVersion (to watch from)."""
         query = _selectors(label_selector, field_selector)
         action = f"list {kind}s"
-        plain = self._call(
-            action,
-            f"{kind}s",
-            lambda: self._json("GET", self._path(kind), action, query=query),
-            self.reads,
+        # The snapshot, the preflight and its estate list the same kinds at the same
+        # moment: one request serves them all (`shared_reads`).
+        plain = self._lists.read(
+            (kind, tuple(query)),
+            lambda: self._call(
+                action,
+                f"{kind}s",
+                lambda: self._json("GET", self._path(kind), action, query=query),
+                self.reads,
+            ),
         )
         return list(plain.get("items") or []), str(
             (plain.get("metadata") or {}).get("resourceVersion") or ""

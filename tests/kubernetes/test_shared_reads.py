@@ -5,10 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from shipper.core.clock import SystemClock
+from shipper.kubernetes.factory import build_kube_api
 from shipper.kubernetes.shared_reads import SharedReads
+from shipper.sandbox.kubeapi import FakeKubeApiServer
+from tests.kubernetes.conftest import IMAGE, NAMESPACE, make_pipeline
 
 
 class Slow:
@@ -80,3 +86,26 @@ def test_every_waiter_gets_the_error_of_the_shared_read() -> None:
             with pytest.raises(PermissionError, match="forbidden"):
                 future.result()
     assert fetch.sent == 1
+
+
+def test_concurrent_lists_of_one_kind_reach_the_api_server_once(
+    kube: FakeKubeApiServer, kubeconfig: Path
+) -> None:
+    """Three readers listing Deployments at the same moment (the snapshot, the preflight,
+    its estate) send one request and each get the whole list."""
+    kube.seed_deployment(NAMESPACE, "web", IMAGE.format(version="v1"), replicas=1)
+    api = build_kube_api(make_pipeline(kubeconfig, ["deployment/web"]), clock=SystemClock(), env={})
+    lists: list[str] = []
+    counted = kube.count_call
+
+    def noting(method: str, path: str, query: Any) -> None:
+        if method == "GET" and path.endswith("/deployments"):
+            lists.append(path)
+        counted(method, path, query)
+
+    kube.count_call = noting  # type: ignore[method-assign]  # notes the list requests
+    kube.faults.latency = 0.2  # long enough for all three to be in flight together
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _: api.list("deployment"), range(3)))
+    assert [[o["metadata"]["name"] for o in items] for items, _ in answers] == [["web"]] * 3
+    assert len(lists) == 1
