@@ -28,7 +28,9 @@ from shipper.ports import MigrationResult, MigrationRunner, Operation, Platform
 T = TypeVar("T")
 
 
-class _Once(Generic[T]):
+class Once(Generic[T]):
+    """`build()`'s value, built by the first caller (in its thread), then shared."""
+
     def __init__(self, build: Callable[[], T]) -> None:
         self._build = build
         self._built: list[T] = []
@@ -46,7 +48,7 @@ class DeferredPlatform:
 
     def __init__(self, side: Side, build: Callable[[], Platform]) -> None:
         self._side = side
-        self._real = _Once(build)
+        self._real = Once(build)
 
     @property
     def side(self) -> Side:
@@ -78,7 +80,7 @@ class DeferredRunner:
     """A `MigrationRunner` built on its first run."""
 
     def __init__(self, build: Callable[[], MigrationRunner]) -> None:
-        self._real = _Once(build)
+        self._real = Once(build)
 
     def run(self, version: Version, command: Sequence[str], op: Operation) -> MigrationResult:
         return self._real.get().run(version, command, op)

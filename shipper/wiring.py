@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from shipper.core.emitter import Emitter
 from shipper.core.model import Holder, Side
 from shipper.core.ports import Ports
 from shipper.core.run import Releaser
-from shipper.lazy_adapters import DeferredPlatform, DeferredRunner
+from shipper.lazy_adapters import DeferredPlatform, DeferredRunner, Once
 from shipper.pipeline import Pipeline
 from shipper.ports import (
     Check,
@@ -54,10 +53,12 @@ class Wiring:
     clock: Clock
     databases: dict[Path, Database] = field(default_factory=dict)
     built_kubernetes: KubernetesPlatform | None = None  # the Kubernetes side, once built
-    _kube_api: list[KubeApi] = field(default_factory=list)  # the one cluster client, once built
-    _kube_guard: threading.Lock = field(default_factory=threading.Lock)
-    _heroku: list[HerokuPlatform] = field(default_factory=list)  # the Heroku side, once built
-    _heroku_guard: threading.Lock = field(default_factory=threading.Lock)
+    _kube_api: Once[KubeApi] = field(init=False, repr=False)
+    _heroku: Once[HerokuPlatform] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._kube_api = Once(self._build_kube_api)
+        self._heroku = Once(self._build_heroku)
 
     def platforms(self, *, quick: bool = False) -> dict[Side, Platform]:
         """The platforms; `quick` (read-only commands) caps Heroku retries at QUICK_SECONDS
@@ -99,25 +100,24 @@ class Wiring:
         """The Heroku side, built once: the preflight's estate reads through its client,
         so one token is resolved, one set of connections is opened, and one client sees
         every answer's `RateLimit-Remaining`."""
-        with self._heroku_guard:
-            if not self._heroku:
-                from shipper.heroku.factory import build_heroku_platform
+        return self._heroku.get()
 
-                built = build_heroku_platform(self.pipeline, clock=self.clock, env=self.env)
-                self._heroku.append(built)
-            return self._heroku[0]
+    def _build_heroku(self) -> HerokuPlatform:
+        from shipper.heroku.factory import build_heroku_platform
+
+        return build_heroku_platform(self.pipeline, clock=self.clock, env=self.env)
 
     def kube_api(self) -> KubeApi:
         """The one client of the cluster, for the Kubernetes side, the migration Job and
         the preflight's estate: the kubeconfig is read once, and the Job's create goes
         out on a connection the snapshot's lists opened moments before (in production, a
         TCP and TLS handshake less before the first change)."""
-        with self._kube_guard:
-            if not self._kube_api:
-                from shipper.kubernetes.factory import build_kube_api
+        return self._kube_api.get()
 
-                self._kube_api.append(build_kube_api(self.pipeline, clock=self.clock, env=self.env))
-            return self._kube_api[0]
+    def _build_kube_api(self) -> KubeApi:
+        from shipper.kubernetes.factory import build_kube_api
+
+        return build_kube_api(self.pipeline, clock=self.clock, env=self.env)
 
     def _recent(self, kind: str, name: str) -> dict[str, Any] | None:
         """What this command's Kubernetes side saw of a workload moments ago (None before
